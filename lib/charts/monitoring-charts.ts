@@ -1,0 +1,132 @@
+/**
+ * Composition: which constructs go into which chart. Each chart is one file in dist/, and the
+ * numeric prefixes give `kubectl apply -f dist` a valid order (namespaces first).
+ */
+import { App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { collectorConfig } from '../collector/collector-config';
+import { OtelCollector } from '../collector/otel-collector';
+import { ChartConfig, serviceNamespaces } from '../config';
+import { allDashboards } from '../dashboards';
+import { DashboardConfigMap, Grafana } from '../grafana/grafana';
+import { componentLabels, NAMES, PART_OF } from '../labels';
+import { NetworkPolicies, podDisruptionBudgetFor } from '../network-policies';
+import { Prometheus } from '../prometheus/prometheus';
+import { PrometheusOperator } from '../prometheus/prometheus-operator';
+import { Rules } from '../prometheus/rules';
+import { ServiceMonitorForChatService, ServiceMonitorForComponent } from '../prometheus/service-monitors';
+import { platformAlerts, serviceAlerts } from '../rules/alerts';
+import { recordingRules } from '../rules/recording';
+
+export function buildCharts(app: App, config: ChartConfig): void {
+  const ns = config.namespace;
+  const pushing = config.services.filter((s) => s.exportMode === 'push');
+  const pulled = config.services.filter((s) => s.exportMode === 'pull');
+
+  const namespaces = new Chart(app, '00-namespaces');
+  new k8s.KubeNamespace(namespaces, 'monitoring', {
+    metadata: {
+      name: ns,
+      labels: {
+        'app.kubernetes.io/part-of': PART_OF,
+        // Every workload here meets the restricted profile; make the API server enforce it.
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+      },
+    },
+  });
+  // The chat services' namespaces hold the Roles that let Prometheus and the collector see their pods.
+  for (const serviceNs of serviceNamespaces(config).filter((n) => n !== ns)) {
+    new k8s.KubeNamespace(namespaces, `service-namespace-${serviceNs}`, { metadata: { name: serviceNs } });
+  }
+
+  const operatorChart = new Chart(app, '10-prometheus-operator');
+  new PrometheusOperator(operatorChart, 'operator', {
+    namespace: ns,
+    image: config.images.prometheusOperator,
+    configReloaderImage: config.images.prometheusConfigReloader,
+  });
+
+  const collectorChart = new Chart(app, '20-otel-collector');
+  new OtelCollector(collectorChart, 'collector', {
+    namespace: ns,
+    image: config.images.collector,
+    config: collectorConfig(config),
+    serviceNamespaces: [...new Set(pushing.map((s) => s.namespace))],
+    replicas: config.collectorReplicas,
+  });
+  podDisruptionBudgetFor(collectorChart, { namespace: ns, name: NAMES.collector, replicas: config.collectorReplicas });
+  new ServiceMonitorForComponent(collectorChart, 'collector-monitor', {
+    namespace: ns,
+    name: NAMES.collector,
+    selector: componentLabels(NAMES.collector, 'collector'),
+    endpoints: [
+      // The chat services' metrics: keep the service/namespace/pod/job/instance labels the collector set.
+      { port: 'prom-exporter', interval: config.scrapeInterval, honorLabels: true },
+      { port: 'metrics', interval: config.scrapeInterval },
+    ],
+  });
+
+  const prometheusChart = new Chart(app, '30-prometheus');
+  const prometheus = new Prometheus(prometheusChart, 'prometheus', {
+    namespace: ns,
+    image: config.images.prometheus,
+    scrapedNamespaces: [...new Set(pulled.map((s) => s.namespace))],
+    scrapeInterval: config.scrapeInterval,
+    retention: config.retention,
+    storage: config.prometheusStorage,
+    storageClassName: config.storageClassName,
+    replicas: config.prometheusReplicas,
+  });
+  podDisruptionBudgetFor(prometheusChart, { namespace: ns, name: NAMES.prometheus, replicas: config.prometheusReplicas });
+  new ServiceMonitorForComponent(prometheusChart, 'prometheus-monitor', {
+    namespace: ns,
+    name: NAMES.prometheus,
+    selector: componentLabels(NAMES.prometheus, 'server'),
+    endpoints: [{ port: 'web', interval: config.scrapeInterval }, { port: 'reloader-web', interval: config.scrapeInterval }],
+  });
+  new ServiceMonitorForComponent(prometheusChart, 'operator-monitor', {
+    namespace: ns,
+    name: NAMES.operator,
+    selector: componentLabels(NAMES.operator, 'controller'),
+    endpoints: [{ port: 'http', interval: config.scrapeInterval }],
+  });
+
+  // Push-mode services reach Prometheus through the collector's ServiceMonitor instead.
+  const monitorsChart = pulled.length > 0 ? new Chart(app, '40-service-monitors') : undefined;
+  for (const s of pulled) {
+    new ServiceMonitorForChatService(monitorsChart!, s.name, { namespace: ns, service: s, interval: config.scrapeInterval });
+  }
+
+  const rulesChart = new Chart(app, '50-rules');
+  for (const s of config.services) {
+    new Rules(rulesChart, s.name, { namespace: ns, name: s.name, groups: [recordingRules(config, s), serviceAlerts(config, s)] });
+  }
+  new Rules(rulesChart, 'platform', { namespace: ns, name: 'chat-monitoring-platform', groups: [platformAlerts(config)] });
+
+  const grafanaChart = new Chart(app, '60-grafana');
+  new Grafana(grafanaChart, 'grafana', {
+    namespace: ns,
+    image: config.images.grafana,
+    sidecarImage: config.images.grafanaSidecar,
+    prometheusUrl: `http://${prometheus.serviceName}.${ns}.svc:${prometheus.port}`,
+    scrapeInterval: config.scrapeInterval,
+    adminSecret: config.grafanaAdminSecret,
+    nodePort: config.grafanaNodePort,
+    storage: config.grafanaStorage,
+    storageClassName: config.storageClassName,
+  });
+
+  const dashboardsChart = new Chart(app, '70-dashboards');
+  for (const d of allDashboards(config)) {
+    const name = `dashboard-${d.fileName.replace(/\.json$/, '')}`;
+    new DashboardConfigMap(dashboardsChart, name, { namespace: ns, name, fileName: d.fileName, json: d.json });
+  }
+
+  const policiesChart = new Chart(app, '80-network-policies');
+  new NetworkPolicies(policiesChart, 'policies', {
+    namespace: ns,
+    pushingNamespaces: [...new Set(pushing.map((s) => s.namespace))],
+    grafanaPort: 3000,
+  });
+}

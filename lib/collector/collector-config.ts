@@ -1,0 +1,110 @@
+/**
+ * The OpenTelemetry Collector's configuration as plain data, a pure function of the chart config.
+ */
+import { ChartConfig } from '../config';
+
+export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, exporter: 9464, selfMetrics: 8888, health: 13133 } as const;
+
+/** Resource attribute the identity transform writes; the prometheus exporter turns it into the `service` label. */
+const CHAT_SERVICE_ATTR = 'chat.service';
+const podLabelAttr = (key: string) => `k8s.pod.label.${key}`;
+
+const quote = (s: string) => JSON.stringify(s);
+
+/**
+ * OTTL statements that name each series after the chat service whose pod sent it: the services'
+ * own service.name is wrong or missing, the pod's namespace and selector labels are not.
+ */
+function identityStatements(config: ChartConfig): { resource: string[]; datapoint: string[] } {
+  const known = `resource.attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`;
+  const resource = config.services.map((s) => {
+    const conditions = [
+      `attributes["k8s.namespace.name"] == ${quote(s.namespace)}`,
+      ...Object.entries(s.selector).map(([k, v]) => `attributes[${quote(podLabelAttr(k))}] == ${quote(v)}`),
+    ];
+    return `set(attributes[${quote(CHAT_SERVICE_ATTR)}], ${quote(s.name)}) where ${conditions.join(' and ')}`;
+  });
+  resource.push(
+    // job and instance on the exported series then say which service and which pod.
+    `set(attributes["service.name"], attributes[${quote(CHAT_SERVICE_ATTR)}]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`,
+    `set(attributes["service.instance.id"], attributes["k8s.pod.name"]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`,
+  );
+  const datapoint = [
+    `set(attributes["service"], resource.attributes[${quote(CHAT_SERVICE_ATTR)}]) where ${known}`,
+    `set(attributes["namespace"], resource.attributes["k8s.namespace.name"]) where ${known}`,
+    `set(attributes["pod"], resource.attributes["k8s.pod.name"]) where ${known}`,
+  ];
+  return { resource, datapoint };
+}
+
+export interface CollectorConfigOptions {
+  /** GOMEMLIMIT-style soft limit is set by the construct; this is the memory_limiter's share. @default 80 */
+  readonly memoryLimitPercent?: number;
+}
+
+export function collectorConfig(config: ChartConfig, options: CollectorConfigOptions = {}): Record<string, unknown> {
+  const podLabelKeys = [...new Set(config.services.flatMap((s) => Object.keys(s.selector)))].sort();
+  const namespaces = [...new Set(config.services.map((s) => s.namespace))];
+  const identity = identityStatements(config);
+  return {
+    extensions: {
+      health_check: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.health}` },
+    },
+    receivers: {
+      otlp: {
+        protocols: {
+          grpc: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc}` },
+          http: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpHttp}` },
+        },
+      },
+    },
+    processors: {
+      memory_limiter: { check_interval: '5s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
+      k8sattributes: {
+        auth_type: 'serviceAccount',
+        passthrough: false,
+        // One namespace: watch only it (and the RBAC can stay a Role there).
+        ...(namespaces.length === 1 ? { filter: { namespace: namespaces[0] } } : {}),
+        extract: {
+          metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid'],
+          labels: podLabelKeys.map((key) => ({ tag_name: podLabelAttr(key), key, from: 'pod' })),
+        },
+        // The chat services push straight from their pods, so the peer address is the pod IP.
+        pod_association: [{ sources: [{ from: 'connection' }] }],
+      },
+      'transform/chat_service_identity': {
+        error_mode: 'ignore',
+        metric_statements: [
+          { context: 'resource', statements: identity.resource },
+          { context: 'datapoint', statements: identity.datapoint },
+        ],
+      },
+      batch: { send_batch_size: 8192, timeout: '1s' },
+    },
+    exporters: {
+      prometheus: {
+        endpoint: `0.0.0.0:${COLLECTOR_PORTS.exporter}`,
+        // Series of a deleted pod disappear after this long instead of the 5m default.
+        metric_expiration: '2m',
+        // Resource attributes are left on target_info (the default): copying them onto every series
+        // multiplies cardinality. The identity transform puts the few labels that matter on the points.
+      },
+    },
+    service: {
+      extensions: ['health_check'],
+      telemetry: {
+        metrics: {
+          level: 'normal',
+          readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: COLLECTOR_PORTS.selfMetrics } } } }],
+        },
+      },
+      pipelines: {
+        metrics: {
+          receivers: ['otlp'],
+          processors: ['memory_limiter', 'k8sattributes', 'transform/chat_service_identity', 'batch'],
+          exporters: ['prometheus'],
+        },
+      },
+    },
+  };
+}

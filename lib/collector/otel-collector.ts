@@ -1,0 +1,136 @@
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
+import { componentLabels, NAMES, selectorLabels } from '../labels';
+import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
+import { COLLECTOR_PORTS } from './collector-config';
+
+export interface OtelCollectorProps {
+  readonly namespace: string;
+  /** Pinned otel/opentelemetry-collector-contrib image (the core and k8s distributions lack a needed component). */
+  readonly image: string;
+  /** Collector configuration, from collectorConfig(). */
+  readonly config: Record<string, unknown>;
+  /** Namespaces whose pods push OTLP; k8sattributes reads pods there. */
+  readonly serviceNamespaces: readonly string[];
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default 100m/256Mi requests, 500m/512Mi limits */
+  readonly resources?: ResourceSizes;
+}
+
+const DEFAULT_RESOURCES: ResourceSizes = { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' };
+/** The collector image's user. */
+const COLLECTOR_UID = 10001;
+
+/** GOMEMLIMIT at 80 % of the memory limit, so Go's GC works before the kernel's OOM killer does. */
+function goMemLimit(memoryLimit: string): string {
+  const m = /^([0-9]+)(Mi|Gi)$/.exec(memoryLimit);
+  if (!m) throw new Error(`collector memory limit ${memoryLimit} must be in Mi or Gi`);
+  const mib = Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+  return `${Math.floor(mib * 0.8)}MiB`;
+}
+
+/** The OpenTelemetry Collector: OTLP in, Prometheus exposition out, with each series tagged by its pod's identity. */
+export class OtelCollector extends Construct {
+  readonly serviceName = NAMES.collector;
+  readonly podSelector = selectorLabels(NAMES.collector);
+
+  constructor(scope: Construct, id: string, props: OtelCollectorProps) {
+    super(scope, id);
+    const name = NAMES.collector;
+    const labels = componentLabels(name, 'collector');
+    const meta = { name, namespace: props.namespace, labels };
+    const sizes = props.resources ?? DEFAULT_RESOURCES;
+    const configYaml = stringify(props.config, { lineWidth: 0 });
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
+    this.rbac(props, labels);
+
+    new k8s.KubeConfigMap(this, 'config', {
+      metadata: { ...meta, name: `${name}-config` },
+      data: { 'config.yaml': configYaml },
+    });
+
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: meta,
+      spec: {
+        replicas: props.replicas ?? 1,
+        selector: { matchLabels: this.podSelector },
+        template: {
+          metadata: {
+            labels,
+            // Roll the pods when the configuration changes.
+            annotations: { 'checksum/config': createHash('sha256').update(configYaml).digest('hex') },
+          },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: true, // k8sattributes reads pods from the API
+            securityContext: restrictedPod(COLLECTOR_UID),
+            containers: [{
+              name: 'otel-collector',
+              image: props.image,
+              args: ['--config=/conf/config.yaml'],
+              env: [{ name: 'GOMEMLIMIT', value: goMemLimit(sizes.memoryLimit) }],
+              ports: [
+                { name: 'otlp-grpc', containerPort: COLLECTOR_PORTS.otlpGrpc, protocol: 'TCP' },
+                { name: 'otlp-http', containerPort: COLLECTOR_PORTS.otlpHttp, protocol: 'TCP' },
+                { name: 'prom-exporter', containerPort: COLLECTOR_PORTS.exporter, protocol: 'TCP' },
+                { name: 'metrics', containerPort: COLLECTOR_PORTS.selfMetrics, protocol: 'TCP' },
+                { name: 'health', containerPort: COLLECTOR_PORTS.health, protocol: 'TCP' },
+              ],
+              livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('health') }, periodSeconds: 10, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('health') }, periodSeconds: 5 },
+              resources: resources(sizes),
+              securityContext: restrictedContainer(),
+              volumeMounts: [{ name: 'config', mountPath: '/conf', readOnly: true }],
+            }],
+            volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: meta,
+      spec: {
+        selector: this.podSelector,
+        ports: [
+          { name: 'otlp-grpc', port: COLLECTOR_PORTS.otlpGrpc, targetPort: k8s.IntOrString.fromString('otlp-grpc'), appProtocol: 'grpc' },
+          { name: 'otlp-http', port: COLLECTOR_PORTS.otlpHttp, targetPort: k8s.IntOrString.fromString('otlp-http'), appProtocol: 'http' },
+          { name: 'prom-exporter', port: COLLECTOR_PORTS.exporter, targetPort: k8s.IntOrString.fromString('prom-exporter') },
+          { name: 'metrics', port: COLLECTOR_PORTS.selfMetrics, targetPort: k8s.IntOrString.fromString('metrics') },
+        ],
+      },
+    });
+  }
+
+  /** k8sattributes needs to read pods (and namespaces); a Role is enough when the services share one namespace. */
+  private rbac(props: OtelCollectorProps, labels: Record<string, string>) {
+    const name = NAMES.collector;
+    const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
+    const read = ['get', 'list', 'watch'];
+    const single = props.serviceNamespaces.length === 1;
+    const clusterRules = [{ apiGroups: [''], resources: single ? ['namespaces'] : ['pods', 'namespaces'], verbs: read }];
+    const clusterName = `chat-monitoring-${name}`;
+    new k8s.KubeClusterRole(this, 'cluster-role', { metadata: { name: clusterName, labels }, rules: clusterRules });
+    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
+      metadata: { name: clusterName, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
+      subjects,
+    });
+    if (single) {
+      const ns = props.serviceNamespaces[0];
+      new k8s.KubeRole(this, 'pod-reader', {
+        metadata: { name: `${name}-pod-reader`, namespace: ns, labels },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: read }],
+      });
+      new k8s.KubeRoleBinding(this, 'pod-reader-binding', {
+        metadata: { name: `${name}-pod-reader`, namespace: ns, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-pod-reader` },
+        subjects,
+      });
+    }
+  }
+}

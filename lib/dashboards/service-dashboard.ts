@@ -1,0 +1,70 @@
+import { ChartConfig, ChatServiceConfig } from '../config';
+import { HTTP_CONVENTIONS } from '../queries/conventions';
+import { instanceCount, latencyQuantileByRoute, requestRateBy, websocketConnections } from '../queries/http';
+import { recorded, recordedName } from '../queries/recorded';
+import { renderDashboard, RowSpec } from './panels';
+import { serviceDashboardUid } from './uids';
+
+/** Grafana's rate window: at least four scrapes, widened with the panel's resolution. */
+const RATE = '$__rate_interval';
+
+/**
+ * One chat service: its golden signals read from recording rules (cheap at any time range),
+ * then raw breakdowns by route and status.
+ */
+export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Record<string, unknown> {
+  const w = config.recordingWindow;
+  const c = HTTP_CONVENTIONS[s.convention];
+  const source = `${c.count.replace(/_count$/, '')} (${s.convention} convention, ${s.exportMode})`;
+  const rows: RowSpec[] = [
+    {
+      title: 'Golden signals',
+      columns: 4,
+      panels: [
+        { title: 'Requests per second', unit: 'reqps', legend: '{{service}}', expr: recorded(recordedName.requestRate(w), s),
+          description: `HTTP requests per second over ${w}, all pods and routes. Source: ${source}.` },
+        { title: 'Error rate (5xx)', unit: 'percentunit', legend: '{{service}}', expr: recorded(recordedName.errorRatio(w), s),
+          description: `Share of requests answered with a 5xx status over ${w}. The SLO is ${s.slo.availabilityPercent}% non-5xx.` },
+        { title: 'p95 latency', unit: 's', legend: '{{service}}', expr: recorded(recordedName.latency(95, w), s),
+          description: `95th percentile of server-side request duration over ${w}, in seconds, interpolated within histogram buckets.` },
+        { title: 'p99 latency', unit: 's', legend: '{{service}}', expr: recorded(recordedName.latency(99, w), s),
+          description: `99th percentile of server-side request duration over ${w}, in seconds. Alert threshold: ${s.slo.p99LatencySeconds}s.` },
+      ],
+    },
+    {
+      title: 'Breakdown',
+      panels: [
+        { title: 'Client errors (4xx)', unit: 'percentunit', legend: '{{service}}', expr: recorded(recordedName.clientErrorRatio(w), s),
+          description: `Share of requests answered with a 4xx status over ${w}; shown apart because clients, not the service, cause them.` },
+        { title: 'Instances', unit: 'short', kind: 'stat', expr: instanceCount(s),
+          description: 'Pods currently reporting HTTP metrics for this service.' },
+        { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: requestRateBy(s, 'route', RATE),
+          description: `Requests per second per route template (${c.routeLabel}).` },
+        { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: requestRateBy(s, 'status', RATE),
+          description: `Requests per second per HTTP status code (${c.statusLabel}).` },
+        { title: 'p95 latency by route', unit: 's', legend: `{{${c.routeLabel}}}`, expr: latencyQuantileByRoute(s, 0.95, RATE),
+          description: '95th percentile request duration per route, in seconds.' },
+      ],
+    },
+  ];
+  if (s.websocketGauge) {
+    rows.push({
+      title: 'WebSocket',
+      panels: [{ title: 'Active WebSocket connections', unit: 'short', legend: '{{service}}', expr: websocketConnections(s, s.websocketGauge),
+        description: `Open WebSocket connections summed over all pods (${s.websocketGauge}; each pod reports its own).` }],
+    });
+  }
+  if (s.customPanels.length > 0) {
+    rows.push({
+      title: 'Custom',
+      panels: s.customPanels.map((p) => ({ title: p.title, unit: p.unit, expr: p.expr, legend: p.legend, description: p.description ?? p.title })),
+    });
+  }
+  return renderDashboard({
+    uid: serviceDashboardUid(s.name),
+    title: `Chat / ${s.name}`,
+    description: `RED metrics of ${s.name} (namespace ${s.namespace}).`,
+    tags: [s.name],
+    rows,
+  });
+}

@@ -1,0 +1,218 @@
+import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { stringify } from 'yaml';
+import { componentLabels, DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, DATASOURCE_UID, NAMES, selectorLabels } from '../labels';
+import { resources, restrictedContainer, restrictedPod } from '../security';
+
+export interface GrafanaProps {
+  readonly namespace: string;
+  readonly image: string;
+  readonly sidecarImage: string;
+  /** In-cluster URL of Prometheus for the provisioned datasource. */
+  readonly prometheusUrl: string;
+  /** Prometheus's scrape interval: the datasource's timeInterval, which makes `$__rate_interval` right. */
+  readonly scrapeInterval: string;
+  /** Existing Secret with keys `admin-user` and `admin-password`. Never created by the chart. */
+  readonly adminSecret: string;
+  readonly nodePort: number;
+  /** Size of the PersistentVolumeClaim for Grafana's database. */
+  readonly storage: string;
+  readonly storageClassName?: string;
+}
+
+const GRAFANA_UID = 472; // the grafana image's user
+const HTTP_PORT = 3000;
+const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
+const SIDECAR_HEALTH_PORT = 8080;
+
+/** Grafana with a provisioned datasource and a sidecar that loads labelled dashboard ConfigMaps. */
+export class Grafana extends Construct {
+  readonly podSelector = selectorLabels(NAMES.grafana);
+
+  constructor(scope: Construct, id: string, props: GrafanaProps) {
+    super(scope, id);
+    const name = NAMES.grafana;
+    const labels = componentLabels(name, 'dashboards');
+    const meta = { name, namespace: props.namespace, labels };
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
+    // The sidecar lists and watches ConfigMaps in this namespace only; nothing else.
+    new k8s.KubeRole(this, 'role', {
+      metadata: meta,
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
+    });
+    new k8s.KubeRoleBinding(this, 'role-binding', {
+      metadata: meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: props.namespace }],
+    });
+
+    const datasources = stringify({
+      apiVersion: 1,
+      datasources: [{
+        name: 'Prometheus',
+        uid: DATASOURCE_UID,
+        type: 'prometheus',
+        access: 'proxy',
+        url: props.prometheusUrl,
+        isDefault: true,
+        editable: false,
+        jsonData: { httpMethod: 'POST', timeInterval: props.scrapeInterval },
+      }],
+    });
+    const providers = stringify({
+      apiVersion: 1,
+      providers: [{
+        name: 'chat-monitoring',
+        orgId: 1,
+        type: 'file',
+        disableDeletion: true,
+        allowUiUpdates: false,
+        updateIntervalSeconds: 30,
+        options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
+      }],
+    });
+    new k8s.KubeConfigMap(this, 'provisioning', {
+      metadata: { ...meta, name: `${name}-provisioning` },
+      data: { 'datasources.yaml': datasources, 'dashboard-providers.yaml': providers },
+    });
+
+    new k8s.KubePersistentVolumeClaim(this, 'data', {
+      metadata: { ...meta, name: `${name}-data` },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: props.storageClassName,
+        resources: { requests: { storage: k8s.Quantity.fromString(props.storage) } },
+      },
+    });
+
+    const secretEnv = (envName: string, key: string): k8s.EnvVar =>
+      ({ name: envName, valueFrom: { secretKeyRef: { name: props.adminSecret, key } } });
+
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: meta,
+      spec: {
+        replicas: 1,
+        // One ReadWriteOnce volume: the old pod must let go before the new one mounts it.
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: this.podSelector },
+        template: {
+          metadata: {
+            labels,
+            annotations: { 'checksum/provisioning': createHash('sha256').update(datasources + providers).digest('hex') },
+          },
+          spec: {
+            serviceAccountName: name,
+            automountServiceAccountToken: true, // the sidecar watches ConfigMaps through the API
+            securityContext: restrictedPod(GRAFANA_UID, GRAFANA_UID),
+            containers: [
+              {
+                name: 'grafana',
+                image: props.image,
+                ports: [{ name: 'http', containerPort: HTTP_PORT }],
+                env: [
+                  secretEnv('GF_SECURITY_ADMIN_USER', 'admin-user'),
+                  secretEnv('GF_SECURITY_ADMIN_PASSWORD', 'admin-password'),
+                  { name: 'GF_AUTH_ANONYMOUS_ENABLED', value: 'false' },
+                  { name: 'GF_USERS_ALLOW_SIGN_UP', value: 'false' },
+                  { name: 'GF_SECURITY_DISABLE_GRAVATAR', value: 'true' },
+                  { name: 'GF_ANALYTICS_REPORTING_ENABLED', value: 'false' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
+                  { name: 'GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES', value: 'false' },
+                  { name: 'GF_NEWS_NEWS_FEED_ENABLED', value: 'false' },
+                  { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
+                  { name: 'GF_PATHS_LOGS', value: '/var/log/grafana' },
+                  { name: 'GF_PATHS_PLUGINS', value: '/var/lib/grafana/plugins' },
+                  { name: 'GF_PATHS_PROVISIONING', value: '/etc/grafana/provisioning' },
+                  { name: 'GF_LOG_MODE', value: 'console' },
+                ],
+                readinessProbe: { httpGet: { path: '/api/health', port: k8s.IntOrString.fromString('http') }, periodSeconds: 10 },
+                livenessProbe: {
+                  httpGet: { path: '/api/health', port: k8s.IntOrString.fromString('http') },
+                  initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6,
+                },
+                resources: resources({ cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '512Mi' }),
+                securityContext: restrictedContainer(),
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/grafana' },
+                  { name: 'logs', mountPath: '/var/log/grafana' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                  { name: 'provisioning', mountPath: '/etc/grafana/provisioning/datasources/datasources.yaml', subPath: 'datasources.yaml', readOnly: true },
+                  { name: 'provisioning', mountPath: '/etc/grafana/provisioning/dashboards/dashboard-providers.yaml', subPath: 'dashboard-providers.yaml', readOnly: true },
+                  { name: 'dashboards', mountPath: DASHBOARDS_DIR, readOnly: true },
+                ],
+              },
+              {
+                name: 'dashboard-sidecar',
+                image: props.sidecarImage,
+                env: [
+                  { name: 'LABEL', value: DASHBOARD_LABEL.key },
+                  { name: 'LABEL_VALUE', value: DASHBOARD_LABEL.value },
+                  { name: 'FOLDER', value: DASHBOARDS_DIR },
+                  { name: 'FOLDER_ANNOTATION', value: DASHBOARD_FOLDER_ANNOTATION },
+                  { name: 'RESOURCE', value: 'configmap' },
+                  { name: 'NAMESPACE', value: props.namespace },
+                  { name: 'METHOD', value: 'WATCH' },
+                  { name: 'HEALTH_PORT', value: String(SIDECAR_HEALTH_PORT) },
+                ],
+                ports: [{ name: 'sidecar-health', containerPort: SIDECAR_HEALTH_PORT }],
+                // Ready after the first full sync of dashboards; live while it can reach the API and its watchers run.
+                readinessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('sidecar-health') }, periodSeconds: 5 },
+                livenessProbe: {
+                  httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('sidecar-health') },
+                  initialDelaySeconds: 35, periodSeconds: 10,
+                },
+                resources: resources({ cpuRequest: '10m', memoryRequest: '64Mi', cpuLimit: '100m', memoryLimit: '128Mi' }),
+                securityContext: restrictedContainer(),
+                volumeMounts: [{ name: 'dashboards', mountPath: DASHBOARDS_DIR }, { name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [
+              { name: 'data', persistentVolumeClaim: { claimName: `${name}-data` } },
+              { name: 'logs', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+              { name: 'dashboards', emptyDir: {} },
+              { name: 'provisioning', configMap: { name: `${name}-provisioning` } },
+            ],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: meta,
+      spec: {
+        type: 'NodePort',
+        selector: this.podSelector,
+        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), nodePort: props.nodePort }],
+      },
+    });
+  }
+}
+
+export interface DashboardConfigMapProps {
+  readonly namespace: string;
+  /** ConfigMap name; also a unique file name for the sidecar. */
+  readonly name: string;
+  readonly fileName: string;
+  readonly json: Record<string, unknown>;
+  /** Grafana folder. @default 'Chat platform' */
+  readonly folder?: string;
+}
+
+/** One dashboard as a ConfigMap the sidecar picks up. */
+export class DashboardConfigMap extends Construct {
+  constructor(scope: Construct, id: string, props: DashboardConfigMapProps) {
+    super(scope, id);
+    new k8s.KubeConfigMap(this, 'config-map', {
+      metadata: {
+        name: props.name,
+        namespace: props.namespace,
+        labels: { ...componentLabels(props.name, 'dashboard'), [DASHBOARD_LABEL.key]: DASHBOARD_LABEL.value },
+        annotations: { [DASHBOARD_FOLDER_ANNOTATION]: props.folder ?? 'Chat platform' },
+      },
+      data: { [props.fileName]: JSON.stringify(props.json) },
+    });
+  }
+}

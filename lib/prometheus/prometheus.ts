@@ -1,0 +1,122 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import {
+  Prometheus as PrometheusResource,
+  PrometheusSpecResourcesLimits,
+  PrometheusSpecResourcesRequests,
+  PrometheusSpecServiceDiscoveryRole,
+  PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
+} from '../../imports/prometheus-monitoring.coreos.com';
+import { componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
+
+export interface PrometheusProps {
+  readonly namespace: string;
+  /** Pinned Prometheus image; its tag is also the CR's `version`. */
+  readonly image: string;
+  /** Namespaces Prometheus discovers targets in besides its own (those of pull-mode chat services). */
+  readonly scrapedNamespaces: readonly string[];
+  readonly scrapeInterval: string;
+  readonly retention: string;
+  /** Size of each replica's PersistentVolumeClaim, e.g. '10Gi'. */
+  readonly storage: string;
+  readonly storageClassName?: string;
+  /** @default 1 */
+  readonly replicas?: number;
+}
+
+const READ = ['get', 'list', 'watch'];
+
+/** Keep ~80 % of the volume for blocks so the WAL and compaction never fill it. */
+function retentionSizeFor(storage: string): string | undefined {
+  const m = /^([0-9]+)(Gi|Mi)$/.exec(storage);
+  if (!m) return undefined;
+  const mb = Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+  return `${Math.floor(mb * 0.8)}MB`;
+}
+
+/** A Prometheus server run by the operator, selecting exactly this chart's ServiceMonitors and rules. */
+export class Prometheus extends Construct {
+  /** Name of the Prometheus custom resource (the operator names the StatefulSet prometheus-<name>). */
+  static readonly RESOURCE_NAME = 'chat-monitoring';
+  readonly serviceName = NAMES.prometheus;
+  readonly podSelector = selectorLabels(NAMES.prometheus);
+  readonly port = 9090;
+
+  constructor(scope: Construct, id: string, props: PrometheusProps) {
+    super(scope, id);
+    const name = NAMES.prometheus;
+    const labels = componentLabels(name, 'server');
+    const meta = { name, namespace: props.namespace, labels };
+
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
+
+    // Service discovery rights only where there is something to scrape, as namespaced Roles.
+    for (const ns of [props.namespace, ...props.scrapedNamespaces.filter((n) => n !== props.namespace)]) {
+      const rbacMeta = { name: `chat-monitoring-${name}`, namespace: ns, labels };
+      new k8s.KubeRole(this, `discovery-role-${ns}`, {
+        metadata: rbacMeta,
+        rules: [
+          { apiGroups: [''], resources: ['services', 'pods'], verbs: READ },
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+        ],
+      });
+      new k8s.KubeRoleBinding(this, `discovery-role-binding-${ns}`, {
+        metadata: rbacMeta,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: rbacMeta.name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: props.namespace }],
+      });
+    }
+
+    const version = props.image.split(':').pop()!;
+    new PrometheusResource(this, 'prometheus', {
+      metadata: { name: Prometheus.RESOURCE_NAME, namespace: props.namespace, labels },
+      spec: {
+        version,
+        image: props.image,
+        replicas: props.replicas ?? 1,
+        serviceAccountName: name,
+        podMetadata: { labels },
+        // Exactly this chart's objects, in this namespace (a null namespace selector means "own namespace").
+        serviceMonitorSelector: { matchLabels: { ...MONITORING_SELECTOR } },
+        ruleSelector: { matchLabels: { ...MONITORING_SELECTOR } },
+        serviceDiscoveryRole: PrometheusSpecServiceDiscoveryRole.ENDPOINT_SLICE,
+        scrapeInterval: props.scrapeInterval,
+        evaluationInterval: props.scrapeInterval,
+        retention: props.retention,
+        retentionSize: retentionSizeFor(props.storage),
+        walCompression: true,
+        storage: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage) } },
+            },
+          },
+        },
+        resources: {
+          requests: { cpu: PrometheusSpecResourcesRequests.fromString('100m'), memory: PrometheusSpecResourcesRequests.fromString('400Mi') },
+          limits: { cpu: PrometheusSpecResourcesLimits.fromString('1'), memory: PrometheusSpecResourcesLimits.fromString('1536Mi') },
+        },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65534,
+          runAsGroup: 65534,
+          fsGroup: 65534,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: meta,
+      spec: {
+        selector: this.podSelector,
+        ports: [
+          { name: 'web', port: this.port, targetPort: k8s.IntOrString.fromString('web') },
+          { name: 'reloader-web', port: 8080, targetPort: k8s.IntOrString.fromString('reloader-web') },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * PromQL for a chat service's HTTP traffic, shared by the recording rules and the dashboards.
+ * Every expression is filtered on the `service` label, which both export paths set.
+ */
+import { ChatServiceConfig } from '../config';
+import { HTTP_CONVENTIONS } from './conventions';
+
+const sel = (s: ChatServiceConfig, extra = '') => `{service="${s.name}"${extra}}`;
+const conv = (s: ChatServiceConfig) => HTTP_CONVENTIONS[s.convention];
+const inSeconds = (s: ChatServiceConfig, expr: string) => (conv(s).perSecond === 1 ? expr : `${expr} / ${conv(s).perSecond}`);
+
+/** Requests per second. */
+export function requestRate(s: ChatServiceConfig, window: string): string {
+  return `sum by (service) (rate(${conv(s).count}${sel(s)}[${window}]))`;
+}
+
+/**
+ * Share of requests whose status matches `statusRegex`, 0..1. The `or ... * 0` keeps the ratio at 0
+ * (not "no data") while a service has traffic but no matching responses.
+ */
+export function statusRatio(s: ChatServiceConfig, statusRegex: string, window: string): string {
+  const c = conv(s);
+  const all = `rate(${c.count}${sel(s)}[${window}])`;
+  const matching = `rate(${c.count}${sel(s, `,${c.statusLabel}=~"${statusRegex}"`)}[${window}])`;
+  return `sum by (service) (${matching} or ${all} * 0) / sum by (service) (${all})`;
+}
+
+/** Latency quantile in seconds across all of the service's pods and routes. */
+export function latencyQuantile(s: ChatServiceConfig, q: number, window: string): string {
+  return inSeconds(s, `histogram_quantile(${q}, sum by (service, le) (rate(${conv(s).bucket}${sel(s)}[${window}])))`);
+}
+
+/** Latency quantile in seconds per route. */
+export function latencyQuantileByRoute(s: ChatServiceConfig, q: number, window: string): string {
+  const c = conv(s);
+  return inSeconds(s, `histogram_quantile(${q}, sum by (${c.routeLabel}, le) (rate(${c.bucket}${sel(s)}[${window}])))`);
+}
+
+/** Requests per second split by one label (route or status). */
+export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', window: string): string {
+  const c = conv(s);
+  return `sum by (${label === 'route' ? c.routeLabel : c.statusLabel}) (rate(${c.count}${sel(s)}[${window}]))`;
+}
+
+/** Number of pods reporting HTTP metrics. */
+export function instanceCount(s: ChatServiceConfig): string {
+  return `count(count by (pod) (${conv(s).count}${sel(s)}))`;
+}
+
+/** Active WebSocket connections summed over the service's pods (each reports its own gauge). */
+export function websocketConnections(s: ChatServiceConfig, gauge: string): string {
+  return `sum by (service) (${gauge}${sel(s)})`;
+}
+
+/** The raw request counter, for absence checks. */
+export function requestCounter(s: ChatServiceConfig): string {
+  return `${conv(s).count}${sel(s)}`;
+}

@@ -1,0 +1,37 @@
+/**
+ * The chart's configuration: the chat services to monitor and the stack's options.
+ * Adding a service is one entry in `services`; everything else derives from it.
+ * Field reference and defaults: lib/config.ts (and the README's config reference).
+ */
+import { ChartConfigInput } from './config';
+
+export const CHART_CONFIG: ChartConfigInput = {
+  namespace: 'monitoring',
+  scrapeInterval: '15s',
+  retention: '15d',
+  grafanaNodePort: 30030,
+  services: [
+    {
+      name: 'chat-auth',
+      namespace: 'chat',
+      selector: { 'app.kubernetes.io/name': 'chat-auth' },
+      exportMode: 'push',
+      convention: 'legacy',
+    },
+    {
+      name: 'chat-transport',
+      namespace: 'chat',
+      selector: { 'app.kubernetes.io/name': 'chat-transport' },
+      exportMode: 'push',
+      convention: 'legacy',
+      websocketGauge: 'websocket_hub_active_connections',
+    },
+    {
+      name: 'chat-messaging',
+      namespace: 'chat',
+      selector: { 'app.kubernetes.io/name': 'chat-messaging' },
+      exportMode: 'push',
+      convention: 'legacy',
+    },
+  ],
+};

@@ -1,0 +1,20 @@
+/**
+ * The cdk8s app: load and validate the config, then synthesize dist/ and dashboards/.
+ * Invalid config stops here with one message and leaves dist/ as it was.
+ */
+import { mirrorForCli, loadConfig, synthesizeManifests, writeDashboardFiles } from './lib/synth';
+import { CHART_CONFIG } from './lib/services';
+
+const DIST = process.env.CHAT_MONITORING_DIST ?? 'dist';
+const DASHBOARDS = process.env.CHAT_MONITORING_DASHBOARDS ?? 'dashboards';
+
+try {
+  const config = loadConfig(CHART_CONFIG, process.env.CHAT_MONITORING_CONFIG);
+  const manifests = synthesizeManifests(config, DIST);
+  const dashboards = writeDashboardFiles(config, DASHBOARDS);
+  mirrorForCli(DIST, process.env.CDK8S_OUTDIR);
+  console.log(`chat-monitoring: ${manifests.length} manifest files in ${DIST}/, ${dashboards.length} dashboards in ${DASHBOARDS}/`);
+} catch (e) {
+  console.error(`chat-monitoring: ${(e as Error).message}`);
+  process.exit(1);
+}
