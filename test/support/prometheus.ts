@@ -121,7 +121,7 @@ export class PrometheusServer {
   }
 
   async api<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
-    const body = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const body = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
     const res = await fetch(`${this.url}/api/v1/${path}`, { method: 'POST', body });
     const json = (await res.json()) as { status: string; data: T; error?: string };
     if (json.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${json.error}`);
