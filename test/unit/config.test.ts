@@ -1,0 +1,75 @@
+import { CHART_CONFIG } from '../../lib/services';
+import { ConfigError, validateConfig } from '../../lib/config';
+
+const services = CHART_CONFIG.services;
+/** The error raised for `input`, asserting it is a ConfigError. */
+function errorFor(input: unknown): ConfigError {
+  try {
+    validateConfig(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected validateConfig to throw');
+}
+
+describe('config validation: each bad input names its field and the fix', () => {
+  const cases: [string, unknown, string, RegExp][] = [
+    ['a service name that is not DNS-1123', { services: [{ name: 'Chat_Auth' }] }, 'services[0].name', /DNS-1123/],
+    ['a duplicate service', { services: [...services, { name: 'chat-auth' }] }, 'services[3].name', /duplicate service "chat-auth" \(also services\[0\]\)/],
+    ['a metrics port out of range', { services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 70000 } }] }, 'services[0].metricsPort.port', /from 1 to 65535/],
+    ['a NodePort outside 30000-32767', { services, grafanaNodePort: 3030 }, 'grafanaNodePort', /from 30000 to 32767/],
+    ['an unknown top-level key', { services, retentoin: '1d' }, 'config.retentoin', /unknown field.*retention/],
+    ['an unknown service key', { services: [{ name: 'a', exportmode: 'pull' }] }, 'services[0].exportmode', /unknown field.*exportMode/],
+    ['a custom panel with invalid PromQL', { services: [{ name: 'a', customPanels: [{ title: 'Queue', expr: 'sum(rate(x[5m])', unit: 'short' }] }] },
+      'services[0].customPanels[0].expr', /invalid PromQL \(syntax error at character/],
+    ['a threshold that is not a number', { services: [{ name: 'a', slo: { p99LatencySeconds: 'fast' } }] }, 'services[0].slo.p99LatencySeconds', /not a number/],
+    ['an availability of 100 % (no error budget)', { services: [{ name: 'a', slo: { availabilityPercent: 100 } }] }, 'services[0].slo.availabilityPercent', /less than 100/],
+    ['an empty service list', { services: [] }, 'services', /at least one chat service/],
+    ['a missing service list', {}, 'services', /must be a list/],
+    ['a pull service without a metrics port', { services: [{ name: 'a', exportMode: 'pull' }] }, 'services[0].metricsPort', /required when exportMode is "pull"/],
+    ['an unpinned image', { services, images: { grafana: 'grafana/grafana:latest' } }, 'images.grafana', /pin a version/],
+    ['an untagged image', { services, images: { grafana: 'grafana/grafana' } }, 'images.grafana', /pin a version/],
+    ['a recording window shorter than 4 scrapes', { services, scrapeInterval: '30s', recordingWindow: '1m' }, 'recordingWindow', /4 x scrapeInterval/],
+    ['a service name longer than 40 characters', { services: [{ name: 'a'.repeat(41) }] }, 'services[0].name', /longer than 40/],
+    ['a reserved service name', { services: [{ name: 'platform-overview' }] }, 'services[0].name', /reserved/],
+    ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
+  ];
+  it.each(cases)('%s', (_what, input, field, message) => {
+    const error = errorFor(input);
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(new RegExp(`^invalid config: ${field.replace(/[[\]().]/g, '\\$&')}: `));
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain('Fix: ');
+    expect(error.message.split('\n')).toHaveLength(1);
+  });
+});
+
+describe('config defaults', () => {
+  const config = validateConfig({ services: [{ name: 'chat-auth' }] });
+
+  it('fills in documented defaults', () => {
+    expect(config.namespace).toBe('monitoring');
+    expect(config.grafanaNodePort).toBe(30030);
+    expect(config.scrapeInterval).toBe('15s');
+    expect(config.services[0]).toMatchObject({
+      namespace: 'chat',
+      selector: { 'app.kubernetes.io/name': 'chat-auth' },
+      exportMode: 'push',
+      convention: 'legacy',
+      slo: { availabilityPercent: 99.5, p99LatencySeconds: 1 },
+      customPanels: [],
+    });
+  });
+
+  it('pins every default image to a version, never latest', () => {
+    for (const image of Object.values(config.images)) {
+      expect(image).toMatch(/:v?[0-9]+\.[0-9]+\.[0-9]+$/);
+    }
+  });
+
+  it('accepts custom panels with Grafana variables in valid PromQL', () => {
+    const c = validateConfig({ services: [{ name: 'a', customPanels: [{ title: 'Q', expr: 'sum(rate(q_total{service="a"}[$__rate_interval]))', unit: 'ops' }] }] });
+    expect(c.services[0].customPanels[0].expr).toContain('$__rate_interval');
+  });
+});

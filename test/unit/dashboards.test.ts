@@ -1,0 +1,101 @@
+/** Dashboards as Grafana's linter and a reviewer would check them. */
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { allDashboards, dashboardFileText } from '../../lib/dashboards';
+import { parsePromQL } from '../../lib/queries/promql';
+import { recordingRules } from '../../lib/rules/recording';
+import { CHART_CONFIG } from '../../lib/services';
+import { configWith, defaultConfig } from '../support/manifests';
+
+const config = defaultConfig();
+const dashboards = allDashboards(config);
+const panelsOf = (d: Record<string, any>) => (d.panels as any[]).filter((p) => p.type !== 'row');
+const exprs = (d: Record<string, any>): string[] => panelsOf(d).flatMap((p) => p.targets.map((t: any) => t.expr));
+
+describe('committed dashboards/', () => {
+  it('hold exactly the generated dashboards (run `npm run synth` after changing lib/)', () => {
+    const dir = join(__dirname, '../../dashboards');
+    expect(readdirSync(dir).sort()).toEqual(dashboards.map((d) => d.fileName).sort());
+    for (const d of dashboards) expect(readFileSync(join(dir, d.fileName), 'utf8')).toBe(dashboardFileText(d));
+  });
+});
+
+describe.each(dashboards.map((d) => [d.fileName, d.json] as const))('%s', (_file, d: Record<string, any>) => {
+  it('is read-only, tagged, linked to the others and has a stable uid of at most 40 characters', () => {
+    expect(d.editable).toBe(false);
+    expect(d.uid.length).toBeLessThanOrEqual(40);
+    expect(d.tags).toContain('chat-monitoring');
+    expect(d.links).toContainEqual(expect.objectContaining({ type: 'dashboards', tags: ['chat-monitoring'] }));
+  });
+
+  it('gives every panel a title, description, unit, unique id and a parseable query', () => {
+    const ids = (d.panels as any[]).map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const p of panelsOf(d)) {
+      expect(p.title).toBeTruthy();
+      expect(p.description).toBeTruthy();
+      expect(p.fieldConfig.defaults.unit).toBeTruthy();
+      for (const t of p.targets) expect(parsePromQL(t.expr)).toBeNull();
+    }
+  });
+
+  it('uses $__rate_interval in every raw rate and only takes rates of counters', () => {
+    for (const expr of exprs(d)) {
+      for (const m of expr.matchAll(/rate\([^[]+\[([^\]]+)\]/g)) expect(m[1]).toBe('$__rate_interval');
+      // Counters and histogram buckets appear only inside rate(); a bare _count is allowed in count(...) for instance counts.
+      for (const m of expr.matchAll(/(\w+_(bucket|total|sum))\{/g)) expect(expr).toContain(`rate(${m[1]}`);
+    }
+  });
+
+  it('never filters on the Host header (http_server_name)', () => {
+    for (const expr of exprs(d)) expect(expr).not.toContain('http_server_name');
+  });
+
+  it('reads only recorded series that the recording rules define', () => {
+    const recorded = new Set(config.services.flatMap((s) => recordingRules(config, s).rules.map((r) => (r as { record: string }).record)));
+    for (const expr of exprs(d)) {
+      for (const m of expr.matchAll(/\b(service:[a-z_0-9:]+)/g)) expect(recorded).toContain(m[1]);
+    }
+  });
+});
+
+describe('service dashboards', () => {
+  const byTitle = (file: string) => new Map(panelsOf(dashboards.find((d) => d.fileName === file)!.json).map((p) => [p.title, p]));
+
+  it.each(['chat-auth.json', 'chat-transport.json', 'chat-messaging.json'])('%s shows RPS, p95, p99 and error rate with units', (file) => {
+    const panels = byTitle(file);
+    expect(panels.get('Requests per second')?.fieldConfig.defaults.unit).toBe('reqps');
+    expect(panels.get('p95 latency')?.fieldConfig.defaults.unit).toBe('s');
+    expect(panels.get('p99 latency')?.fieldConfig.defaults.unit).toBe('s');
+    expect(panels.get('Error rate (5xx)')?.fieldConfig.defaults.unit).toBe('percentunit');
+    expect(panels.get('Client errors (4xx)')?.fieldConfig.defaults.unit).toBe('percentunit');
+  });
+
+  it('shows active WebSocket connections for chat-transport only', () => {
+    expect(byTitle('chat-transport.json').get('Active WebSocket connections')?.targets[0].expr)
+      .toBe('sum by (service) (websocket_hub_active_connections{service="chat-transport"})');
+    expect(byTitle('chat-auth.json').has('Active WebSocket connections')).toBe(false);
+  });
+
+  it('reads the stable convention in seconds and the legacy one converted from milliseconds', () => {
+    const both = allDashboards(configWith({ services: [{ name: 'old' }, { name: 'new', convention: 'stable' }] }));
+    const routeP95 = (name: string) => panelsOf(both.find((d) => d.fileName === `${name}.json`)!.json).find((p) => p.title === 'p95 latency by route').targets[0].expr;
+    expect(routeP95('old')).toMatch(/http_server_duration_milliseconds_bucket.*\) \/ 1000$/);
+    expect(routeP95('new')).toMatch(/http_server_request_duration_seconds_bucket.*\)\)\)$/);
+  });
+
+  it('appends custom panels after validating them', () => {
+    const custom = allDashboards(configWith({
+      services: [...CHART_CONFIG.services.slice(0, 1), { name: 'chat-extra', customPanels: [{ title: 'Queue depth', expr: 'sum(queue_depth{service="chat-extra"})', unit: 'short' }] }],
+    }));
+    const panels = panelsOf(custom.find((d) => d.fileName === 'chat-extra.json')!.json);
+    expect(panels[panels.length - 1]).toMatchObject({ title: 'Queue depth', fieldConfig: { defaults: { unit: 'short' } } });
+  });
+
+  it('have unique uids, also for long service names', () => {
+    const long = allDashboards(configWith({ services: [{ name: `${'a'.repeat(38)}-1` }, { name: `${'a'.repeat(38)}-2` }] }));
+    const uids = long.map((d) => d.json.uid as string);
+    expect(new Set(uids).size).toBe(uids.length);
+    for (const uid of uids) expect(uid.length).toBeLessThanOrEqual(40);
+  });
+});

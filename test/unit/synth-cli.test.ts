@@ -1,0 +1,74 @@
+/** The real `cdk8s synth` path: bad config exits non-zero with one message and leaves dist/ as it was. */
+import { spawnSync } from 'child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+const root = join(__dirname, '../..');
+let work: string;
+
+beforeAll(() => {
+  const build = spawnSync('node', ['scripts/build-app.js'], { cwd: root, encoding: 'utf8' });
+  expect(build.status).toBe(0);
+  work = mkdtempSync(join(tmpdir(), 'chat-monitoring-synth-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function synth(config: unknown | undefined, dist: string) {
+  const env: Record<string, string> = { ...process.env as Record<string, string>, CHAT_MONITORING_DIST: dist, CHAT_MONITORING_DASHBOARDS: join(work, 'dashboards') };
+  if (config !== undefined) {
+    const file = join(work, 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    env.CHAT_MONITORING_CONFIG = file;
+  }
+  return spawnSync('node', ['.build/main.js'], { cwd: root, env, encoding: 'utf8' });
+}
+
+const snapshotDir = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+
+describe('synth', () => {
+  it('writes one manifest file per chart', () => {
+    const dist = join(work, 'dist-ok');
+    const result = synth(undefined, dist);
+    expect(result.status).toBe(0);
+    expect(readdirSync(dist)).toEqual([
+      '00-namespaces.k8s.yaml', '10-prometheus-operator.k8s.yaml', '20-otel-collector.k8s.yaml', '30-prometheus.k8s.yaml',
+      '50-rules.k8s.yaml', '60-grafana.k8s.yaml', '70-dashboards.k8s.yaml', '80-network-policies.k8s.yaml',
+    ]);
+    expect(readdirSync(work).filter((f) => f.includes('staging') || f.includes('previous'))).toEqual([]);
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['invalid service name', { services: [{ name: 'Chat Auth' }] }, 'services[0].name'],
+    ['duplicate service', { services: [{ name: 'a' }, { name: 'a' }] }, 'services[1].name'],
+    ['port out of range', { services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'm', port: 0 } }] }, 'services[0].metricsPort.port'],
+    ['unknown config key', { services: [{ name: 'a' }], nodePort: 30030 }, 'config.nodePort'],
+    ['custom panel with invalid PromQL', { services: [{ name: 'a', customPanels: [{ title: 't', expr: 'rate(x[5m]', unit: 's' }] }] }, 'services[0].customPanels[0].expr'],
+    ['threshold that is not a number', { services: [{ name: 'a', slo: { availabilityPercent: '99.9' } }] }, 'services[0].slo.availabilityPercent'],
+    ['empty service list', { services: [] }, 'services'],
+  ];
+  it.each(bad)('%s: exits 1 with one line naming the field and the fix, dist/ untouched', (_what, config, field) => {
+    const dist = join(work, 'dist-kept');
+    expect(synth(undefined, dist).status).toBe(0);
+    const before = snapshotDir(dist);
+    const result = synth(config, dist);
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`invalid config: ${field}: `);
+    expect(lines[0]).toContain('Fix: ');
+    expect(snapshotDir(dist)).toEqual(before);
+    expect(readdirSync(work).filter((f) => f.includes('staging') || f.includes('previous'))).toEqual([]);
+  });
+
+  it('reports a config file that is not JSON', () => {
+    const file = join(work, 'broken.json');
+    writeFileSync(file, '{ services: ');
+    const result = spawnSync('node', ['.build/main.js'], {
+      cwd: root, encoding: 'utf8',
+      env: { ...process.env, CHAT_MONITORING_CONFIG: file, CHAT_MONITORING_DIST: join(work, 'dist-json') },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('cannot read it as JSON');
+  });
+});
