@@ -13,7 +13,8 @@ try {
   const manifests = synthesizeManifests(config, DIST);
   const dashboards = writeDashboardFiles(config, DASHBOARDS);
   mirrorForCli(DIST, process.env.CDK8S_OUTDIR);
-  console.log(`chat-monitoring: ${manifests.length} manifest files in ${DIST}/, ${dashboards.length} dashboards in ${DASHBOARDS}/`);
+  // stderr: the cdk8s CLI captures the app's stdout and lists its own scratch copy instead.
+  console.error(`chat-monitoring: wrote ${manifests.length} manifest files to ${DIST}/ and ${dashboards.length} dashboards to ${DASHBOARDS}/`);
 } catch (e) {
   console.error(`chat-monitoring: ${(e as Error).message}`);
   process.exit(1);
