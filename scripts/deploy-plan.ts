@@ -1,0 +1,187 @@
+/**
+ * What `npm run deploy` does, as data: an ordered list of steps computed from the config and the
+ * synthesized manifests, with no I/O, so the order and every kubectl argument are unit-tested
+ * (test/unit/deploy-plan.test.ts). scripts/deploy.ts runs the steps.
+ */
+import { ChartConfig, PROMETHEUS_OPERATOR_VERSION } from '../lib/config';
+
+/** The operator's CRDs (all of them: the operator also watches Probes, ScrapeConfigs, ...), from its pinned release. */
+export const CRD_URL =
+  `https://github.com/prometheus-operator/prometheus-operator/releases/download/${PROMETHEUS_OPERATOR_VERSION}/stripped-down-crds.yaml`;
+/** Field manager of every server-side apply, so re-deploys own their fields and never conflict with themselves. */
+export const FIELD_MANAGER = 'chat-monitoring';
+/** kind-config.yaml publishes Grafana's NodePort on this host port. */
+export const KIND_GRAFANA_URL = 'http://localhost:3030';
+export const KIND_NODE_PORT = 30030;
+
+export interface ManifestObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly spec?: { readonly shards?: number; readonly [key: string]: unknown };
+}
+
+export interface ManifestFile {
+  /** Path given to `kubectl apply -f`, e.g. dist/20-otel-collector.k8s.yaml. */
+  readonly path: string;
+  readonly objects: readonly ManifestObject[];
+}
+
+export type Step =
+  /** Run kubectl with these arguments, output shown. */
+  | { readonly kind: 'kubectl'; readonly title: string; readonly args: readonly string[] }
+  /** Run kubectl (output hidden) until it succeeds or the timeout passes. */
+  | { readonly kind: 'poll'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds: number }
+  /** Create the Secret with a random admin password unless it exists; the password goes to kubectl on stdin only. */
+  | { readonly kind: 'ensure-grafana-secret'; readonly title: string; readonly namespace: string; readonly name: string; readonly kubectlArgs: readonly string[] }
+  /** Print these lines. */
+  | { readonly kind: 'print'; readonly title: string; readonly lines: readonly string[] };
+
+export interface PlanInput {
+  readonly config: ChartConfig;
+  /** dist/ files in apply order. */
+  readonly dist: readonly ManifestFile[];
+  /** The demo chart's files (dist-demo/), applied last when given. */
+  readonly demo?: readonly ManifestFile[];
+  /** kubectl context; the current one when unset. */
+  readonly context?: string;
+  /** Per-rollout timeout. @default 300 */
+  readonly timeoutSeconds?: number;
+}
+
+const ofKind = (files: readonly ManifestFile[], kind: string) =>
+  files.flatMap((f) => f.objects.filter((o) => o.kind === kind));
+
+/** The StatefulSets the operator creates for a Prometheus object (one per shard). */
+export function prometheusStatefulSets(prometheus: ManifestObject): string[] {
+  const shards = prometheus.spec?.shards ?? 1;
+  const base = `prometheus-${prometheus.metadata.name}`;
+  return Array.from({ length: shards }, (_, i) => (i === 0 ? base : `${base}-shard-${i}`));
+}
+
+/** The command that prints the Grafana admin password (shown to the user, never the password itself). */
+export function passwordCommand(config: ChartConfig, context?: string): string {
+  const ctx = context ? ` --context ${context}` : '';
+  return `kubectl${ctx} -n ${config.namespace} get secret ${config.grafanaAdminSecret} -o jsonpath='{.data.admin-password}' | base64 -d; echo`;
+}
+
+/** The Secret `ensure-grafana-secret` creates: what goes to `kubectl create -f -` on stdin. */
+export function grafanaSecretManifest(namespace: string, name: string, password: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'chat-monitoring', 'app.kubernetes.io/name': 'grafana' } },
+    type: 'Opaque',
+    stringData: { 'admin-user': 'admin', 'admin-password': password },
+  });
+}
+
+export function deployPlan(input: PlanInput): Step[] {
+  const { config } = input;
+  const timeout = `--timeout=${input.timeoutSeconds ?? 300}s`;
+  const global = input.context ? ['--context', input.context] : [];
+  const kubectl = (title: string, ...args: string[]): Step => ({ kind: 'kubectl', title, args: [...global, ...args] });
+  const apply = (path: string) => ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', path];
+  const rollouts = (files: readonly ManifestFile[]): Step[] => ofKind(files, 'Deployment').map((d) =>
+    kubectl(`wait for Deployment ${d.metadata.namespace}/${d.metadata.name}`,
+      '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `deployment/${d.metadata.name}`, timeout));
+
+  if (input.dist.length === 0) throw new Error('dist/ has no manifests: run `npm run synth` first');
+  const namespaceFiles = input.dist.filter((f) => f.objects.some((o) => o.kind === 'Namespace'));
+  const otherFiles = input.dist.filter((f) => !namespaceFiles.includes(f));
+
+  const steps: Step[] = [
+    kubectl('check the cluster is reachable', 'cluster-info'),
+    // Server-side: the Prometheus CRD is larger than client-side apply's 256 KiB annotation limit.
+    // --force-conflicts takes over fields another installer (Helm, an older deploy) owned.
+    kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
+      'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_URL),
+    // Custom resources applied before their CRD is Established fail with "no matches for kind".
+    kubectl('wait until the CRDs are Established', 'wait', '--for=condition=Established', '--timeout=120s', '-f', CRD_URL),
+    ...namespaceFiles.map((f) => kubectl(`create namespaces (${f.path})`, ...apply(f.path))),
+    {
+      kind: 'ensure-grafana-secret',
+      title: `create Secret ${config.namespace}/${config.grafanaAdminSecret} with a random Grafana admin password, unless it exists`,
+      namespace: config.namespace,
+      name: config.grafanaAdminSecret,
+      kubectlArgs: global,
+    },
+    ...otherFiles.map((f) => kubectl(`apply ${f.path}`, ...apply(f.path))),
+    ...rollouts(input.dist),
+  ];
+
+  for (const prometheus of ofKind(input.dist, 'Prometheus')) {
+    const ns = prometheus.metadata.namespace ?? config.namespace;
+    for (const sts of prometheusStatefulSets(prometheus)) {
+      // The operator creates the StatefulSet a moment after the Prometheus object: wait for it to exist first.
+      steps.push({
+        kind: 'poll',
+        title: `wait for the operator to create StatefulSet ${ns}/${sts}`,
+        args: [...global, '-n', ns, 'get', `statefulset/${sts}`, '-o', 'name'],
+        timeoutSeconds: input.timeoutSeconds ?? 300,
+      });
+      steps.push(kubectl(`wait for StatefulSet ${ns}/${sts}`, '-n', ns, 'rollout', 'status', `statefulset/${sts}`, timeout));
+    }
+  }
+
+  if (input.demo) {
+    steps.push(...input.demo.map((f) => kubectl(`apply the demo workload (${f.path})`, ...apply(f.path))));
+    steps.push(...rollouts(input.demo));
+  }
+
+  const nodePortNote = config.grafanaNodePort === KIND_NODE_PORT
+    ? `Grafana: ${KIND_GRAFANA_URL} (kind; elsewhere NodePort ${config.grafanaNodePort} on any node)`
+    : `Grafana: NodePort ${config.grafanaNodePort} on any node (kind-config.yaml maps ${KIND_NODE_PORT} to ${KIND_GRAFANA_URL}: change one of them)`;
+  steps.push({
+    kind: 'print',
+    title: 'done',
+    lines: [
+      nodePortNote,
+      'User: admin. Password:',
+      `  ${passwordCommand(config, input.context)}`,
+      ...(input.demo ? ['Demo traffic is flowing: every dashboard panel fills within about a minute.'] : []),
+    ],
+  });
+  return steps;
+}
+
+export interface DeployArgs {
+  readonly demo: boolean;
+  readonly dryRun: boolean;
+  readonly context?: string;
+  readonly timeoutSeconds?: number;
+  readonly help: boolean;
+}
+
+export const USAGE = `usage: npm run deploy -- [--demo] [--context NAME] [--timeout SECONDS] [--dry-run]
+  --demo        also synthesize and apply the demo workload (dist-demo/): chat-like services and a load generator
+  --context     kubectl context to deploy to (default: the current one)
+  --timeout     seconds to wait for each rollout (default 300)
+  --dry-run     print the steps without running them`;
+
+/** Parses the deploy script's flags; throws with the usage on anything unknown. */
+export function parseDeployArgs(argv: readonly string[]): DeployArgs {
+  let demo = false;
+  let dryRun = false;
+  let help = false;
+  let context: string | undefined;
+  let timeoutSeconds: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined || v === '') throw new Error(`${a.split('=')[0]} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (a === '--demo') demo = true;
+    else if (a === '--dry-run') dryRun = true;
+    else if (a === '--help' || a === '-h') help = true;
+    else if (a === '--context' || a.startsWith('--context=')) context = value();
+    else if (a === '--timeout' || a.startsWith('--timeout=')) {
+      const v = value();
+      timeoutSeconds = Number(v);
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive whole number of seconds, not ${v}\n${USAGE}`);
+    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  return { demo, dryRun, context, timeoutSeconds, help };
+}
