@@ -127,7 +127,7 @@ export async function benchScaling(runs: number): Promise<ScalingResults> {
     { section: '2', measure: 'synth peak RSS, 3 / 30 / 300 services', value: `${mb(s3.peakRssKb)} / ${mb(s30.peakRssKb)} / ${mb(s300.peakRssKb)}`, ratio: ratio(s300.peakRssKb / s3.peakRssKb) },
     { section: '2', measure: 'marginal synth cost per chat service (300 vs 3)', value: ms(perService) },
   ];
-  const profile = await profile300();
+  const profile = await profileSynth('300 services', join(WORK, 'synth', 'services-300', 'config.json'));
   return {
     rows,
     notes: [`Scaling configs: lib/services.ts's options with n legacy push services chat-svc-001..; times include the esbuild step (~0.1 s).`],
@@ -140,14 +140,16 @@ export async function benchScaling(runs: number): Promise<ScalingResults> {
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-/** Synthesizes 300 services under `node --cpu-prof` and says where the time goes (inclusive, by lib function; self, by module). */
-async function profile300(): Promise<string> {
-  const dir = join(WORK, 'synth', 'services-300');
-  const profDir = join(WORK, 'profile');
+/**
+ * Synthesizes once under `node --cpu-prof` (the bundle of the esbuild path, `config` or the default
+ * chart) and says where the time goes: inclusive time by chart function, self time by module or package.
+ */
+export async function profileSynth(label: string, config?: string): Promise<string> {
+  const profDir = join(WORK, 'profile', label.replace(/\W+/g, '-'));
   mkdirSync(profDir, { recursive: true });
   for (const f of readdirSync(profDir)) rmSync(join(profDir, f), { force: true });
   await measureCommand(`node --cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=200 bench/.work/chart/main.js`, {
-    cwd: REPO, env: env(join(WORK, 'synth', 'profile-300'), { CHAT_MONITORING_CONFIG: join(dir, 'config.json') }),
+    cwd: REPO, env: env(join(WORK, 'synth', 'profile'), config ? { CHAT_MONITORING_CONFIG: config } : {}),
   });
   const file = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profDir, f))[0];
   if (!file) return 'no profile written';
@@ -175,6 +177,7 @@ async function profile300(): Promise<string> {
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const inclusive = new Map<string, number>();
   const self = new Map<string, number>();
+  const inPackage = new Map<string, number>();
   let total = 0;
   prof.samples.forEach((id, i) => {
     const w = prof.timeDeltas[i] ?? 0;
@@ -185,6 +188,11 @@ async function profile300(): Promise<string> {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const n = byId.get(cur)!;
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(n.callFrame.url)?.[1];
+      if (pkg && !seen.has(pkg)) {
+        seen.add(pkg);
+        inPackage.set(pkg, (inPackage.get(pkg) ?? 0) + w);
+      }
       if (!n.callFrame.url.endsWith('bench/.work/chart/main.js') || !n.callFrame.functionName) continue;
       const key = `${n.callFrame.functionName} (${sourceOf(n.callFrame.lineNumber)})`;
       if (seen.has(key)) continue;
@@ -195,11 +203,15 @@ async function profile300(): Promise<string> {
   const pct = (us: number) => `${Math.round(us / 1000)} ms (${Math.round((100 * us) / total)} %)`;
   const top = (m: Map<string, number>, k: number) => [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
   return [
-    `CPU profile of one 300-service synth (\`node --cpu-prof\`, ${Math.round(total / 1000)} ms sampled, file ${relative(REPO, file)}):`,
+    `CPU profile of one synth, ${label} (\`node --cpu-prof\`, ${Math.round(total / 1000)} ms sampled, file ${relative(REPO, file)}):`,
     '',
     'Inclusive time by chart function:',
     '',
     ...top(inclusive, 10).map(([k, v]) => `- ${k}: ${pct(v)}`),
+    '',
+    'Inclusive time by package (loading it and running in it):',
+    '',
+    ...top(inPackage, 6).map(([k, v]) => `- ${k}: ${pct(v)}`),
     '',
     'Self time by module or package:',
     '',

@@ -1,0 +1,42 @@
+/** Reading what a synth wrote: the chart's rules as a Prometheus rule file, the dashboards' queries. */
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { parseAllDocuments, stringify } from 'yaml';
+
+interface RuleGroup { name: string; interval?: string; rules: Record<string, unknown>[] }
+
+/** Every PrometheusRule's spec.groups in `<dist>/50-rules.k8s.yaml`. */
+export function chartRuleGroups(distDir: string): RuleGroup[] {
+  const docs = parseAllDocuments(readFileSync(join(distDir, '50-rules.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+  return docs.filter((d) => d?.kind === 'PrometheusRule').flatMap((d) => d.spec.groups as RuleGroup[]);
+}
+
+/** A Prometheus rule file (the format the operator generates from PrometheusRules). */
+export function ruleFile(groups: RuleGroup[], filter: (rule: Record<string, unknown>) => boolean = () => true): string {
+  return stringify({ groups: groups.map((g) => ({ ...g, rules: g.rules.filter(filter) })).filter((g) => g.rules.length > 0) });
+}
+
+export const isRecording = (rule: Record<string, unknown>) => typeof rule.record === 'string';
+
+interface Panel { title?: string; type?: string; panels?: Panel[]; targets?: { expr?: string }[] }
+
+/** The first query of the panel titled `title` in `<dashboardsDir>/<service>.json`. */
+export function panelQuery(dashboardsDir: string, service: string, title: string): string {
+  const dashboard = JSON.parse(readFileSync(join(dashboardsDir, `${service}.json`), 'utf8')) as { panels: Panel[] };
+  const find = (panels: Panel[]): Panel | undefined => {
+    for (const p of panels) {
+      if (p.title === title && p.targets?.length) return p;
+      const inner = p.panels && find(p.panels);
+      if (inner) return inner;
+    }
+    return undefined;
+  };
+  const expr = find(dashboard.panels)?.targets?.[0]?.expr;
+  if (!expr) throw new Error(`${service}.json has no panel "${title}" with a query`);
+  return expr;
+}
+
+/** Service dashboards in a dashboards directory (every file but the platform overview). */
+export function serviceDashboards(dashboardsDir: string): string[] {
+  return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== 'platform-overview.json').map((f) => f.replace(/\.json$/, '')).sort();
+}
