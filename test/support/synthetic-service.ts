@@ -23,7 +23,7 @@ import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
+import { Agent, createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 
 export type Convention = 'legacy' | 'stable';
@@ -142,7 +142,8 @@ export async function startSyntheticService(opts: SyntheticServiceOptions): Prom
   const metricsServer = createServer((req, res) => exporter.getMetricsRequestHandler(req, res));
   const metricsPort = await listen(metricsServer);
 
-  const agent = new (await import('http')).Agent({ keepAlive: true, maxSockets: 16 });
+  // A static import: jest's VM refuses dynamic import() without --experimental-vm-modules.
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const hostHeader = opts.hostHeader ?? `127.0.0.1:${port}`;
 
   return {

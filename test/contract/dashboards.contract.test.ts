@@ -1,0 +1,157 @@
+/**
+ * The proof: every panel of every synthesized dashboard, its query exactly as written, returns the
+ * values known traffic implies, on a real Prometheus evaluating the chart's own rules.
+ *
+ * Two stacks run side by side (one Prometheus each, traffic driven concurrently):
+ * - legacy: dashboards/*.json and the PrometheusRules of dist/50-rules.k8s.yaml, as `npm run synth`
+ *   wrote them; the three services on the legacy convention (what they emit today);
+ * - stable: the same chart synthesized in memory with every service on the stable convention.
+ *
+ * Traffic runs 63 s: the recorded series use a 1m window, and the dashboards' `$__rate_interval` is
+ * 1m in production (see GRAFANA_RATE_INTERVAL); every query is evaluated at the instant the traffic
+ * stopped, so each 1-minute window lies inside the traffic.
+ */
+import { writeFileSync } from 'fs';
+import { CHART_CONFIG } from '../../lib/services';
+import { configWith, readDist, synthObjects } from '../support/manifests';
+import { describeWithPrometheus, sleep } from '../support/prometheus';
+import { CONTRACT } from '../support/synthetic-service';
+import { DashboardFile, formatRows, panelsOf, provePanels, ProofReport } from './panel-proof';
+import { dashboardsFromDir, dashboardsOf, ruleFilesOf, Stack, startStack } from './stack';
+import { CONTRACT_NAMES, driveTraffic, PLANS } from './traffic';
+
+const TRAFFIC_MS = 63_000;
+
+/** Optional: CHAT_MONITORING_PROOF_REPORT=file writes every checked value there. */
+function report(name: string, r: ProofReport) {
+  const path = process.env.CHAT_MONITORING_PROOF_REPORT;
+  if (path) writeFileSync(path, `## ${name}\n${formatRows(r.rows)}\n\n`, { flag: 'a' });
+}
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+/** The dashboards with `from` replaced by `to` in every query. */
+function mutate(dashboards: readonly DashboardFile[], from: string | RegExp, to: string): DashboardFile[] {
+  return dashboards.map((d) => {
+    const json = clone(d.json);
+    for (const p of panelsOf(json)) for (const t of (p.targets ?? [])) if (t.expr) t.expr = t.expr.split(from).join(to);
+    return { file: d.file, json };
+  });
+}
+
+describeWithPrometheus('dashboards proven on a real Prometheus with known traffic', () => {
+  let legacy: Stack | undefined;
+  let stable: Stack | undefined;
+  let legacyDashboards: DashboardFile[];
+  let stableDashboards: DashboardFile[];
+  let time: number;
+  let sent: number;
+
+  beforeAll(async () => {
+    legacyDashboards = dashboardsFromDir('dashboards');
+    const legacyRules = ruleFilesOf(readDist('dist').flatMap((f) => f.objects));
+    const stableObjects = synthObjects(configWith({ services: CHART_CONFIG.services.map((s) => ({ ...s, convention: 'stable' as const })) }));
+    stableDashboards = dashboardsOf(stableObjects);
+    const stableRules = ruleFilesOf(stableObjects);
+
+    [legacy, stable] = await Promise.all([startStack('legacy', PLANS, legacyRules), startStack('stable', PLANS, stableRules)]);
+    const traffic = await driveTraffic([...legacy.services, ...stable.services], TRAFFIC_MS);
+    time = traffic.endTime;
+    sent = traffic.sent;
+    console.log(`traffic: ${sent} requests in ${TRAFFIC_MS / 1000}s, last ones done ${traffic.drainMs}ms after`); // eslint-disable-line no-console
+    // One more scrape and rule evaluation after the last request.
+    await sleep(2500);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([legacy?.stop(), stable?.stop()]);
+  });
+
+  it('the stand-in turns the OTel JS exporter output into the contract names and the collector labels', async () => {
+    for (const stack of [legacy!, stable!]) {
+      const c = CONTRACT_NAMES[stack.convention];
+      const names = (await stack.prometheus.query('group by (__name__) ({namespace="chat"})')).map((r) => r.metric.__name__).sort();
+      expect(names).toEqual([`${c.histogram}_bucket`, `${c.histogram}_count`, `${c.histogram}_sum`, 'websocket_hub_active_connections'].sort());
+
+      const series = await stack.prometheus.query(`${c.histogram}_count{service="chat-auth"}`);
+      expect(series.length).toBeGreaterThan(0);
+      for (const s of series) {
+        expect(s.metric).toMatchObject({ service: 'chat-auth', namespace: 'chat', pod: 'chat-auth-6d9f8b7c5-k2x9q', job: 'chat-auth', instance: 'chat-auth-6d9f8b7c5-k2x9q', otel_scope_name: 'opentelemetry.instrumentation.fastapi' });
+        expect(s.metric[c.status]).toMatch(/^[1-5]\d\d$/);
+        expect(s.metric[c.route]).toMatch(/^\//);
+      }
+      const les = (await stack.prometheus.query(`group by (le) (${c.histogram}_bucket{service="chat-auth"})`)).map((r) => (r.metric.le === '+Inf' ? Infinity : Number(r.metric.le))).sort((a, b) => a - b);
+      expect(les).toEqual([...CONTRACT[stack.convention].buckets, Infinity]);
+
+      // The collector's own target, as the Operator labels it: what OtelCollectorDown looks at.
+      const up = await stack.prometheus.query('up{job="otel-collector", namespace="monitoring"}');
+      expect(up.map((r) => r.value![1])).toEqual(PLANS.flatMap((p) => p.pods).map(() => '1'));
+
+      // Raw counters are exact: every request sent is counted once, under its service.
+      const total = await stack.prometheus.query(`sum(${c.histogram}_count)`);
+      expect(Number(total[0].value![1])).toBe(sent / 2);
+    }
+  });
+
+  it('legacy convention: every panel of dashboards/*.json (rules from dist/) shows the injected values', async () => {
+    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: legacyDashboards, convention: 'legacy', expectations: legacy!.expectations, time });
+    report('legacy', r);
+    expect(legacyDashboards.map((d) => d.file).sort()).toEqual(['chat-auth.json', 'chat-messaging.json', 'chat-transport.json', 'platform-overview.json']);
+    expect(formatRows(r.failures)).toBe('');
+    expect(r.unusedAssertions).toEqual([]);
+    expect(r.panels).toBe(33);
+    console.log(`legacy: ${r.panels} panels, ${r.rows.length} values proven`); // eslint-disable-line no-console
+  });
+
+  it('stable convention: every panel of the dashboards and rules synthesized in memory shows the injected values', async () => {
+    const r = await provePanels({ prometheus: stable!.prometheus, dashboards: stableDashboards, convention: 'stable', expectations: stable!.expectations, time });
+    report('stable', r);
+    expect(formatRows(r.failures)).toBe('');
+    expect(r.unusedAssertions).toEqual([]);
+    expect(r.panels).toBe(33);
+    // The stable dashboards really read the stable histogram (not a copy of the legacy ones).
+    const exprs = stableDashboards.flatMap((d) => panelsOf(d.json)).flatMap((p) => p.targets ?? []).map((t) => t.expr ?? '').join('\n');
+    expect(exprs).toContain('http_server_request_duration_seconds_count');
+    expect(exprs).not.toContain('milliseconds');
+    console.log(`stable: ${r.panels} panels, ${r.rows.length} values proven`); // eslint-disable-line no-console
+  });
+
+  it('is not circular: a wrong name, unit or label in a dashboard query fails the proof', async () => {
+    const prove = (dashboards: DashboardFile[]) =>
+      provePanels({ prometheus: legacy!.prometheus, dashboards, convention: 'legacy', expectations: legacy!.expectations, time });
+    const failedPanels = (r: ProofReport) => [...new Set(r.failures.map((f) => f.panel))].sort();
+
+    // A typo in the raw metric name: every raw panel goes empty.
+    const typo = await prove(mutate(legacyDashboards, 'http_server_duration_milliseconds', 'http_server_duration_milisecond'));
+    expect(failedPanels(typo)).toEqual(['Instances', 'Requests per second by route', 'Requests per second by status', 'p95 latency by route']);
+    expect(typo.failures.every((f) => f.observed === 'no data')).toBe(true);
+
+    // The unit the JS exporter would give without the collector: also empty.
+    const unsuffixed = await prove(mutate(legacyDashboards, 'http_server_duration_milliseconds', 'http_server_duration'));
+    expect(failedPanels(unsuffixed)).toEqual(['Instances', 'Requests per second by route', 'Requests per second by status', 'p95 latency by route']);
+
+    // ms shown as seconds: p95 by route 1000x too high.
+    const msAsSeconds = await prove(mutate(legacyDashboards, ' / 1000', ''));
+    expect(failedPanels(msAsSeconds)).toEqual(['p95 latency by route']);
+
+    // The stable route label on a legacy service: one series with no route instead of one per route.
+    const wrongLabel = await prove(mutate(legacyDashboards, 'sum by (http_target)', 'sum by (http_route)'));
+    expect(failedPanels(wrongLabel)).toEqual(['Requests per second by route']);
+
+    // A recorded series that no rule records: the golden signals go empty.
+    const recorded = await prove(mutate(legacyDashboards, 'service:http_requests:rate1m', 'service:http_requests:rate5m'));
+    expect(failedPanels(recorded)).toEqual(['Requests per second', 'Requests per second by service']);
+
+    // Filtering on the Host header, as the old dashboards did: no data.
+    const host = await prove(mutate(legacyDashboards, '{service="chat-auth"', '{http_server_name="auth_backend"'));
+    expect(failedPanels(host).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a panel with no assertion fails the proof', async () => {
+    const [first, ...rest] = legacyDashboards;
+    const json = clone(first.json);
+    (json.panels as unknown[]).push({ type: 'timeseries', title: 'Mystery panel', fieldConfig: { defaults: { unit: 'short' } }, targets: [{ expr: 'vector(1)', refId: 'A' }] });
+    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: [{ file: first.file, json }, ...rest], convention: 'legacy', expectations: legacy!.expectations, time });
+    expect(r.failures.map((f) => f.observed)).toEqual(['no assertion for panel Mystery panel']);
+  });
+});

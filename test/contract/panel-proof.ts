@@ -1,0 +1,258 @@
+/**
+ * Runs every panel query of synthesized dashboards, as written, against a real Prometheus and
+ * checks each against the values the known traffic implies. One assertion per panel title; a
+ * panel whose title has no assertion is a failure, so a new panel cannot go unproven.
+ */
+import type { PrometheusServer, QueryResult } from '../support/prometheus';
+import { Convention } from '../support/synthetic-service';
+import { Band, CONTRACT_NAMES, Expectation } from './traffic';
+
+export interface DashboardFile {
+  /** File name in dashboards/ (or key of the dashboard ConfigMap), e.g. chat-auth.json. */
+  readonly file: string;
+  readonly json: Record<string, unknown>;
+}
+
+interface Panel {
+  type: string;
+  title: string;
+  fieldConfig?: { defaults?: { unit?: string } };
+  targets?: { expr?: string; refId?: string }[];
+  panels?: Panel[];
+}
+
+/** Every non-row panel, including those inside collapsed rows. */
+export function panelsOf(dashboard: Record<string, unknown>): Panel[] {
+  const out: Panel[] = [];
+  const walk = (ps: Panel[] | undefined) => {
+    for (const p of ps ?? []) {
+      if (p.type === 'row') walk(p.panels);
+      else out.push(p);
+    }
+  };
+  walk(dashboard.panels as Panel[]);
+  return out;
+}
+
+/**
+ * What Grafana sends to Prometheus. `$__rate_interval` is max($__interval + scrape interval,
+ * 4 x scrape interval) with the datasource's timeInterval as the scrape interval; the chart sets
+ * timeInterval to the production scrape interval (15s), so at any dashboard range up to a few
+ * hours Grafana sends 1m. The proof substitutes that production value (the test itself scrapes
+ * every 1s, which only makes the 1m windows denser). Dashboard template variables are replaced
+ * by their current value; a variable the dashboard does not define is an error.
+ */
+export const GRAFANA_RATE_INTERVAL = '1m';
+
+export function grafanaInterpolate(expr: string, dashboard: Record<string, unknown>): string {
+  const vars = new Map<string, string>();
+  const list = ((dashboard.templating as { list?: { name: string; type?: string; current?: { value?: unknown } }[] })?.list) ?? [];
+  for (const v of list) {
+    const value = v.current?.value;
+    if (typeof value === 'string') vars.set(v.name, value);
+    else if (Array.isArray(value)) vars.set(v.name, value.length === 1 ? String(value[0]) : `(${value.join('|')})`);
+  }
+  return expr
+    .replace(/\$__rate_interval\b|\$\{__rate_interval\}/g, GRAFANA_RATE_INTERVAL)
+    .replace(/\$__interval\b|\$\{__interval\}/g, GRAFANA_RATE_INTERVAL)
+    .replace(/\$__range\b|\$\{__range\}/g, '1h')
+    .replace(/\$\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => {
+      const name = a ?? b ?? '';
+      const value = vars.get(name);
+      if (value === undefined) throw new Error(`undefined dashboard variable ${m}`);
+      return value;
+    });
+}
+
+/** What the panel's unit says a value means. */
+function unitScale(unit: string | undefined, kind: 'rate' | 'ratio' | 'seconds' | 'count'): number | string {
+  const table: Record<string, Record<string, number>> = {
+    rate: { reqps: 1, ops: 1, 'req/s': 1 },
+    ratio: { percentunit: 1, percent: 100 },
+    seconds: { s: 1, ms: 1000, µs: 1e6 },
+    count: { short: 1, none: 1 },
+  };
+  const scale = unit === undefined ? undefined : table[kind][unit];
+  return scale ?? `unit "${unit}" does not show a ${kind}`;
+}
+
+export interface CheckRow {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly series: string;
+  readonly expected: string;
+  readonly observed: string;
+  readonly ok: boolean;
+}
+
+interface PanelContext {
+  readonly dashboard: string;
+  readonly panel: string;
+  readonly unit: string | undefined;
+  /** Service of a service dashboard; undefined on the overview. */
+  readonly service: string | undefined;
+  readonly convention: Convention;
+  readonly expectations: ReadonlyMap<string, Expectation>;
+  readonly result: QueryResult[];
+}
+
+type PanelAssertion = (ctx: PanelContext) => CheckRow[];
+
+const fmt = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(5)).toString() : String(n));
+const valueOf = (r: QueryResult) => Number(r.value?.[1]);
+
+/** How close a value must be. */
+type Tolerance = { kind: 'relative'; of: number } | { kind: 'absolute'; of: number } | { kind: 'exact' } | { kind: 'band' };
+const RPS: Tolerance = { kind: 'relative', of: 0.10 };
+const RATIO: Tolerance = { kind: 'absolute', of: 0.02 };
+const EXACT: Tolerance = { kind: 'exact' };
+const BUCKET: Tolerance = { kind: 'band' };
+
+function judge(observed: number, expected: number | Band, tol: Tolerance, scale: number): { ok: boolean; expected: string } {
+  if (typeof expected !== 'number') {
+    // Within the histogram bucket that holds the true quantile.
+    const lo = expected.lo * scale;
+    const hi = expected.hi * scale;
+    return { ok: observed >= lo - 1e-9 && observed <= hi + 1e-9, expected: `${fmt(expected.expected * scale)} (bucket ${fmt(lo)}..${fmt(hi)})` };
+  }
+  const e = expected * scale;
+  switch (tol.kind) {
+    case 'relative': return { ok: Math.abs(observed - e) <= tol.of * Math.abs(e), expected: `${fmt(e)} ±${tol.of * 100}%` };
+    case 'absolute': return { ok: Math.abs(observed - e) <= tol.of * scale, expected: `${fmt(e)} ±${fmt(tol.of * scale)}` };
+    case 'exact': return { ok: observed === e, expected: `${fmt(e)} exactly` };
+    default: return { ok: false, expected: `${fmt(e)} (band tolerance needs a band)` };
+  }
+}
+
+/**
+ * Series of the result keyed by one label; the keys must be exactly the expected ones.
+ * `key` undefined: the result must be exactly one series (for the service dashboard's service).
+ */
+function compare(ctx: PanelContext, kind: 'rate' | 'ratio' | 'seconds' | 'count', tol: Tolerance, key: string | undefined,
+  expected: ReadonlyMap<string, number | Band>): CheckRow[] {
+  const base = { dashboard: ctx.dashboard, panel: ctx.panel };
+  const scale = unitScale(ctx.unit, kind);
+  if (typeof scale === 'string') return [{ ...base, series: '*', expected: kind, observed: scale, ok: false }];
+  const rows: CheckRow[] = [];
+  const seen = new Set<string>();
+  for (const r of ctx.result) {
+    const k = key === undefined ? [...expected.keys()][0] : r.metric[key];
+    const name = key === undefined ? `${JSON.stringify(r.metric)}` : `${key}=${k}`;
+    if (k === undefined || !expected.has(k)) {
+      rows.push({ ...base, series: name, expected: `only ${[...expected.keys()].join(', ')}`, observed: `${fmt(valueOf(r))}`, ok: false });
+      continue;
+    }
+    if (seen.has(k)) {
+      rows.push({ ...base, series: name, expected: 'one series', observed: 'duplicate', ok: false });
+      continue;
+    }
+    seen.add(k);
+    // On a service dashboard a series that says which service it is must say the right one.
+    if (ctx.service && r.metric.service !== undefined && r.metric.service !== ctx.service) {
+      rows.push({ ...base, series: name, expected: `service=${ctx.service}`, observed: `service=${r.metric.service}`, ok: false });
+      continue;
+    }
+    const observed = valueOf(r);
+    const verdict = judge(observed, expected.get(k)!, tol, scale);
+    rows.push({ ...base, series: key === undefined ? ctx.service ?? '-' : name, expected: verdict.expected, observed: fmt(observed), ok: verdict.ok });
+  }
+  for (const k of expected.keys()) {
+    if (!seen.has(k)) rows.push({ ...base, series: key === undefined ? ctx.service ?? k : `${key}=${k}`, expected: 'a series', observed: 'no data', ok: false });
+  }
+  return rows;
+}
+
+const own = (ctx: PanelContext): Expectation => {
+  const e = ctx.service && ctx.expectations.get(ctx.service);
+  if (!e) throw new Error(`panel "${ctx.panel}" of ${ctx.dashboard} needs a service dashboard with known traffic`);
+  return e;
+};
+const single = (v: number | Band, ctx: PanelContext) => new Map([[ctx.service ?? '-', v]]);
+const perService = (ctx: PanelContext, pick: (e: Expectation) => number | Band | undefined) =>
+  new Map([...ctx.expectations].flatMap(([s, e]): [string, number | Band][] => {
+    const v = pick(e);
+    return v === undefined ? [] : [[s, v]];
+  }));
+
+/** The proof's assertions, keyed by panel title. */
+export const PANEL_ASSERTIONS: Readonly<Record<string, PanelAssertion>> = {
+  // service dashboards: golden signals
+  'Requests per second': (ctx) => compare(ctx, 'rate', RPS, undefined, single(own(ctx).rps, ctx)),
+  'Error rate (5xx)': (ctx) => compare(ctx, 'ratio', RATIO, undefined, single(own(ctx).errorRatio, ctx)),
+  'p95 latency': (ctx) => compare(ctx, 'seconds', BUCKET, undefined, single(own(ctx).p95, ctx)),
+  'p99 latency': (ctx) => compare(ctx, 'seconds', BUCKET, undefined, single(own(ctx).p99, ctx)),
+  // service dashboards: breakdown
+  'Client errors (4xx)': (ctx) => compare(ctx, 'ratio', RATIO, undefined, single(own(ctx).clientErrorRatio, ctx)),
+  Instances: (ctx) => compare(ctx, 'count', EXACT, undefined, single(own(ctx).instances, ctx)),
+  'Requests per second by route': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[ctx.convention].route, new Map(Object.entries(own(ctx).rpsByRoute))),
+  'Requests per second by status': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[ctx.convention].status, new Map(Object.entries(own(ctx).rpsByStatus))),
+  'p95 latency by route': (ctx) => compare(ctx, 'seconds', BUCKET, CONTRACT_NAMES[ctx.convention].route, new Map(Object.entries(own(ctx).p95ByRoute))),
+  'Active WebSocket connections': (ctx) => {
+    const n = own(ctx).websocketConnections;
+    if (n === undefined) return [{ dashboard: ctx.dashboard, panel: ctx.panel, series: '-', expected: 'no WebSocket panel', observed: 'panel', ok: false }];
+    return compare(ctx, 'count', EXACT, undefined, single(n, ctx));
+  },
+  // platform overview: every service side by side
+  'Requests per second by service': (ctx) => compare(ctx, 'rate', RPS, 'service', perService(ctx, (e) => e.rps)),
+  'Error rate (5xx) by service': (ctx) => compare(ctx, 'ratio', RATIO, 'service', perService(ctx, (e) => e.errorRatio)),
+  'p95 latency by service': (ctx) => compare(ctx, 'seconds', BUCKET, 'service', perService(ctx, (e) => e.p95)),
+  'p99 latency by service': (ctx) => compare(ctx, 'seconds', BUCKET, 'service', perService(ctx, (e) => e.p99)),
+  'Active WebSocket connections by service': (ctx) => compare(ctx, 'count', EXACT, 'service', perService(ctx, (e) => e.websocketConnections)),
+};
+
+export interface ProofInput {
+  readonly prometheus: Pick<PrometheusServer, 'query'>;
+  readonly dashboards: readonly DashboardFile[];
+  readonly convention: Convention;
+  /** Known traffic per service name. */
+  readonly expectations: ReadonlyMap<string, Expectation>;
+  /** Evaluation time (unix seconds). */
+  readonly time: number;
+  readonly assertions?: Readonly<Record<string, PanelAssertion>>;
+}
+
+export interface ProofReport {
+  readonly rows: CheckRow[];
+  readonly failures: CheckRow[];
+  readonly panels: number;
+  /** Assertion titles no panel used. */
+  readonly unusedAssertions: string[];
+}
+
+/** Evaluates every target of every panel and judges it; never throws for a wrong panel, reports it. */
+export async function provePanels(input: ProofInput): Promise<ProofReport> {
+  const assertions = input.assertions ?? PANEL_ASSERTIONS;
+  const rows: CheckRow[] = [];
+  const used = new Set<string>();
+  let panels = 0;
+  for (const d of input.dashboards) {
+    const service = d.file === 'platform-overview.json' ? undefined : d.file.replace(/\.json$/, '');
+    for (const p of panelsOf(d.json)) {
+      panels++;
+      const base = { dashboard: d.file, panel: p.title };
+      const assertion = Object.prototype.hasOwnProperty.call(assertions, p.title) ? assertions[p.title] : undefined;
+      if (!assertion) {
+        rows.push({ ...base, series: '-', expected: 'an assertion', observed: `no assertion for panel ${p.title}`, ok: false });
+        continue;
+      }
+      used.add(p.title);
+      const targets = (p.targets ?? []).filter((t) => t.expr);
+      if (targets.length === 0) {
+        rows.push({ ...base, series: '-', expected: 'a query', observed: 'panel has no query', ok: false });
+        continue;
+      }
+      const result: QueryResult[] = [];
+      try {
+        for (const t of targets) result.push(...await input.prometheus.query(grafanaInterpolate(t.expr!, d.json), input.time));
+        rows.push(...assertion({ dashboard: d.file, panel: p.title, unit: p.fieldConfig?.defaults?.unit, service, convention: input.convention, expectations: input.expectations, result }));
+      } catch (e) {
+        rows.push({ ...base, series: '-', expected: 'a result', observed: (e as Error).message, ok: false });
+      }
+    }
+  }
+  return { rows, failures: rows.filter((r) => !r.ok), panels, unusedAssertions: Object.keys(assertions).filter((t) => !used.has(t)) };
+}
+
+export function formatRows(rows: readonly CheckRow[]): string {
+  return rows.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.dashboard} | ${r.panel} | ${r.series} | expected ${r.expected} | observed ${r.observed}`).join('\n');
+}

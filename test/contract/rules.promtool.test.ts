@@ -1,0 +1,317 @@
+/**
+ * The chart's PrometheusRules (dist/50-rules.k8s.yaml, as `npm run synth` wrote them) checked and
+ * unit-tested with promtool: every rule file passes `promtool check rules`, every alert fires on
+ * the failure it is for and stays silent on healthy input, and the recording rules turn known
+ * series into the right numbers and units.
+ *
+ * Input series are written literally from the metric contract
+ * (/work/shared/reference/chat-services-metrics.md) and the labels the collector puts on every
+ * series (service, namespace, pod; job and instance from service.name and service.instance.id):
+ * nothing about names comes from lib/. Only alert names, thresholds and `for` durations are read
+ * from the generated rules, so the inputs cross the thresholds the chart actually configured.
+ */
+import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { stringify } from 'yaml';
+import { K8sObject, readDist } from '../support/manifests';
+import { describeWithPrometheus } from '../support/prometheus';
+
+// ---- the contract, literally ----
+const COUNT = 'http_server_duration_milliseconds_count';
+const BUCKET = 'http_server_duration_milliseconds_bucket';
+const BUCKETS_MS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+const WEBSOCKET = 'websocket_hub_active_connections';
+
+/** Labels every series of a chat pod carries after the collector (see test/support/collector-stand-in.ts). */
+const podLabels = (service: string, pod: string) =>
+  `service="${service}",namespace="chat",pod="${pod}",job="${service}",instance="${pod}",otel_scope_name="opentelemetry.instrumentation.fastapi"`;
+
+interface InputSeries { series: string; values: string }
+
+/** A counter growing by `perMinute[i]` for `minutes[i]` minutes, segment after segment. */
+function counterValues(segments: readonly [perMinute: number, minutes: number][]): string {
+  let value = 0;
+  const parts = ['0'];
+  for (const [perMinute, minutes] of segments) {
+    parts.push(`${value + perMinute}+${perMinute}x${minutes - 1}`);
+    value += perMinute * minutes;
+  }
+  return parts.join(' ');
+}
+
+/** Requests of one status: the legacy histogram's _count series, plus its buckets when `latencyMs` is given. */
+function requests(service: string, status: number, segments: readonly [number, number][], latencyMs?: number, pod = `${service}-0`): InputSeries[] {
+  const labels = `${podLabels(service, pod)},http_method="GET",http_scheme="http",http_flavor="1.1",http_server_name="${service}:8000",http_status_code="${status}",http_target="/route"`;
+  const out: InputSeries[] = [{ series: `${COUNT}{${labels}}`, values: counterValues(segments) }];
+  if (latencyMs !== undefined) {
+    for (const le of [...BUCKETS_MS.map(String), '+Inf']) {
+      const inBucket = le === '+Inf' || latencyMs <= Number(le);
+      out.push({ series: `${BUCKET}{${labels},le="${le}"}`, values: counterValues(segments.map(([n, m]) => [inBucket ? n : 0, m])) });
+    }
+  }
+  return out;
+}
+
+const gauge = (name: string, labels: string, values: string): InputSeries => ({ series: `${name}{${labels}}`, values });
+
+// ---- the generated rules ----
+interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+interface Group { name: string; rules: Rule[] }
+
+const RULES: K8sObject[] = readDist('dist').flatMap((f) => f.objects).filter((o) => o.kind === 'PrometheusRule');
+const groupsOf = (name: string): Group[] => {
+  const o = RULES.find((r) => r.metadata.name === name);
+  if (!o) throw new Error(`no PrometheusRule ${name} in dist/`);
+  return o.spec.groups as Group[];
+};
+const alertRule = (file: string, alert: string): Rule => {
+  const r = groupsOf(file).flatMap((g) => g.rules).find((x) => x.alert === alert);
+  if (!r) throw new Error(`no alert ${alert} in ${file}`);
+  return r;
+};
+/** The number an alert compares against (`... > 0.072`); the first one when several. */
+const threshold = (r: Rule): number => {
+  const m = /> ([0-9.e+-]+)/.exec(r.expr);
+  if (!m) throw new Error(`no threshold in ${r.expr}`);
+  return Number(m[1]);
+};
+const minutes = (d: string | undefined): number => {
+  const m = /^(\d+)([smh])$/.exec(d ?? '0s');
+  if (!m) throw new Error(`duration ${d}`);
+  return Number(m[1]) * ({ s: 1 / 60, m: 1, h: 60 } as Record<string, number>)[m[2]];
+};
+
+interface AlertCase {
+  readonly file: string;
+  readonly alert: string;
+  /** Input where the alert must fire, with the labels it must fire with, and when to look. */
+  readonly firing: { series: InputSeries[]; at: string; labels: Record<string, string>[] }[];
+  /** Inputs where it must stay silent. */
+  readonly silent: { name: string; series: InputSeries[]; at: string }[];
+}
+
+function alertCases(): AlertCase[] {
+  const fast = alertRule('chat-auth', 'ChatServiceErrorBudgetBurnFast');
+  const slow = alertRule('chat-auth', 'ChatServiceErrorBudgetBurnSlow');
+  const p99 = alertRule('chat-auth', 'ChatServiceLatencyP99High');
+  const absent = alertRule('chat-auth', 'ChatServiceMetricsAbsent');
+  const ws = alertRule('chat-transport', 'ChatServiceWebSocketConnectionsZero');
+  const auth = { service: 'chat-auth' };
+
+  // Error budget burn: 1,000 requests a minute, a 5xx share of twice (firing) or half (healthy) the threshold.
+  const burn = (share: number, mins: number, tail: [number, number][] = []) => {
+    const errors = Math.round(1000 * share);
+    return [
+      ...requests('chat-auth', 200, [[1000 - errors, mins], ...tail.map(([e, m]): [number, number] => [1000 - e, m])]),
+      ...requests('chat-auth', 500, [[errors, mins], ...tail]),
+    ];
+  };
+  const fastT = threshold(fast);
+  const slowT = threshold(slow);
+  const fastAt = `${60 + minutes(fast.for) + 5}m`;
+  const slowAt = `${360 + minutes(slow.for) + 5}m`;
+
+  // p99: every request at one latency; its bucket decides the p99 (ms in the series, seconds in the rule).
+  const p99T = threshold(p99) * 1000;
+  const slowMs = BUCKETS_MS.find((b) => b > p99T * 2)!; // whole bucket above the threshold
+  const fastMs = BUCKETS_MS.filter((b) => b < p99T / 5).pop()!; // whole bucket below it, even if read as seconds
+  const latency = (ms: number) => requests('chat-auth', 200, [[600, 30]], ms);
+  const p99At = `${minutes(p99.for) + 5}m`;
+
+  const transport = (pod: string) => podLabels('chat-transport', pod);
+  const wsAt = `${minutes(ws.for) + 5}m`;
+  const flat = (n: number) => `${n}x30`;
+
+  return [
+    {
+      file: 'chat-auth', alert: 'ChatServiceErrorBudgetBurnFast',
+      firing: [{ series: burn(fastT * 2, 90), at: fastAt, labels: [{ ...fast.labels }] }],
+      silent: [
+        { name: 'healthy: half the threshold', series: burn(fastT / 2, 90), at: fastAt },
+        // 60 minutes of errors, then 15 clean ones: the 1h window still burns, the 5m window does not.
+        { name: 'recovered: only the long window burns', series: burn(fastT * 2, 60, [[0, 30]]), at: '75m' },
+      ],
+    },
+    {
+      file: 'chat-auth', alert: 'ChatServiceErrorBudgetBurnSlow',
+      firing: [{ series: burn(slowT * 2, 400), at: slowAt, labels: [{ ...slow.labels }] }],
+      silent: [{ name: 'healthy: half the threshold', series: burn(slowT / 2, 400), at: slowAt }],
+    },
+    {
+      file: 'chat-auth', alert: 'ChatServiceLatencyP99High',
+      firing: [{ series: latency(slowMs), at: p99At, labels: [{ ...p99.labels }] }],
+      silent: [{ name: `healthy: every request at ${fastMs} ms`, series: latency(fastMs), at: p99At }],
+    },
+    {
+      file: 'chat-auth', alert: 'ChatServiceMetricsAbsent',
+      // Only another service reports: chat-auth's counter is absent.
+      firing: [{ series: requests('chat-messaging', 200, [[600, 30]]), at: `${minutes(absent.for) + 5}m`, labels: [{ ...absent.labels, ...auth }] }],
+      silent: [{ name: 'healthy: chat-auth reports', series: requests('chat-auth', 200, [[600, 30]]), at: `${minutes(absent.for) + 5}m` }],
+    },
+    {
+      file: 'chat-transport', alert: 'ChatServiceWebSocketConnectionsZero',
+      firing: [{
+        series: [
+          ...requests('chat-transport', 200, [[600, 30]], undefined, 'chat-transport-a'),
+          gauge(WEBSOCKET, transport('chat-transport-a'), flat(0)), gauge(WEBSOCKET, transport('chat-transport-b'), flat(0)),
+        ],
+        at: wsAt, labels: [{ ...ws.labels }],
+      }],
+      silent: [
+        {
+          name: 'healthy: one pod of two holds connections',
+          series: [
+            ...requests('chat-transport', 200, [[600, 30]], undefined, 'chat-transport-a'),
+            gauge(WEBSOCKET, transport('chat-transport-a'), flat(0)), gauge(WEBSOCKET, transport('chat-transport-b'), flat(3)),
+          ],
+          at: wsAt,
+        },
+        {
+          name: 'idle: no connections and no requests',
+          series: [...requests('chat-transport', 200, [[0, 30]], undefined, 'chat-transport-a'), gauge(WEBSOCKET, transport('chat-transport-a'), flat(0))],
+          at: wsAt,
+        },
+      ],
+    },
+    {
+      file: 'chat-monitoring-platform', alert: 'OtelCollectorDown',
+      firing: [
+        // The collector's target fails while Prometheus itself is fine.
+        {
+          series: [
+            gauge('up', 'job="otel-collector",namespace="monitoring",service="otel-collector",pod="otel-collector-7f9c-x",container="otel-collector",endpoint="prom-exporter",instance="10.244.0.12:9464"', '0x15'),
+            gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15'),
+          ],
+          at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
+        },
+        // No collector target at all (its Service or ServiceMonitor is gone).
+        { series: [gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15')], at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }] },
+      ],
+      silent: [{
+        name: 'healthy: the collector is up',
+        series: [gauge('up', 'job="otel-collector",namespace="monitoring",instance="10.244.0.12:9464"', '1x15')],
+        at: '10m',
+      }],
+    },
+    {
+      file: 'chat-monitoring-platform', alert: 'ScrapeTargetDown',
+      firing: [{
+        series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', '0x15'), gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15')],
+        at: '10m',
+        labels: [{ ...alertRule('chat-monitoring-platform', 'ScrapeTargetDown').labels, job: 'chat-auth-pull', namespace: 'chat', instance: '10.244.0.20:8000' }],
+      }],
+      silent: [{ name: 'healthy: every target up', series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', '1x15')], at: '10m' }],
+    },
+  ];
+}
+
+/** Rule file of one PrometheusRule; annotations dropped for unit tests (promtool compares them verbatim, and `check rules` validates their templates). */
+function ruleFile(name: string, keepAnnotations: boolean): string {
+  const groups = groupsOf(name).map((g) => ({
+    ...g,
+    rules: g.rules.map((r) => {
+      if (keepAnnotations) return r;
+      const { annotations, ...rest } = r; // eslint-disable-line @typescript-eslint/no-unused-vars
+      return rest;
+    }),
+  }));
+  return stringify({ groups });
+}
+
+describeWithPrometheus('rules: promtool check and unit tests', () => {
+  let dir: string;
+  const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+  /** Runs one promtool unit-test file; returns its output when it fails. */
+  const unitTest = (name: string, tests: unknown[], files: string[]) => {
+    const path = `${name.replace(/[^A-Za-z0-9]+/g, '-')}.test.yaml`;
+    writeFileSync(join(dir, path), stringify({ rule_files: files.map((f) => `${f}.unit.yaml`), evaluation_interval: '1m', tests }));
+    const r = promtool('test', 'rules', path);
+    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-promtool-'));
+    for (const o of RULES) {
+      writeFileSync(join(dir, `${o.metadata.name}.yaml`), ruleFile(o.metadata.name, true));
+      writeFileSync(join(dir, `${o.metadata.name}.unit.yaml`), ruleFile(o.metadata.name, false));
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('promtool check rules passes on every rule file from dist/', () => {
+    expect(RULES.map((o) => o.metadata.name).sort()).toEqual(['chat-auth', 'chat-messaging', 'chat-monitoring-platform', 'chat-transport']);
+    const r = promtool('check', 'rules', ...RULES.map((o) => `${o.metadata.name}.yaml`));
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/FAILED/);
+    expect(r.status).toBe(0);
+    for (const o of RULES) {
+      const n = (o.spec.groups as Group[]).reduce((a, g) => a + g.rules.length, 0);
+      expect(r.stdout).toContain(`Checking ${o.metadata.name}.yaml\n  SUCCESS: ${n} rules found`);
+    }
+  });
+
+  it('promtool check rules can fail: a broken rule is rejected', () => {
+    writeFileSync(join(dir, 'broken.yaml'), stringify({ groups: [{ name: 'x', rules: [{ record: 'service:x:rate1m', expr: 'sum by (service) (rate(http_server_duration_milliseconds_count[1m])' }] }] }));
+    expect(promtool('check', 'rules', 'broken.yaml').status).not.toBe(0);
+  });
+
+  const cases = alertCases();
+
+  it('every alert in dist/ has a unit test', () => {
+    const alerts = [...new Set(RULES.flatMap((o) => (o.spec.groups as Group[]).flatMap((g) => g.rules)).filter((r) => r.alert).map((r) => r.alert!))].sort();
+    expect(alerts).toEqual([...new Set(cases.map((c) => c.alert))].sort());
+  });
+
+  it.each(cases.map((c) => [c.alert, c] as const))('%s fires on its failure and stays silent on healthy input', (_name, c) => {
+    const tests = [
+      ...c.firing.map((f) => ({ interval: '1m', input_series: f.series, alert_rule_test: [{ eval_time: f.at, alertname: c.alert, exp_alerts: f.labels.map((l) => ({ exp_labels: l })) }] })),
+      ...c.silent.map((s) => ({ name: s.name, interval: '1m', input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [] }] })),
+    ];
+    const r = unitTest(c.alert, tests, [c.file]);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.ok).toBe(true);
+
+    // The unit tests can fail: expecting the alert on the healthy input must be reported.
+    const inverted = c.silent.map((s) => ({ interval: '1m', input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [{ exp_labels: c.firing[0].labels[0] }] }] }));
+    expect(unitTest(`${c.alert}-inverted`, inverted, [c.file]).ok).toBe(false);
+  });
+
+  it('every alert has a summary, a description and a runbook section in the README', () => {
+    const readme = require('fs').readFileSync('README.md', 'utf8') as string; // eslint-disable-line @typescript-eslint/no-require-imports
+    for (const r of RULES.flatMap((o) => (o.spec.groups as Group[]).flatMap((g) => g.rules)).filter((x) => x.alert)) {
+      expect(r.annotations?.summary).toBeTruthy();
+      expect(r.annotations?.description).toBeTruthy();
+      expect(r.annotations?.runbook_url).toMatch(new RegExp(`#${r.alert!.toLowerCase()}$`));
+      expect(readme).toContain(`#### ${r.alert}\n`);
+    }
+  });
+
+  it('recording rules turn the contract series into requests/s, ratios and seconds', () => {
+    // chat-auth: 540 OK requests a minute at 20 ms, 60 errors (500) at 300 ms; chat-messaging: 600 at 20 ms, no 5xx.
+    const series = [
+      ...requests('chat-auth', 200, [[540, 20]], 20),
+      ...requests('chat-auth', 500, [[60, 20]], 300),
+      ...requests('chat-messaging', 200, [[600, 20]], 20),
+    ];
+    const round = (e: string) => `round(${e}, 0.001)`;
+    const sample = (service: string, value: number) => ({ labels: `{service="${service}"}`, value });
+    const tests = [{
+      interval: '1m',
+      input_series: series,
+      promql_expr_test: [
+        { expr: round('service:http_requests:rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 10), sample('chat-messaging', 10)] },
+        // 6 % 5xx; chat-messaging has traffic and no 5xx: 0, not absent.
+        ...['1m', '5m'].map((w) => ({ expr: round(`service:http_request_errors:ratio_rate${w}`), eval_time: '10m', exp_samples: [sample('chat-auth', 0.1), sample('chat-messaging', 0)] })),
+        { expr: round('service:http_request_client_errors:ratio_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0), sample('chat-messaging', 0)] },
+        // chat-auth: 90 % at <= 25 ms, the rest in (250, 500] ms: p95 = 250 + 0.5 * 250 ms, p99 = 250 + 0.9 * 250 ms;
+        // chat-messaging: all in (10, 25] ms: p95 = 10 + 0.95 * 15 ms, p99 = 10 + 0.99 * 15 ms; in seconds.
+        { expr: round('service:http_request_duration_seconds:p95_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0.375), sample('chat-messaging', 0.024)] },
+        { expr: round('service:http_request_duration_seconds:p99_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0.475), sample('chat-messaging', 0.025)] },
+      ],
+    }];
+    const r = unitTest('recording', tests, ['chat-auth', 'chat-messaging']);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.ok).toBe(true);
+  });
+});
