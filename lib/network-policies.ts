@@ -7,48 +7,79 @@ export interface NetworkPoliciesProps {
   readonly namespace: string;
   /** Namespaces whose pods push OTLP to the collector. */
   readonly pushingNamespaces: readonly string[];
+  /** Pods Prometheus scrapes outside the stack (pull-mode chat services). */
+  readonly pullTargets: readonly { readonly namespace: string; readonly selector: Readonly<Record<string, string>> }[];
   /** Grafana's container port, open to users. */
   readonly grafanaPort: number;
 }
 
-const tcp = (port: number | string): k8s.NetworkPolicyPort =>
-  ({ protocol: 'TCP', port: typeof port === 'number' ? k8s.IntOrString.fromNumber(port) : k8s.IntOrString.fromString(port) });
+const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
+const tcp = (p: number) => port('TCP', p);
 const fromPods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(name) } });
+const inNamespace = (ns: string): k8s.LabelSelector => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
+
+/** Name resolution, wherever the cluster's DNS runs (CoreDNS pods, NodeLocal DNSCache). */
+const DNS: k8s.NetworkPolicyEgressRule = { ports: [port('UDP', 53), port('TCP', 53)] };
+/**
+ * The Kubernetes API. Its address is cluster-specific (kind: the control-plane node's 6443;
+ * managed clusters: 443 on an address outside the pod network), so the rule names only the ports.
+ */
+const API_SERVER: k8s.NetworkPolicyEgressRule = { ports: [tcp(443), tcp(6443)] };
 
 /**
- * Ingress allow-lists for the stack's namespace: everything is denied except the flows the stack
- * needs. Egress stays open: the API server's address differs per cluster, and every component
- * talks to it.
+ * Allow-lists for the stack's namespace: all ingress and egress is denied except the flows the
+ * stack needs. Egress is DNS and the API server for every component that watches it, plus
+ * Prometheus's scrapes and Grafana's queries.
  */
 export class NetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
     super(scope, id);
-    const policy = (name: string, podSelector: k8s.LabelSelector, ingress: k8s.NetworkPolicyIngressRule[]) =>
+    const policy = (name: string, podSelector: k8s.LabelSelector, ingress: k8s.NetworkPolicyIngressRule[] | undefined,
+      egress: k8s.NetworkPolicyEgressRule[] | undefined) =>
       new k8s.KubeNetworkPolicy(this, name, {
         metadata: { name, namespace: props.namespace, labels: componentLabels(name, 'network-policy') },
-        spec: { podSelector, policyTypes: ['Ingress'], ingress },
+        spec: {
+          podSelector,
+          policyTypes: [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])],
+          ...(ingress ? { ingress } : {}),
+          ...(egress ? { egress } : {}),
+        },
       });
     const prometheus = fromPods(NAMES.prometheus);
 
-    policy('default-deny-ingress', {}, []);
+    policy('default-deny-ingress', {}, [], undefined);
+    policy('default-deny-egress', {}, undefined, []);
     policy(NAMES.collector, { matchLabels: selectorLabels(NAMES.collector) }, [
       {
         // OTLP from the chat services' namespaces.
-        from: props.pushingNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
+        from: props.pushingNamespaces.map((ns) => ({ namespaceSelector: inNamespace(ns) })),
         ports: [tcp(COLLECTOR_PORTS.otlpGrpc), tcp(COLLECTOR_PORTS.otlpHttp)],
       },
       { from: [prometheus], ports: [tcp(COLLECTOR_PORTS.exporter), tcp(COLLECTOR_PORTS.selfMetrics)] },
-    ]);
+    ], [DNS, API_SERVER]); // k8sattributes watches pods
     policy(NAMES.prometheus, { matchLabels: selectorLabels(NAMES.prometheus) }, [
       { from: [fromPods(NAMES.grafana)], ports: [tcp(9090)] },
       // Self-monitoring: Prometheus scrapes its own server and config reloader.
       { from: [prometheus], ports: [tcp(9090), tcp(8080)] },
+    ], [
+      DNS,
+      API_SERVER, // service discovery
+      { to: [fromPods(NAMES.collector)], ports: [tcp(COLLECTOR_PORTS.exporter), tcp(COLLECTOR_PORTS.selfMetrics)] },
+      { to: [prometheus], ports: [tcp(9090), tcp(8080)] },
+      { to: [fromPods(NAMES.operator)], ports: [tcp(8080)] },
+      { to: [fromPods(NAMES.grafana)], ports: [tcp(props.grafanaPort)] },
+      // Pull-mode services: the pod port behind the Service's named port is theirs to choose, so no port here.
+      ...props.pullTargets.map((t) => ({ to: [{ namespaceSelector: inNamespace(t.namespace), podSelector: { matchLabels: { ...t.selector } } }] })),
     ]);
     policy(NAMES.operator, { matchLabels: selectorLabels(NAMES.operator) }, [
       { from: [prometheus], ports: [tcp(8080)] },
+    ], [DNS, API_SERVER]);
+    // Users reach Grafana through its NodePort, from any address; Prometheus scrapes it there too.
+    policy(NAMES.grafana, { matchLabels: selectorLabels(NAMES.grafana) }, [{ ports: [tcp(props.grafanaPort)] }], [
+      DNS,
+      API_SERVER, // the dashboard sidecar watches ConfigMaps
+      { to: [prometheus], ports: [tcp(9090)] },
     ]);
-    // Users reach Grafana through its NodePort, from any address.
-    policy(NAMES.grafana, { matchLabels: selectorLabels(NAMES.grafana) }, [{ ports: [tcp(props.grafanaPort)] }]);
   }
 }
 

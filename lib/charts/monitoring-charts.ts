@@ -117,6 +117,14 @@ export function buildCharts(app: App, config: ChartConfig): void {
     storageClassName: config.storageClassName,
   });
 
+  // Grafana serves its own metrics on its HTTP port.
+  new ServiceMonitorForComponent(grafanaChart, 'grafana-monitor', {
+    namespace: ns,
+    name: NAMES.grafana,
+    selector: componentLabels(NAMES.grafana, 'dashboards'),
+    endpoints: [{ port: 'http', interval: config.scrapeInterval }],
+  });
+
   const dashboardsChart = new Chart(app, '70-dashboards');
   for (const d of allDashboards(config)) {
     const name = `dashboard-${d.fileName.replace(/\.json$/, '')}`;
@@ -127,6 +135,7 @@ export function buildCharts(app: App, config: ChartConfig): void {
   new NetworkPolicies(policiesChart, 'policies', {
     namespace: ns,
     pushingNamespaces: [...new Set(pushing.map((s) => s.namespace))],
+    pullTargets: pulled.map((s) => ({ namespace: s.namespace, selector: s.selector })),
     grafanaPort: 3000,
   });
 }

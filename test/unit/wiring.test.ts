@@ -90,7 +90,7 @@ describe('Prometheus picks up exactly this chart\'s ServiceMonitors and rules', 
 });
 
 describe('ServiceMonitors of the stack\'s own components', () => {
-  it.each(['otel-collector', 'prometheus', 'prometheus-operator'])('%s selects its Service and scrapes named ports it has', (name) => {
+  it.each(['otel-collector', 'prometheus', 'prometheus-operator', 'grafana'])('%s selects its Service and scrapes named ports it has', (name) => {
     const monitor = named(objects, 'ServiceMonitor', name);
     const services = ofKind(objects, 'Service').filter((s) => s.metadata.namespace === NS && matches(monitor.spec.selector.matchLabels, s.metadata.labels));
     expect(services.map((s) => s.metadata.name)).toEqual([name]);
@@ -129,7 +129,7 @@ describe('pull-mode chat services', () => {
   });
 
   it('are not scraped when they push (the collector carries them)', () => {
-    expect(ofKind(objects, 'ServiceMonitor').map((m) => m.metadata.name).sort()).toEqual(['otel-collector', 'prometheus', 'prometheus-operator']);
+    expect(ofKind(objects, 'ServiceMonitor').map((m) => m.metadata.name).sort()).toEqual(['grafana', 'otel-collector', 'prometheus', 'prometheus-operator']);
   });
 });
 
