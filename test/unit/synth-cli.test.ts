@@ -51,7 +51,9 @@ describe('synth', () => {
     const dist = join(work, 'dist-kept');
     expect(synth(undefined, dist).status).toBe(0);
     const before = snapshotDir(dist);
+    const dashboardsBefore = snapshotDir(join(work, 'dashboards'));
     const result = synth(config, dist);
+    expect(snapshotDir(join(work, 'dashboards'))).toEqual(dashboardsBefore);
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
