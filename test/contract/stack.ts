@@ -7,7 +7,7 @@ import { join } from 'path';
 import { stringify } from 'yaml';
 import { collectorStandInScrapeJob } from '../support/collector-stand-in';
 import { K8sObject } from '../support/manifests';
-import { PrometheusServer } from '../support/prometheus';
+import { PrometheusServer, sleep } from '../support/prometheus';
 import { Convention, startSyntheticService, SyntheticService } from '../support/synthetic-service';
 import { DashboardFile } from './panel-proof';
 import { Expectation, expectationFor, RunningService, ServicePlan } from './traffic';
@@ -33,6 +33,22 @@ export function dashboardsOf(objects: readonly K8sObject[]): DashboardFile[] {
 export function dashboardsFromDir(dir: string): DashboardFile[] {
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
     .map((file) => ({ file, json: JSON.parse(readFileSync(join(dir, file), 'utf8')) }));
+}
+
+/**
+ * Waits until every target has been scraped once. Prometheus hands new targets to its scrapers
+ * only every 5 s after start; traffic started before that leaves the first seconds unsampled, and
+ * a 1-minute rate at the end of a 63 s run then extrapolates from a late first sample (~3 % low).
+ */
+export async function waitForTargetsUp(prometheus: PrometheusServer, count: number, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await prometheus.query('count(up == 1)');
+    const up = result.length === 0 ? 0 : Number(result[0].value![1]);
+    if (up === count) return;
+    if (Date.now() > deadline) throw new Error(`only ${up} of ${count} targets up after ${timeoutMs} ms`);
+    await sleep(200);
+  }
 }
 
 export interface Stack {
@@ -68,6 +84,7 @@ export async function startStack(convention: Convention, plans: readonly Service
       scrape_configs: scrapeConfigs,
     };
     prometheus = await PrometheusServer.start({ config: stringify(config), ruleFiles });
+    await waitForTargetsUp(prometheus, scrapeConfigs.length);
     const expectations = new Map(plans.map((p) => [p.service, expectationFor(p, convention)]));
     const prom = prometheus;
     return {

@@ -140,7 +140,12 @@ export async function startSyntheticService(opts: SyntheticServiceOptions): Prom
 
   // The exporter's server: start it on a free port we choose (it cannot report an ephemeral one).
   const metricsServer = createServer((req, res) => exporter.getMetricsRequestHandler(req, res));
-  const metricsPort = await listen(metricsServer);
+  const metricsPort = await listen(metricsServer).catch(async (e: Error) => {
+    // Leave nothing listening behind (a test run would otherwise never exit).
+    server.close();
+    await provider.shutdown();
+    throw e;
+  });
 
   // A static import: jest's VM refuses dynamic import() without --experimental-vm-modules.
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
