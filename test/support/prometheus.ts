@@ -138,7 +138,8 @@ export class PrometheusServer {
     if (this.process.exitCode === null) {
       const exited = new Promise((resolve) => this.process.once('exit', resolve));
       this.process.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
+      // An unref'd timer: a clean exit must not keep jest waiting for the grace period.
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       if (this.process.exitCode === null) this.process.kill('SIGKILL');
     }
     rmSync(this.workdir, { recursive: true, force: true });
