@@ -2,12 +2,12 @@
  * Synthesis that never leaves a half-written dist/: the app is synthesized into a staging
  * directory beside it, which replaces dist/ only once every manifest has been written.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import { App, YamlOutputType } from 'cdk8s';
 import { buildCharts } from './charts/monitoring-charts';
 import { ChartConfig, ChartConfigInput, validateConfig } from './config';
-import { allDashboards, dashboardFileText } from './dashboards';
+import { dashboardFileText, GeneratedDashboard } from './dashboards';
 
 /** Builds and validates the configuration: from a JSON file when given, else the typed module. */
 export function loadConfig(defaults: ChartConfigInput, jsonPath?: string): ChartConfig {
@@ -36,11 +36,11 @@ function stagingDir(target: string): string {
 }
 
 /** Synthesizes every chart into `distDir`; returns the manifest file names. */
-export function synthesizeManifests(config: ChartConfig, distDir: string): string[] {
+export function synthesizeManifests(config: ChartConfig, dashboards: GeneratedDashboard[], distDir: string): string[] {
   const staging = stagingDir(distDir);
   try {
     const app = new App({ outdir: staging, outputFileExtension: '.k8s.yaml', yamlOutputType: YamlOutputType.FILE_PER_CHART });
-    buildCharts(app, config);
+    buildCharts(app, config, dashboards);
     app.synth();
     const files = readdirSync(staging).sort();
     swapInto(staging, distDir);
@@ -52,10 +52,9 @@ export function synthesizeManifests(config: ChartConfig, distDir: string): strin
 }
 
 /** Writes the dashboards' JSON (reviewed in diffs) into `dir`, replacing the previous set. */
-export function writeDashboardFiles(config: ChartConfig, dir: string): string[] {
+export function writeDashboardFiles(dashboards: GeneratedDashboard[], dir: string): string[] {
   const staging = stagingDir(dir);
   try {
-    const dashboards = allDashboards(config);
     for (const d of dashboards) writeFileSync(join(staging, d.fileName), dashboardFileText(d));
     swapInto(staging, dir);
     return dashboards.map((d) => d.fileName);
@@ -65,9 +64,16 @@ export function writeDashboardFiles(config: ChartConfig, dir: string): string[] 
   }
 }
 
-/** The cdk8s CLI expects manifests in its own output directory too; mirror them there. */
+/** The cdk8s CLI lists the manifests of its own output directory; hard-link them there (a copy costs more). */
 export function mirrorForCli(distDir: string, cliOutdir: string | undefined) {
   if (!cliOutdir || resolve(cliOutdir) === resolve(distDir)) return;
   rmSync(cliOutdir, { recursive: true, force: true });
-  cpSync(distDir, cliOutdir, { recursive: true });
+  mkdirSync(cliOutdir, { recursive: true });
+  for (const f of readdirSync(distDir)) {
+    try {
+      linkSync(join(distDir, f), join(cliOutdir, f));
+    } catch {
+      copyFileSync(join(distDir, f), join(cliOutdir, f)); // another filesystem
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { collectorConfig } from '../collector/collector-config';
 import { OtelCollector } from '../collector/otel-collector';
 import { ChartConfig, serviceNamespaces } from '../config';
-import { allDashboards } from '../dashboards';
+import { allDashboards, GeneratedDashboard } from '../dashboards';
 import { DashboardConfigMap, Grafana } from '../grafana/grafana';
 import { componentLabels, NAMES, PART_OF } from '../labels';
 import { NetworkPolicies, podDisruptionBudgetFor } from '../network-policies';
@@ -18,7 +18,7 @@ import { ServiceMonitorForChatService, ServiceMonitorForComponent } from '../pro
 import { platformAlerts, serviceAlerts } from '../rules/alerts';
 import { recordingRules } from '../rules/recording';
 
-export function buildCharts(app: App, config: ChartConfig): void {
+export function buildCharts(app: App, config: ChartConfig, dashboards: GeneratedDashboard[] = allDashboards(config)): void {
   const ns = config.namespace;
   const pushing = config.services.filter((s) => s.exportMode === 'push');
   const pulled = config.services.filter((s) => s.exportMode === 'pull');
@@ -126,7 +126,7 @@ export function buildCharts(app: App, config: ChartConfig): void {
   });
 
   const dashboardsChart = new Chart(app, '70-dashboards');
-  for (const d of allDashboards(config)) {
+  for (const d of dashboards) {
     const name = `dashboard-${d.fileName.replace(/\.json$/, '')}`;
     new DashboardConfigMap(dashboardsChart, name, { namespace: ns, name, fileName: d.fileName, json: d.json });
   }

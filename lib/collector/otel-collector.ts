@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
+import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { stringify } from 'yaml';
 import { componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
 import { COLLECTOR_PORTS } from './collector-config';
@@ -43,7 +43,7 @@ export class OtelCollector extends Construct {
     const labels = componentLabels(name, 'collector');
     const meta = { name, namespace: props.namespace, labels };
     const sizes = props.resources ?? DEFAULT_RESOURCES;
-    const configYaml = stringify(props.config, { lineWidth: 0 });
+    const configYaml = Yaml.stringify(props.config);
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
     this.rbac(props, labels);

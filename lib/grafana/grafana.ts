@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
+import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { stringify } from 'yaml';
 import { componentLabels, DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, DATASOURCE_UID, NAMES, selectorLabels } from '../labels';
 import { resources, restrictedContainer, restrictedPod } from '../security';
 
@@ -48,7 +48,7 @@ export class Grafana extends Construct {
       subjects: [{ kind: 'ServiceAccount', name, namespace: props.namespace }],
     });
 
-    const datasources = stringify({
+    const datasources = Yaml.stringify({
       apiVersion: 1,
       datasources: [{
         name: 'Prometheus',
@@ -61,7 +61,7 @@ export class Grafana extends Construct {
         jsonData: { httpMethod: 'POST', timeInterval: props.scrapeInterval },
       }],
     });
-    const providers = stringify({
+    const providers = Yaml.stringify({
       apiVersion: 1,
       providers: [{
         name: 'chat-monitoring',
