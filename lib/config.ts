@@ -2,6 +2,7 @@
  * The one place the chart is configured: its types, defaults and validation.
  * Everything downstream (constructs, dashboards, rules) reads a validated `ChartConfig`.
  */
+import { NAMES, PLATFORM_RULES_NAME } from './labels';
 import { parsePromQL } from './queries/promql';
 
 /** How a service's HTTP metrics are named: the OpenTelemetry semantic-convention generation it uses. */
@@ -137,7 +138,9 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const IMAGE_PINNED = /^[^\s:@]+(:[0-9][^\s:@]*|:v[0-9][^\s:@]*)(@sha256:[a-f0-9]{64})?$|^[^\s@]+@sha256:[a-f0-9]{64}$/;
 
-const RESERVED_SERVICE_NAMES = ['platform-overview'];
+// A service's name becomes object names (ServiceMonitor, PrometheusRule, dashboard) beside the
+// chart's own; these would silently replace one of them.
+const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
   'prometheusReplicas', 'services'];
@@ -199,7 +202,7 @@ function validateService(raw: unknown, i: number): ChatServiceConfig {
   // Object names and label values derived from it (e.g. "dashboard-<name>") must stay within 63 characters.
   if (name.length > 40) throw new ConfigError(`${f}.name`, `"${name}" is longer than 40 characters`, dns);
   if (RESERVED_SERVICE_NAMES.includes(name)) {
-    throw new ConfigError(`${f}.name`, `"${name}" is reserved for the chart's own dashboards`, 'choose another name');
+    throw new ConfigError(`${f}.name`, `"${name}" is the name of one of the chart's own objects`, 'choose another name');
   }
   const namespace = str(`${f}.namespace`, s.namespace ?? 'chat', DNS1123_LABEL, dns);
 
@@ -297,6 +300,11 @@ export function validateConfig(raw: unknown): ChartConfig {
       throw new ConfigError(`services[${i}].name`, `duplicate service "${s.name}" (also services[${seen.get(s.name)}])`, 'give every service a unique name');
     }
     seen.set(s.name, i);
+    if (s.namespace === namespace) {
+      // The stack's namespace denies egress except to its own components; OTLP from there would be dropped.
+      throw new ConfigError(`services[${i}].namespace`, `"${s.namespace}" is the monitoring stack's own namespace`,
+        'run the chat services in a namespace of their own, e.g. "chat"');
+    }
   });
 
   return {

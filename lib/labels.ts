@@ -29,6 +29,9 @@ export const DASHBOARD_FOLDER_ANNOTATION = 'grafana_folder';
 export const DATASOURCE_UID = 'prometheus';
 
 /** Names of the stack's components (also their Service and ServiceAccount names). */
+/** The PrometheusRule holding the platform-wide alerts (collector and scrape targets down). */
+export const PLATFORM_RULES_NAME = 'chat-monitoring-platform';
+
 export const NAMES = {
   collector: 'otel-collector',
   operator: 'prometheus-operator',

@@ -9,7 +9,7 @@ import { OtelCollector } from '../collector/otel-collector';
 import { ChartConfig, serviceNamespaces } from '../config';
 import { allDashboards, GeneratedDashboard } from '../dashboards';
 import { DashboardConfigMap, Grafana } from '../grafana/grafana';
-import { componentLabels, NAMES, PART_OF } from '../labels';
+import { componentLabels, NAMES, PART_OF, PLATFORM_RULES_NAME } from '../labels';
 import { NetworkPolicies, podDisruptionBudgetFor } from '../network-policies';
 import { Prometheus } from '../prometheus/prometheus';
 import { PrometheusOperator } from '../prometheus/prometheus-operator';
@@ -102,7 +102,7 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
   for (const s of config.services) {
     new Rules(rulesChart, s.name, { namespace: ns, name: s.name, groups: [recordingRules(config, s), serviceAlerts(config, s)] });
   }
-  new Rules(rulesChart, 'platform', { namespace: ns, name: 'chat-monitoring-platform', groups: [platformAlerts(config)] });
+  new Rules(rulesChart, 'platform', { namespace: ns, name: PLATFORM_RULES_NAME, groups: [platformAlerts(config)] });
 
   const grafanaChart = new Chart(app, '60-grafana');
   new Grafana(grafanaChart, 'grafana', {

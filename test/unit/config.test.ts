@@ -35,7 +35,10 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['an untagged image', { services, images: { grafana: 'grafana/grafana' } }, 'images.grafana', /pin a version/],
     ['a recording window shorter than 4 scrapes', { services, scrapeInterval: '30s', recordingWindow: '1m' }, 'recordingWindow', /4 x scrapeInterval/],
     ['a service name longer than 40 characters', { services: [{ name: 'a'.repeat(41) }] }, 'services[0].name', /longer than 40/],
-    ['a reserved service name', { services: [{ name: 'platform-overview' }] }, 'services[0].name', /reserved/],
+    ['the overview dashboard\'s name', { services: [{ name: 'platform-overview' }] }, 'services[0].name', /one of the chart's own objects/],
+    ['a component\'s name (its ServiceMonitor would replace Grafana\'s)', { services: [{ name: 'grafana', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }, 'services[0].name', /one of the chart's own objects/],
+    ['the platform rules\' name', { services: [{ name: 'chat-monitoring-platform' }] }, 'services[0].name', /one of the chart's own objects/],
+    ['a service in the stack\'s own namespace', { services: [{ name: 'a', namespace: 'monitoring' }] }, 'services[0].namespace', /monitoring stack's own namespace/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];
   it.each(cases)('%s', (_what, input, field, message) => {
