@@ -53,7 +53,8 @@ export function platformAlerts(config: ChartConfig): RuleGroup {
   return {
     name: 'chat-monitoring.platform',
     rules: [
-      alert('OtelCollectorDown', `absent(up{job="otel-collector", namespace="${config.namespace}"} == 1)`, '5m', 'critical', {},
+      // Only the exporter endpoint carries the chat metrics; the collector's self-metrics port being up is not enough.
+      alert('OtelCollectorDown', `absent(up{job="otel-collector", namespace="${config.namespace}", endpoint="prom-exporter"} == 1)`, '5m', 'critical', {},
         'The OpenTelemetry Collector is down',
         'Prometheus has not scraped a healthy otel-collector for 5 minutes: pushed (OTLP) chat metrics are not arriving.'),
       alert('ScrapeTargetDown', 'up == 0', '5m', 'warning', {},

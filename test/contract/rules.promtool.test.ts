@@ -186,12 +186,23 @@ function alertCases(): AlertCase[] {
           ],
           at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
         },
+        // Its self-metrics port answers, but the exporter that carries the chat metrics does not.
+        {
+          series: [
+            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="prom-exporter",instance="10.244.0.12:9464"', '0x15'),
+            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="metrics",instance="10.244.0.12:8888"', '1x15'),
+          ],
+          at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
+        },
         // No collector target at all (its Service or ServiceMonitor is gone).
         { series: [gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15')], at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }] },
       ],
       silent: [{
         name: 'healthy: the collector is up',
-        series: [gauge('up', 'job="otel-collector",namespace="monitoring",instance="10.244.0.12:9464"', '1x15')],
+        series: [
+          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', '1x15'),
+          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="metrics",instance="10.244.0.12:8888"', '1x15'),
+        ],
         at: '10m',
       }],
     },
