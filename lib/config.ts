@@ -96,6 +96,8 @@ export interface ChartConfig {
   readonly collectorReplicas: number;
   /** @default 1 (a PodDisruptionBudget is added above 1) */
   readonly prometheusReplicas: number;
+  /** Page holding the alerts' runbook sections; each alert links to `<url>#<alert name in lower case>`. @default this project's README on GitHub */
+  readonly runbookBaseUrl: string;
   readonly services: readonly ChatServiceConfig[];
 }
 
@@ -140,10 +142,13 @@ const IMAGE_PINNED = /^[^\s:@]+(:[0-9][^\s:@]*|:v[0-9][^\s:@]*)(@sha256:[a-f0-9]
 
 // A service's name becomes object names (ServiceMonitor, PrometheusRule, dashboard) beside the
 // chart's own; these would silently replace one of them.
+/** The README whose "Runbooks" section documents every alert. */
+export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/aleksandrshaulskyi/chat-monitoring/blob/main/README.md';
+
 const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
-  'prometheusReplicas', 'services'];
+  'prometheusReplicas', 'runbookBaseUrl', 'services'];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels'];
 const PORT_KEYS = ['name', 'port', 'path'];
@@ -321,6 +326,8 @@ export function validateConfig(raw: unknown): ChartConfig {
     grafanaAdminSecret: str('grafanaAdminSecret', c.grafanaAdminSecret ?? 'grafana-admin', DNS1123_LABEL, dns),
     collectorReplicas: int('collectorReplicas', c.collectorReplicas ?? 1, 1, 10),
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? 1, 1, 10),
+    runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL, /^https?:\/\/[^\s#]+$/,
+      'use an http(s) URL without a #fragment, e.g. your fork\'s README'),
     services,
   };
 }

@@ -1,5 +1,6 @@
 import { CHART_CONFIG } from '../../lib/services';
 import { ConfigError, validateConfig } from '../../lib/config';
+import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
 
 const services = CHART_CONFIG.services;
 /** The error raised for `input`, asserting it is a ConfigError. */
@@ -39,6 +40,7 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a component\'s name (its ServiceMonitor would replace Grafana\'s)', { services: [{ name: 'grafana', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }, 'services[0].name', /one of the chart's own objects/],
     ['the platform rules\' name', { services: [{ name: 'chat-monitoring-platform' }] }, 'services[0].name', /one of the chart's own objects/],
     ['a service in the stack\'s own namespace', { services: [{ name: 'a', namespace: 'monitoring' }] }, 'services[0].namespace', /monitoring stack's own namespace/],
+    ['a runbook URL with a #fragment', { services, runbookBaseUrl: 'https://wiki.example.com/runbooks#chat' }, 'runbookBaseUrl', /is not valid/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];
   it.each(cases)('%s', (_what, input, field, message) => {
@@ -77,5 +79,16 @@ describe('config defaults', () => {
   it('accepts custom panels with Grafana variables in valid PromQL', () => {
     const c = validateConfig({ services: [{ name: 'a', customPanels: [{ title: 'Q', expr: 'sum(rate(q_total{service="a"}[$__rate_interval]))', unit: 'ops' }] }] });
     expect(c.services[0].customPanels[0].expr).toContain('$__rate_interval');
+  });
+});
+
+describe('runbookBaseUrl', () => {
+  it('is where every alert links to, one anchor per alert', () => {
+    const config = validateConfig({ ...CHART_CONFIG, runbookBaseUrl: 'https://wiki.example.com/chat/runbooks' });
+    const urls = [...config.services.map((s) => serviceAlerts(config, s)), platformAlerts(config)]
+      .flatMap((g) => g.rules.map((r) => ('alert' in r ? [r.alert, r.annotations.runbook_url] : [])))
+      .filter((x) => x.length);
+    expect(urls.length).toBeGreaterThan(5);
+    for (const [alert, url] of urls) expect(url).toBe(`https://wiki.example.com/chat/runbooks#${alert.toLowerCase()}`);
   });
 });
