@@ -13,7 +13,7 @@
  *
  * 1. Metric names. The Collector's prometheus exporter appends the unit to the name
  *    (`ms` -> `_milliseconds`, `s` -> `_seconds`), `_total` to monotonic sums, and turns dots into
- *    underscores. The OTel JS PrometheusExporter (0.301, measured) writes `http_server_duration_bucket`
+ *    underscores. The OTel JS PrometheusExporter (0.223 and 0.301, measured) writes `http_server_duration_bucket`
  *    and `http_server_request_duration_bucket` with no unit suffix (only a `# UNIT` comment that
  *    Prometheus ignores), so the job renames them to the contract's
  *    `http_server_duration_milliseconds_{bucket,sum,count}` and
