@@ -5,4 +5,5 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
 };

@@ -7,6 +7,7 @@
 import { execFileSync } from 'child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
 import { join } from 'path';
+import { binaryPath } from '../test/support/binaries';
 import { PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
 import { chartRuleGroups, isRecording, panelQuery, ruleFile, serviceDashboards } from './lib/chart-output';
 import { mb, median, ms, procStatusKb, ratio } from './lib/measure';
@@ -146,7 +147,7 @@ export async function benchQueryCost(chartDir: string, workDir: string, runs: nu
   const tsdb = join(workDir, 'tsdb');
   const [gen, genMs] = timed(() => writeOpenMetrics(input, services, startS, endS));
   const inputBytes = statSync(input).size;
-  const [, omMs] = timed(() => execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, tsdb], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const [, omMs] = timed(() => execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, tsdb], { stdio: ['ignore', 'pipe', 'pipe'] }));
   rmSync(input);
 
   // 2. Recorded series: `promtool tsdb create-blocks-from rules` with the chart's recording rules,
@@ -160,7 +161,7 @@ export async function benchQueryCost(chartDir: string, workDir: string, runs: nu
     seriesLoaded = Number((await raw.query(`count({__name__=~"${METRIC}_.*"})`, endS))[0]?.value?.[1] ?? 0);
     const recordingFile = join(workDir, 'recording-rules.yaml');
     writeFileSync(recordingFile, ruleFile(groups, isRecording));
-    [, rulesMs] = timed(() => execFileSync('promtool', ['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`, `--start=${startS}`, `--end=${endS}`,
+    [, rulesMs] = timed(() => execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`, `--start=${startS}`, `--end=${endS}`,
       `--eval-interval=${STEP_S}s`, `--output-dir=${join(workDir, 'rule-blocks')}`, recordingFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   } finally {
     await raw.stop();

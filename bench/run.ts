@@ -10,7 +10,8 @@
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { prometheusUnavailable } from '../test/support/prometheus';
+import { binariesUnavailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
 import { benchFreshness } from './freshness';
 import { machine, peakRssMethod } from './lib/measure';
 import { Row, table } from './lib/report';
@@ -41,7 +42,7 @@ async function main() {
   notes.push(...scaling.notes);
   const chartProfile = await section('profile', () => profileSynth('the default chart (3 services)'));
 
-  const unavailable = prometheusUnavailable();
+  const unavailable = binariesUnavailable(PROMETHEUS_BINARIES);
   if (unavailable) {
     rows.push({ section: '3, 4', measure: 'query cost and freshness', value: `skipped: ${unavailable}` });
   } else {

@@ -4,6 +4,7 @@
 import { execFileSync, spawn, spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { cpus, totalmem } from 'os';
+import { binaryPath } from '../../test/support/binaries';
 
 export interface RunStats {
   readonly wallMs: number;
@@ -139,8 +140,8 @@ export function machine(): Machine {
     ramGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os,
     node: process.version,
-    prometheus: firstLine('prometheus', ['--version']),
-    promtool: firstLine('promtool', ['--version']),
+    prometheus: firstLine(binaryPath('prometheus'), ['--version']),
+    promtool: firstLine(binaryPath('promtool'), ['--version']),
   };
 }
 

@@ -16,6 +16,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { K8sObject, readDist } from '../support/manifests';
+import { binaryPath } from '../support/binaries';
 import { describeWithPrometheus } from '../support/prometheus';
 
 // ---- the contract, literally ----
@@ -233,7 +234,7 @@ function ruleFile(name: string, keepAnnotations: boolean): string {
 
 describeWithPrometheus('rules: promtool check and unit tests', () => {
   let dir: string;
-  const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+  const promtool = (...args: string[]) => spawnSync(binaryPath('promtool'), args, { cwd: dir, encoding: 'utf8' });
   /** Runs one promtool unit-test file; returns its output when it fails. */
   const unitTest = (name: string, tests: unknown[], files: string[]) => {
     const path = `${name.replace(/[^A-Za-z0-9]+/g, '-')}.test.yaml`;

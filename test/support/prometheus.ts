@@ -1,55 +1,20 @@
 /**
- * A real Prometheus (Debian's package) started on 127.0.0.1 for tests and benchmarks.
- * Where it is not installed, suites skip with one line, unless CHAT_MONITORING_REQUIRE_PROMETHEUS=1
- * (set by CI), which turns the skip into a failure.
+ * A real Prometheus, at the version the chart deploys (built by `npm run binaries` from
+ * test/tools/prometheus), started on 127.0.0.1 for tests and benchmarks.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { createServer } from 'net';
+import { mkdirSync, rmSync, writeFileSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { binaryPath, describeWithBinaries } from './binaries';
+import { freePort, httpOk, RunningProcess, sleep } from './process';
 
-export function findBinary(name: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { freePort, sleep };
 
-/** Why the real-Prometheus suites cannot run here, or undefined when they can. Throws when CI requires them. */
-export function prometheusUnavailable(): string | undefined {
-  const missing = ['prometheus', 'promtool'].filter((b) => !findBinary(b));
-  if (missing.length === 0) return undefined;
-  const reason = `${missing.join(' and ')} not installed (apt-get install -y prometheus)`;
-  if (process.env.CHAT_MONITORING_REQUIRE_PROMETHEUS === '1') {
-    throw new Error(`CHAT_MONITORING_REQUIRE_PROMETHEUS=1 but ${reason}`);
-  }
-  return reason;
-}
+export const PROMETHEUS_BINARIES = ['prometheus', 'promtool'] as const;
 
-/** `describe` that skips, saying why in one line, when Prometheus is not installed. */
+/** `describe` that skips, saying why in one line, where Prometheus and promtool are not built. */
 export function describeWithPrometheus(name: string, body: () => void): void {
-  const reason = prometheusUnavailable();
-  if (reason) {
-    describe(name, () => {
-      it.skip(`skipped: ${reason}`, () => undefined);
-    });
-    // eslint-disable-next-line no-console
-    console.warn(`[skip] ${name}: ${reason}`);
-    return;
-  }
-  describe(name, body);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+  describeWithBinaries(name, PROMETHEUS_BINARIES, body);
 }
 
 export interface PrometheusOptions {
@@ -60,6 +25,8 @@ export interface PrometheusOptions {
   /** Existing TSDB directory (e.g. backfilled blocks); a fresh one otherwise. */
   readonly storagePath?: string;
   readonly extraArgs?: readonly string[];
+  /** Listen on this address instead of 127.0.0.1 (a test host's, in a namespace the test made). */
+  readonly host?: string;
 }
 
 export interface QueryResult {
@@ -69,47 +36,39 @@ export interface QueryResult {
 }
 
 export class PrometheusServer {
-  private constructor(
-    readonly url: string,
-    readonly workdir: string,
-    private readonly process: ChildProcess,
-    private readonly logs: string[],
-  ) {}
+  private constructor(readonly url: string, readonly workdir: string, private readonly process: RunningProcess) {}
 
   /** Starts Prometheus and waits until /-/ready answers. `rule_files` in the config may use `rules/*.yaml`. */
   static async start(options: PrometheusOptions): Promise<PrometheusServer> {
     const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-prom-'));
     const rulesDir = join(workdir, 'rules');
-    execFileSync('mkdir', ['-p', rulesDir]);
+    mkdirSync(rulesDir, { recursive: true });
     for (const [name, content] of Object.entries(options.ruleFiles ?? {})) writeFileSync(join(rulesDir, name), content);
     const configPath = join(workdir, 'prometheus.yml');
     writeFileSync(configPath, options.config);
+    const host = options.host ?? '127.0.0.1';
     const port = await freePort();
-    const logs: string[] = [];
-    const child = spawn('prometheus', [
-      `--config.file=${configPath}`,
-      `--storage.tsdb.path=${options.storagePath ?? join(workdir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
-      '--log.level=warn',
-      ...(options.extraArgs ?? []),
-    ], { cwd: workdir, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d) => logs.push(String(d)));
-    child.stderr?.on('data', (d) => logs.push(String(d)));
-    const server = new PrometheusServer(`http://127.0.0.1:${port}`, workdir, child, logs);
-    const deadline = Date.now() + 20000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${logs.join('')}`);
-      try {
-        const res = await fetch(`${server.url}/-/ready`);
-        if (res.ok) return server;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
+    const url = `http://${host}:${port}`;
+    try {
+      const proc = await RunningProcess.start({
+        name: 'prometheus',
+        binary: binaryPath('prometheus'),
+        args: [
+          `--config.file=${configPath}`,
+          `--storage.tsdb.path=${options.storagePath ?? join(workdir, 'data')}`,
+          `--web.listen-address=${host}:${port}`,
+          '--web.enable-lifecycle',
+          '--log.level=warn',
+          ...(options.extraArgs ?? []),
+        ],
+        cwd: workdir,
+        ready: httpOk(`${url}/-/ready`),
+      });
+      return new PrometheusServer(url, workdir, proc);
+    } catch (e) {
+      rmSync(workdir, { recursive: true, force: true });
+      throw e;
     }
-    await server.stop();
-    throw new Error(`prometheus not ready after 20s:\n${logs.join('')}`);
   }
 
   get pid(): number | undefined {
@@ -117,7 +76,7 @@ export class PrometheusServer {
   }
 
   get output(): string {
-    return this.logs.join('');
+    return this.process.output;
   }
 
   async api<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
@@ -135,15 +94,7 @@ export class PrometheusServer {
   }
 
   async stop(): Promise<void> {
-    if (this.process.exitCode === null) {
-      const exited = new Promise((resolve) => this.process.once('exit', resolve));
-      this.process.kill('SIGTERM');
-      // An unref'd timer: a clean exit must not keep jest waiting for the grace period.
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-      if (this.process.exitCode === null) this.process.kill('SIGKILL');
-    }
+    await this.process.stop();
     rmSync(this.workdir, { recursive: true, force: true });
   }
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

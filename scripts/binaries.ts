@@ -1,0 +1,74 @@
+/**
+ * Builds the real upstream programs the tests run (test/tools/*), skipping those already cached.
+ *   npm run binaries                 build every missing program
+ *   npm run binaries -- etcd ...     only these programs
+ *   npm run binaries -- --if-go      where Go is missing, say so in one line and exit 0
+ *                                    (CHAT_MONITORING_REQUIRE_BINARIES=1 makes that an error)
+ */
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'fs';
+import { dirname, join } from 'path';
+import {
+  GoProgram, PROGRAMS, REQUIRE_BINARIES, TOOLS_DIR, cacheRoot, goAvailable, programDir, programVersion,
+} from '../test/support/binaries';
+
+function build(program: GoProgram, outDir: string): void {
+  const version = programVersion(program);
+  if (program.build) {
+    program.build(outDir, version);
+    return;
+  }
+  const args = ['build', '-trimpath', '-o', outDir + '/'];
+  if (program.tags?.length) args.push('-tags', program.tags.join(','));
+  if (program.ldflags) args.push('-ldflags', program.ldflags(version).join(' '));
+  args.push(...Object.values(program.binaries));
+  execFileSync('go', args, { cwd: join(TOOLS_DIR, program.toolDir), stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const ifGo = args.includes('--if-go');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !PROGRAMS.some((p) => p.name === n));
+  if (unknown.length) {
+    console.error(`unknown program(s): ${unknown.join(', ')}; known: ${PROGRAMS.map((p) => p.name).join(', ')}`);
+    process.exit(2);
+  }
+  if (!goAvailable()) {
+    const line = 'binaries: Go is not installed, so the suites on real Prometheus, operator, API server, collector and Alertmanager will skip (install Go >= 1.26 from https://go.dev/dl/)';
+    if (ifGo && !REQUIRE_BINARIES) {
+      console.log(line);
+      return;
+    }
+    console.error(line);
+    process.exit(1);
+  }
+  const programs = PROGRAMS.filter((p) => names.length === 0 || names.includes(p.name));
+  mkdirSync(cacheRoot(), { recursive: true });
+  programs.forEach((program, i) => {
+    const dir = programDir(program);
+    const label = `[${i + 1}/${programs.length}] ${program.name} ${programVersion(program)}`;
+    if (Object.keys(program.binaries).every((b) => existsSync(join(dir, b)))) {
+      console.log(`${label}: cached in ${dir}`);
+      return;
+    }
+    console.log(`${label}: building ${Object.keys(program.binaries).join(', ')} (first build downloads modules and compiles; minutes)...`);
+    const started = Date.now();
+    const staging = `${dir}.partial-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    try {
+      build(program, staging);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dirname(dir), { recursive: true });
+      renameSync(staging, dir);
+    } catch (e) {
+      rmSync(staging, { recursive: true, force: true });
+      console.error(`${label}: build failed`);
+      process.exit(1);
+    }
+    console.log(`${label}: built in ${Math.round((Date.now() - started) / 1000)} s -> ${dir}`);
+  });
+}
+
+main();
