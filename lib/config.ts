@@ -117,7 +117,7 @@ export const DEFAULT_IMAGES: Images = {
   collector: 'otel/opentelemetry-collector-contrib:0.145.0',
   prometheusOperator: 'quay.io/prometheus-operator/prometheus-operator:v0.93.0',
   prometheusConfigReloader: 'quay.io/prometheus-operator/prometheus-config-reloader:v0.93.0',
-  prometheus: 'quay.io/prometheus/prometheus:v3.5.0',
+  prometheus: 'quay.io/prometheus/prometheus:v3.5.5',
   grafana: 'docker.io/grafana/grafana:12.4.2',
   grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.5.0',
 };
