@@ -1,4 +1,7 @@
-/** The real `cdk8s synth` path: bad config exits non-zero with one message and leaves dist/ as it was. */
+/**
+ * The real synth path (`npm run synth` = scripts/synth.js, which bundles and runs the app): bad config
+ * exits non-zero with one message and leaves dist/ as it was; every run prints one line.
+ */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -72,5 +75,32 @@ describe('synth', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('cannot read it as JSON');
+  });
+});
+
+describe('npm run synth (scripts/synth.js)', () => {
+  /** The environment of a user who set nothing: no CDK8S_CHECK_UPGRADE, no CDK8S_OUTDIR. */
+  const userEnv = (extra: Record<string, string>) => {
+    const env: Record<string, string> = { ...process.env as Record<string, string>, CHAT_MONITORING_DASHBOARDS: join(work, 'dashboards-npm'), ...extra };
+    delete env.CDK8S_CHECK_UPGRADE;
+    delete env.CDK8S_OUTDIR;
+    return env;
+  };
+  const run = (extra: Record<string, string>) => spawnSync(process.execPath, ['scripts/synth.js'], { cwd: root, env: userEnv(extra), encoding: 'utf8' });
+  const lines = (r: { stdout: string; stderr: string }) => `${r.stdout}${r.stderr}`.trim().split('\n');
+
+  it('prints one line naming where it wrote, and nothing about the cdk8s CLI', () => {
+    const dist = join(work, 'dist-npm');
+    const r = run({ CHAT_MONITORING_DIST: dist });
+    expect(r.status).toBe(0);
+    expect(lines(r)).toEqual([`chat-monitoring: wrote ${readdirSync(dist).length} manifest files to ${dist}/ and ${readdirSync(join(work, 'dashboards-npm')).length} dashboards to ${join(work, 'dashboards-npm')}/`]);
+  });
+
+  it('on bad config prints only the one-line message and exits 1', () => {
+    const file = join(work, 'bad-npm.json');
+    writeFileSync(file, JSON.stringify({ services: [{ name: 'Chat Auth' }] }));
+    const r = run({ CHAT_MONITORING_DIST: join(work, 'dist-npm-bad'), CHAT_MONITORING_CONFIG: file });
+    expect(r.status).toBe(1);
+    expect(lines(r)).toEqual([expect.stringMatching(/^chat-monitoring: invalid config: services\[0\]\.name: .*Fix: /)]);
   });
 });
