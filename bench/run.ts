@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: synth speed and memory, scaling with the number of chat services, dashboard
- * query cost on a real Prometheus, metric freshness. Prints a markdown table and writes
- * bench/RESULTS.md. Every figure is the median of BENCH_RUNS runs (default 5); every ratio compares
- * figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
+ * query cost on a real Prometheus, metric freshness. Prints a markdown table and writes the report
+ * to bench/.work/RESULTS.md; `npm run bench -- --write` also records it in the tracked
+ * bench/RESULTS.md, so an ordinary run leaves the tree clean. Every figure is the median of
+ * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
  * dist/, dashboards/ and .build/ are not touched.
  *
  * Needs prometheus and promtool on PATH for sections 3 and 4 (`apt-get install -y prometheus`);
@@ -13,12 +14,13 @@ import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
 import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
 import { benchFreshness } from './freshness';
+import { BenchArgs, BENCH_USAGE, parseBenchArgs } from './lib/args';
 import { machine, peakRssMethod } from './lib/measure';
 import { Row, table } from './lib/report';
 import { benchQueryCost } from './query-cost';
 import { benchScaling, benchSynth, profileSynth, REPO, WORK } from './synth';
 
-async function main() {
+async function main(args: BenchArgs) {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const started = Date.now();
   const m = machine();
@@ -82,11 +84,23 @@ async function main() {
     scaling.profile,
     '',
   ].join('\n');
-  writeFileSync(join(REPO, 'bench', 'RESULTS.md'), text);
-  process.stdout.write(`${table(rows)}\n\nMachine: ${machineLine}\nWhole bench: ${total} s. Wrote bench/RESULTS.md\n`);
+  writeFileSync(join(WORK, 'RESULTS.md'), text);
+  if (args.write) writeFileSync(join(REPO, 'bench', 'RESULTS.md'), text);
+  const where = args.write ? 'Wrote bench/RESULTS.md' : 'Report in bench/.work/RESULTS.md (`npm run bench -- --write` records it in bench/RESULTS.md)';
+  process.stdout.write(`${table(rows)}\n\nMachine: ${machineLine}\nWhole bench: ${total} s. ${where}\n`);
 }
 
-main().catch((e) => {
-  console.error(e);
+let args: BenchArgs;
+try {
+  args = parseBenchArgs(process.argv.slice(2));
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}`);
   process.exit(1);
-});
+}
+if (args.help) process.stdout.write(`${BENCH_USAGE}\n`);
+else {
+  main(args).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
