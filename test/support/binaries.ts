@@ -133,8 +133,9 @@ export function programDir(program: GoProgram): string {
     const path = join(TOOLS_DIR, program.toolDir, file);
     if (existsSync(path)) hash.update(readFileSync(path));
   }
-  hash.update(JSON.stringify([program.binaries, program.tags ?? [], program.ldflags?.('v0.0.0') ?? []]));
-  return join(cacheRoot(), `${program.name}-${programVersion(program)}-${hash.digest('hex').slice(0, 10)}`);
+  const version = programVersion(program);
+  hash.update(JSON.stringify([program.binaries, program.tags ?? [], program.ldflags?.(version) ?? []]));
+  return join(cacheRoot(), `${program.name}-${version}-${hash.digest('hex').slice(0, 10)}`);
 }
 
 function programOf(binary: string): GoProgram {
@@ -187,4 +188,17 @@ export function describeWithBinaries(name: string, binaries: readonly string[], 
     return;
   }
   describe(name, body);
+}
+
+/** `describe` for suites that need only the Go toolchain (to read pinned modules such as the CRDs). */
+export function describeWithGo(name: string, body: () => void): void {
+  if (goAvailable()) {
+    describe(name, body);
+    return;
+  }
+  const reason = 'Go is not installed; it reads the pinned modules this suite checks against (install Go >= 1.26 from https://go.dev/dl/)';
+  if (REQUIRE_BINARIES) throw new Error(`CHAT_MONITORING_REQUIRE_BINARIES=1 but ${reason}`);
+  describe(name, () => {
+    it.skip(`skipped: ${reason}`, () => undefined);
+  });
 }

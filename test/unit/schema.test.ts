@@ -1,10 +1,12 @@
 /** Every synthesized object is valid against its schema: core kinds and the Prometheus Operator's custom resources. */
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
 import { configWith, defaultConfig, K8sObject, named, synthObjects } from '../support/manifests';
 import { CHART_CONFIG } from '../../lib/services';
 import { KNOWN_MODEL_DEFECTS, schemaProblems } from './support/schema';
+import { describeWithGo } from '../support/binaries';
+import { operatorCrdDir } from '../support/crds';
 
 const withPullAndFourth = () => configWith({
   services: [
@@ -72,13 +74,10 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
   });
 });
 
-describe('schema: exceptions to the model libraries are backed by the upstream CRDs', () => {
-  const crdDir = join(__dirname, '../../../shared/vendor/prometheus-operator-crds');
-  const haveCrds = existsSync(crdDir);
-  if (!haveCrds) console.log(`schema: ${crdDir} is absent; skipping the check of KNOWN_MODEL_DEFECTS against the v0.93.0 CRDs`);
-  (haveCrds ? it : it.skip).each(KNOWN_MODEL_DEFECTS.map((d) => [d.kind, d.path] as const))(
+describeWithGo('schema: exceptions to the model libraries are backed by the upstream CRDs', () => {
+  it.each(KNOWN_MODEL_DEFECTS.map((d) => [d.kind, d.path] as const))(
     '%s %s: the CRD does not require the fields the model requires', (kind, path) => {
-      const crd = parse(readFileSync(join(crdDir, `monitoring.coreos.com_${kind.toLowerCase()}es.yaml`), 'utf8'));
+      const crd = parse(readFileSync(join(operatorCrdDir(), `monitoring.coreos.com_${kind.toLowerCase()}es.yaml`), 'utf8'));
       let schema = crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
       for (const key of path.split('.').filter(Boolean)) schema = schema.properties[key];
       expect(schema.properties).toHaveProperty('apiVersion');
