@@ -1,0 +1,46 @@
+/** kubectl at the cluster's version (built from test/tools/kubernetes), run against one kubeconfig. */
+import { spawnSync } from 'child_process';
+import { writeFileSync } from 'fs';
+import { stringify } from 'yaml';
+import { binaryPath } from './binaries';
+
+export interface KubectlResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A kubeconfig file for one server and one bearer token (an admin's or a ServiceAccount's). */
+export function writeKubeconfig(path: string, server: { url: string; caFile: string }, token: string, user = 'user'): string {
+  writeFileSync(path, stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: server.url, 'certificate-authority': server.caFile } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user } }],
+    'current-context': 'test',
+  }), { mode: 0o600 });
+  return path;
+}
+
+export class Kubectl {
+  constructor(readonly kubeconfig: string) {}
+
+  run(args: readonly string[], input?: string): KubectlResult {
+    const r = spawnSync(binaryPath('kubectl'), [`--kubeconfig=${this.kubeconfig}`, ...args], {
+      input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+    });
+    return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  /** Runs and throws, with kubectl's output, unless it exits 0. */
+  ok(args: readonly string[], input?: string): KubectlResult {
+    const r = this.run(args, input);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r;
+  }
+
+  json<T = any>(args: readonly string[]): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return JSON.parse(this.ok([...args, '-o', 'json']).stdout) as T;
+  }
+}

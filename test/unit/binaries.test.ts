@@ -1,0 +1,66 @@
+/**
+ * The programs the tests run are the versions the chart deploys: each Go module's pin (the one
+ * place a tool version is written) is checked against lib/config.ts and kind-config.yaml.
+ */
+import { execFileSync } from 'child_process';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { DEFAULT_IMAGES, PROMETHEUS_OPERATOR_VERSION } from '../../lib/config';
+import { describeWithGo, PROGRAMS, programDir, programVersion, prometheusRelease, REPO_ROOT, TOOLS_DIR } from '../support/binaries';
+
+const program = (name: string) => {
+  const p = PROGRAMS.find((x) => x.name === name);
+  if (!p) throw new Error(`no program ${name}`);
+  return p;
+};
+const tagOf = (image: string) => image.replace(/@sha256:.*$/, '').split(':').pop()!;
+const kindNodeVersion = () => /kindest\/node:(v\d+\.\d+\.\d+)/.exec(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8'))![1];
+
+describe('pinned programs match what the chart deploys', () => {
+  it('Prometheus and promtool: the release of the Prometheus image', () => {
+    expect(prometheusRelease(programVersion(program('prometheus')))).toBe(tagOf(DEFAULT_IMAGES.prometheus));
+  });
+
+  it('the Prometheus Operator: the operator and config-reloader images', () => {
+    const v = programVersion(program('prometheus-operator'));
+    expect(v).toBe(PROMETHEUS_OPERATOR_VERSION);
+    expect(tagOf(DEFAULT_IMAGES.prometheusOperator)).toBe(v);
+    expect(tagOf(DEFAULT_IMAGES.prometheusConfigReloader)).toBe(v);
+  });
+
+  it('the operator API modules are required at the operator\'s own version (its go.mod replaces them locally)', () => {
+    const goMod = readFileSync(join(TOOLS_DIR, 'operator', 'go.mod'), 'utf8');
+    const v = programVersion(program('prometheus-operator'));
+    for (const sub of ['pkg/apis/monitoring', 'pkg/client']) {
+      expect(goMod).toMatch(new RegExp(`github.com/prometheus-operator/prometheus-operator/${sub} ${v.replace(/\./g, '\\.')}\\b`));
+    }
+  });
+
+  it('kube-apiserver and kubectl: the Kubernetes version of the kind node image', () => {
+    expect(programVersion(program('kubernetes'))).toBe(kindNodeVersion());
+  });
+
+  it('etcd: a 3.6 release, the series Kubernetes 1.32 is validated with or newer', () => {
+    expect(programVersion(program('etcd'))).toMatch(/^v3\.6\.\d+$/);
+  });
+
+  it('the cache key changes with the pinned version', () => {
+    for (const p of PROGRAMS) expect(programDir(p)).toContain(`${p.name}-${programVersion(p)}-`);
+  });
+});
+
+describeWithGo('the kube-apiserver module replaces exactly the staging modules k8s.io/kubernetes replaces', () => {
+  it('same module list, each at its published v0.<minor>.<patch>', () => {
+    const version = programVersion(program('kubernetes'));
+    const dir = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], {
+      cwd: join(TOOLS_DIR, 'kubernetes'), encoding: 'utf8',
+    })).Dir as string;
+    const upstream = readFileSync(join(dir, 'go.mod'), 'utf8').split('\n')
+      .map((l) => /^\s*(\S+)\s+=>\s+\.\/staging\//.exec(l)?.[1]).filter((m): m is string => !!m).sort();
+    const ours = readFileSync(join(TOOLS_DIR, 'kubernetes', 'go.mod'), 'utf8').split('\n')
+      .map((l) => /^\s*(k8s\.io\/\S+)\s+=>\s+(\S+)\s+(v\S+)/.exec(l)).filter((m): m is RegExpExecArray => !!m);
+    expect(upstream.length).toBeGreaterThan(20);
+    expect(ours.map((m) => m[1]).sort()).toEqual(upstream);
+    for (const m of ours) expect(`${m[1]} => ${m[2]} ${m[3]}`).toBe(`${m[1]} => ${m[1]} v0.${version.slice(3)}`);
+  });
+});
