@@ -1,9 +1,11 @@
 /**
- * What `npm run deploy` does, as data: an ordered list of steps computed from the config and the
- * synthesized manifests, with no I/O, so the order and every kubectl argument are unit-tested
- * (test/unit/deploy-plan.test.ts). scripts/deploy.ts runs the steps.
+ * What `npm run deploy` does, as data: an ordered list of steps computed from the synthesized
+ * manifests alone (dist/ is what gets deployed, whatever config produced it), with no I/O, so the
+ * order and every kubectl argument are unit-tested (test/unit/deploy-plan.test.ts).
+ * scripts/deploy.ts runs the steps.
  */
-import { ChartConfig, PROMETHEUS_OPERATOR_VERSION } from '../lib/config';
+import { isDeepStrictEqual } from 'util';
+import { PROMETHEUS_OPERATOR_VERSION } from '../lib/config';
 
 /** The operator's CRDs (all of them: the operator also watches Probes, ScrapeConfigs, ...), from its pinned release. */
 export const CRD_URL =
@@ -17,8 +19,9 @@ export const KIND_NODE_PORT = 30030;
 export interface ManifestObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
-  readonly spec?: { readonly shards?: number; readonly [key: string]: unknown };
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly spec?: { readonly shards?: number; readonly [key: string]: any };
 }
 
 export interface ManifestFile {
@@ -28,6 +31,8 @@ export interface ManifestFile {
 }
 
 export type Step =
+  /** Check, quietly, that the kubectl context exists and reaches its cluster; say which and how to fix it if not. */
+  | { readonly kind: 'check-cluster'; readonly title: string; readonly context?: string }
   /** Run kubectl with these arguments, output shown. */
   | { readonly kind: 'kubectl'; readonly title: string; readonly args: readonly string[] }
   /** Run kubectl (output hidden) until it succeeds or the timeout passes. */
@@ -38,7 +43,6 @@ export type Step =
   | { readonly kind: 'print'; readonly title: string; readonly lines: readonly string[] };
 
 export interface PlanInput {
-  readonly config: ChartConfig;
   /** dist/ files in apply order. */
   readonly dist: readonly ManifestFile[];
   /** The demo chart's files (dist-demo/), applied last when given. */
@@ -59,10 +63,78 @@ export function prometheusStatefulSets(prometheus: ManifestObject): string[] {
   return Array.from({ length: shards }, (_, i) => (i === 0 ? base : `${base}-shard-${i}`));
 }
 
+/** What deploy needs to know about the stack, read from dist/ itself. */
+export interface StackFacts {
+  /** Namespace of Grafana, where its admin Secret must be. */
+  readonly namespace: string;
+  readonly grafanaAdminSecret: string;
+  readonly grafanaNodePort?: number;
+}
+
+// dist/ objects are parsed YAML: read them loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
+/** Namespace, admin Secret and NodePort of the Grafana that `dist` holds. */
+export function stackFacts(dist: readonly ManifestFile[]): StackFacts {
+  const objects = dist.flatMap((f) => f.objects);
+  const grafana = objects.filter((o) => o.kind === 'Deployment').map((d) => {
+    const containers: Loose[] = d.spec?.template?.spec?.containers ?? [];
+    const ref = containers.flatMap((c) => c.env ?? []).find((e: Loose) => e.name === 'GF_SECURITY_ADMIN_PASSWORD')?.valueFrom?.secretKeyRef;
+    return ref ? { deployment: d, secret: ref.name as string } : undefined;
+  }).find(Boolean);
+  if (!grafana) throw new Error('dist/ has no Grafana Deployment reading its admin password from a Secret: run `npm run synth`');
+  const namespace = grafana.deployment.metadata.namespace ?? 'default';
+  const podLabels: Record<string, string> = grafana.deployment.spec?.template?.metadata?.labels ?? {};
+  const selects = (selector: Record<string, string> = {}) => Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+  const service = objects.find((o) => o.kind === 'Service' && (o.metadata.namespace ?? 'default') === namespace && selects(o.spec?.selector)
+    && (o.spec?.ports ?? []).some((p: Loose) => p.nodePort !== undefined));
+  const nodePort = service?.spec?.ports.find((p: Loose) => p.nodePort !== undefined)?.nodePort as number | undefined;
+  return { namespace, grafanaAdminSecret: grafana.secret, grafanaNodePort: nodePort };
+}
+
+/** A config deploy was given, e.g. `{ name: 'CHAT_MONITORING_CONFIG=obs.json', synth: 'CHAT_MONITORING_CONFIG=obs.json npm run synth' }`. */
+export interface ConfigSource {
+  readonly name: string;
+  /** The command that synthesizes dist/ from it. */
+  readonly synth: string;
+}
+
+/**
+ * Why `dist` is not what `expected` (the charts synthesized in memory from `config`) holds, naming
+ * both sides; undefined when they are the same.
+ */
+export function distMismatch(dist: readonly ManifestFile[], expected: readonly ManifestFile[], config: ConfigSource): string | undefined {
+  const source = config.name;
+  const [have, want] = [stackFacts(dist), stackFacts(expected)];
+  const facts: [string, unknown, unknown][] = [
+    ['namespace', have.namespace, want.namespace],
+    ['Grafana admin Secret', have.grafanaAdminSecret, want.grafanaAdminSecret],
+    ['Grafana NodePort', have.grafanaNodePort, want.grafanaNodePort],
+  ];
+  const fact = facts.find(([, a, b]) => a !== b);
+  const fix = `run \`${config.synth}\` first, or deploy with the config dist/ was synthesized from`;
+  if (fact) return `dist/ was synthesized with ${fact[0]} ${JSON.stringify(fact[1])}, but ${source} gives ${JSON.stringify(fact[2])}: ${fix}`;
+  const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const files = new Map(dist.map((f) => [base(f.path), f.objects]));
+  const missing = expected.find((f) => !files.has(base(f.path)));
+  if (missing) return `dist/ has no ${base(missing.path)}, which ${source} synthesizes: ${fix}`;
+  const extra = [...files.keys()].find((file) => !expected.some((f) => base(f.path) === file));
+  if (extra) return `dist/ has ${extra}, which ${source} does not synthesize: ${fix}`;
+  const id = (o: ManifestObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+  for (const f of expected) {
+    const objects = files.get(base(f.path))!;
+    if (isDeepStrictEqual(objects, f.objects)) continue;
+    const differing = f.objects.find((o, i) => !isDeepStrictEqual(o, objects[i])) ?? objects[f.objects.length];
+    return `dist/${base(f.path)} differs from what ${source} synthesizes${differing ? ` (first at ${id(differing)})` : ''}: ${fix}`;
+  }
+  return undefined;
+}
+
 /** The command that prints the Grafana admin password (shown to the user, never the password itself). */
-export function passwordCommand(config: ChartConfig, context?: string): string {
+export function passwordCommand(stack: StackFacts, context?: string): string {
   const ctx = context ? ` --context ${context}` : '';
-  return `kubectl${ctx} -n ${config.namespace} get secret ${config.grafanaAdminSecret} -o jsonpath='{.data.admin-password}' | base64 -d; echo`;
+  return `kubectl${ctx} -n ${stack.namespace} get secret ${stack.grafanaAdminSecret} -o jsonpath='{.data.admin-password}' | base64 -d; echo`;
 }
 
 /** The Secret `ensure-grafana-secret` creates: what goes to `kubectl create -f -` on stdin. */
@@ -77,7 +149,6 @@ export function grafanaSecretManifest(namespace: string, name: string, password:
 }
 
 export function deployPlan(input: PlanInput): Step[] {
-  const { config } = input;
   const timeout = `--timeout=${input.timeoutSeconds ?? 300}s`;
   const global = input.context ? ['--context', input.context] : [];
   const kubectl = (title: string, ...args: string[]): Step => ({ kind: 'kubectl', title, args: [...global, ...args] });
@@ -87,11 +158,12 @@ export function deployPlan(input: PlanInput): Step[] {
       '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `deployment/${d.metadata.name}`, timeout));
 
   if (input.dist.length === 0) throw new Error('dist/ has no manifests: run `npm run synth` first');
+  const stack = stackFacts(input.dist);
   const namespaceFiles = input.dist.filter((f) => f.objects.some((o) => o.kind === 'Namespace'));
   const otherFiles = input.dist.filter((f) => !namespaceFiles.includes(f));
 
   const steps: Step[] = [
-    kubectl('check the cluster is reachable', 'cluster-info'),
+    { kind: 'check-cluster', title: `check that kubectl context ${input.context ? `"${input.context}"` : '(the current one)'} reaches a cluster`, context: input.context },
     // Server-side: the Prometheus CRD is larger than client-side apply's 256 KiB annotation limit.
     // --force-conflicts takes over fields another installer (Helm, an older deploy) owned.
     kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
@@ -101,9 +173,9 @@ export function deployPlan(input: PlanInput): Step[] {
     ...namespaceFiles.map((f) => kubectl(`create namespaces (${f.path})`, ...apply(f.path))),
     {
       kind: 'ensure-grafana-secret',
-      title: `create Secret ${config.namespace}/${config.grafanaAdminSecret} with a random Grafana admin password, unless it exists`,
-      namespace: config.namespace,
-      name: config.grafanaAdminSecret,
+      title: `create Secret ${stack.namespace}/${stack.grafanaAdminSecret} with a random Grafana admin password, unless it exists`,
+      namespace: stack.namespace,
+      name: stack.grafanaAdminSecret,
       kubectlArgs: global,
     },
     ...otherFiles.map((f) => kubectl(`apply ${f.path}`, ...apply(f.path))),
@@ -111,7 +183,7 @@ export function deployPlan(input: PlanInput): Step[] {
   ];
 
   for (const prometheus of ofKind(input.dist, 'Prometheus')) {
-    const ns = prometheus.metadata.namespace ?? config.namespace;
+    const ns = prometheus.metadata.namespace ?? 'default';
     for (const sts of prometheusStatefulSets(prometheus)) {
       // The operator creates the StatefulSet a moment after the Prometheus object: wait for it to exist first.
       steps.push({
@@ -129,16 +201,18 @@ export function deployPlan(input: PlanInput): Step[] {
     steps.push(...rollouts(input.demo));
   }
 
-  const nodePortNote = config.grafanaNodePort === KIND_NODE_PORT
-    ? `Grafana: ${KIND_GRAFANA_URL} (kind; elsewhere NodePort ${config.grafanaNodePort} on any node)`
-    : `Grafana: NodePort ${config.grafanaNodePort} on any node (kind-config.yaml maps ${KIND_NODE_PORT} to ${KIND_GRAFANA_URL}: change one of them)`;
+  const nodePortNote = stack.grafanaNodePort === KIND_NODE_PORT
+    ? `Grafana: ${KIND_GRAFANA_URL} (kind; elsewhere NodePort ${stack.grafanaNodePort} on any node)`
+    : stack.grafanaNodePort === undefined
+      ? `Grafana: dist/ gives it no NodePort (reach it with kubectl -n ${stack.namespace} port-forward)`
+      : `Grafana: NodePort ${stack.grafanaNodePort} on any node (kind-config.yaml maps ${KIND_NODE_PORT} to ${KIND_GRAFANA_URL}: change one of them)`;
   steps.push({
     kind: 'print',
     title: 'done',
     lines: [
       nodePortNote,
       'User: admin. Password:',
-      `  ${passwordCommand(config, input.context)}`,
+      `  ${passwordCommand(stack, input.context)}`,
       ...(input.demo ? ['Demo traffic is flowing: every dashboard panel fills within about a minute.'] : []),
     ],
   });

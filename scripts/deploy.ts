@@ -2,16 +2,23 @@
  * `npm run deploy [-- --demo]`: from a bare cluster to dashboards. Runs the steps of
  * scripts/deploy-plan.ts with kubectl (its output shown as it goes): CRDs, namespaces, the Grafana
  * admin Secret (random password, never printed), dist/, rollouts, and optionally the demo workload.
+ * It deploys dist/ as it is; given a config (CHAT_MONITORING_CONFIG, or --demo, which is built from
+ * the config) that does not synthesize the same dist/, it refuses and says how they differ.
  */
 import { spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
+import { buildCharts } from '../lib/charts/monitoring-charts';
+import { ChartConfig } from '../lib/config';
 import { loadConfig } from '../lib/synth';
 import { CHART_CONFIG } from '../lib/services';
 import { DEMO_DIST, synthDemo } from '../demo/main';
-import { deployPlan, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, Step, USAGE } from './deploy-plan';
+import {
+  ConfigSource, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, Step, USAGE,
+} from './deploy-plan';
 
 const DIST = process.env.CHAT_MONITORING_DIST ?? 'dist';
 
@@ -21,6 +28,13 @@ function readManifests(dir: string): ManifestFile[] {
     path: join(dir, file),
     objects: parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => d.toJSON()).filter(Boolean) as ManifestObject[],
   }));
+}
+
+/** The charts `config` synthesizes, in memory, as dist/ would hold them. */
+function synthesizeInMemory(config: ChartConfig): ManifestFile[] {
+  const app = new App({ outdir: DIST });
+  buildCharts(app, config);
+  return app.charts.map((c) => ({ path: join(DIST, `${c.node.id}.k8s.yaml`), objects: c.toJson() as ManifestObject[] }));
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -35,15 +49,43 @@ function run(args: readonly string[], stdin?: string): Promise<number> {
 }
 
 const quiet = (args: readonly string[]) => spawnSync('kubectl', args, { stdio: 'ignore' }).status === 0;
+const output = (args: readonly string[]) => spawnSync('kubectl', args, { encoding: 'utf8' });
 
-async function execute(step: Step, index: number, total: number): Promise<void> {
+const HOW_TO_GET_A_CLUSTER = 'create the local kind cluster with `npm run kind:up`, or choose a context with --context (`kubectl config get-contexts` lists them)';
+
+/** The context deploy will use: the given one or the current one, which must exist. */
+function resolveContext(given: string | undefined): string {
+  const contexts = output(['config', 'get-contexts', '-o', 'name']).stdout.split('\n').filter(Boolean);
+  if (given) {
+    if (contexts.includes(given)) return given;
+    throw new Error(`kubectl has no context "${given}" (it has ${contexts.length ? contexts.join(', ') : 'none'}): ${HOW_TO_GET_A_CLUSTER}`);
+  }
+  const current = output(['config', 'current-context']);
+  if (current.status === 0 && current.stdout.trim()) return current.stdout.trim();
+  throw new Error(`kubectl has no current context, so no cluster to deploy to: ${HOW_TO_GET_A_CLUSTER}`);
+}
+
+/** Whether the context's API server answers; kubectl's own retries and log lines stay hidden. */
+function checkCluster(context: string): void {
+  const version = output(['--context', context, 'version', '-o', 'json', '--request-timeout=10s']);
+  if (version.status === 0) return;
+  const server = output(['config', 'view', '--minify', '--context', context, '-o', 'jsonpath={.clusters[0].cluster.server}']).stdout.trim();
+  // The last line says why (connection refused, certificate, ...), minus klog's prefix.
+  const reason = version.stderr.trim().split('\n').pop()?.replace(/^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] /, '') || `kubectl exited with ${version.status}`;
+  throw new Error(`the cluster of kubectl context "${context}"${server ? ` (${server})` : ''} does not answer (${reason}): start it, or ${HOW_TO_GET_A_CLUSTER}`);
+}
+
+async function execute(step: Step, index: number, total: number, context: string): Promise<void> {
   const started = Date.now();
   say(`\n[${index + 1}/${total}] ${step.title}`);
   switch (step.kind) {
+    case 'check-cluster':
+      checkCluster(context);
+      break;
     case 'kubectl': {
       say(`$ kubectl ${step.args.join(' ')}`);
       const code = await run(step.args);
-      if (code !== 0) throw new Error(`kubectl exited with ${code}`);
+      if (code !== 0) throw new Error(`step ${index + 1}/${total} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
       break;
     }
     case 'poll': {
@@ -80,15 +122,23 @@ async function main() {
     say(USAGE);
     return;
   }
-  const config = loadConfig(CHART_CONFIG, process.env.CHAT_MONITORING_CONFIG);
   const dist = readManifests(DIST);
   if (dist.length === 0) throw new Error(`no manifests in ${DIST}/: run \`npm run synth\` first`);
+  const configPath = process.env.CHAT_MONITORING_CONFIG;
+  if (configPath || args.demo) {
+    // The demo is built from the config: it must be the config dist/ came from.
+    const source: ConfigSource = configPath
+      ? { name: `CHAT_MONITORING_CONFIG=${configPath}`, synth: `CHAT_MONITORING_CONFIG=${configPath} npm run synth` }
+      : { name: 'lib/services.ts (CHAT_MONITORING_CONFIG is not set)', synth: 'npm run synth' };
+    const mismatch = distMismatch(dist, synthesizeInMemory(loadConfig(CHART_CONFIG, configPath)), source);
+    if (mismatch) throw new Error(mismatch);
+  }
   let demo: ManifestFile[] | undefined;
   if (args.demo) {
     synthDemo(DEMO_DIST);
     demo = readManifests(DEMO_DIST);
   }
-  const steps = deployPlan({ config, dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds });
+  const steps = deployPlan({ dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds });
   if (args.dryRun) {
     steps.forEach((s, i) => say(`[${i + 1}/${steps.length}] ${s.title}${s.kind === 'kubectl' || s.kind === 'poll' ? `\n    kubectl ${s.args.join(' ')}` : ''}`));
     return;
@@ -96,12 +146,12 @@ async function main() {
   if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
     throw new Error('kubectl not found on PATH: install it (https://kubernetes.io/docs/tasks/tools/)');
   }
-  const context = args.context ?? spawnSync('kubectl', ['config', 'current-context'], { encoding: 'utf8' }).stdout.trim();
-  say(`chat-monitoring: deploying to kubectl context "${context || '(none)'}"${args.demo ? ' with the demo workload' : ''}`);
-  for (const [i, step] of steps.entries()) await execute(step, i, steps.length);
+  const context = resolveContext(args.context);
+  say(`chat-monitoring: deploying ${DIST}/ to kubectl context "${context}"${args.demo ? ' with the demo workload' : ''}`);
+  for (const [i, step] of steps.entries()) await execute(step, i, steps.length, context);
 }
 
 main().catch((e) => {
-  process.stderr.write(`\ndeploy: ${(e as Error).message}\n`);
+  process.stderr.write(`deploy: ${(e as Error).message}\n`);
   process.exit(1);
 });

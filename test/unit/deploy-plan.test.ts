@@ -2,17 +2,24 @@
  * The deploy plan (scripts/deploy-plan.ts): order, kubectl arguments, and that the Grafana
  * password never appears in an argument or in anything printed.
  */
-import { execFileSync } from 'child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  CRD_URL, deployPlan, grafanaSecretManifest, ManifestFile, parseDeployArgs, passwordCommand, prometheusStatefulSets, Step,
+  CRD_URL, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, parseDeployArgs, passwordCommand, prometheusStatefulSets, stackFacts, Step,
 } from '../../scripts/deploy-plan';
-import { configWith, defaultConfig, readDist } from '../support/manifests';
+import { ChartConfigInput } from '../../lib/config';
+import { allDashboards } from '../../lib/dashboards';
+import { CHART_CONFIG } from '../../lib/services';
+import { synthesizeManifests } from '../../lib/synth';
+import { configWith, readDist, synthCharts } from '../support/manifests';
 
 const DIST_DIR = join(__dirname, '..', '..', 'dist');
 const dist = (): ManifestFile[] => readDist(DIST_DIR).map((f) => ({ path: `dist/${f.file}`, objects: f.objects }));
+/** dist/ as `npm run synth` would write it for the defaults plus `overrides`. */
+const distFor = (overrides: Partial<ChartConfigInput>): ManifestFile[] =>
+  [...synthCharts(configWith(overrides)).entries()].map(([id, objects]) => ({ path: `dist/${id}.k8s.yaml`, objects }));
 const titles = (steps: Step[]) => steps.map((s) => s.title);
 const indexOf = (steps: Step[], pred: (s: Step) => boolean) => {
   const i = steps.findIndex(pred);
@@ -29,7 +36,7 @@ const demoFile: ManifestFile = {
 };
 
 describe('deploy plan', () => {
-  const steps = deployPlan({ config: defaultConfig(), dist: dist() });
+  const steps = deployPlan({ dist: dist() });
 
   it('installs the CRDs of the pinned operator release server-side, then waits until they are Established', () => {
     expect(CRD_URL).toBe('https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml');
@@ -78,7 +85,7 @@ describe('deploy plan', () => {
 
   it('applies the demo only with --demo, after the stack, and waits for its Deployments', () => {
     expect(titles(steps).join('\n')).not.toMatch(/demo/);
-    const withDemo = deployPlan({ config: defaultConfig(), dist: dist(), demo: [demoFile] });
+    const withDemo = deployPlan({ dist: dist(), demo: [demoFile] });
     const prometheus = indexOf(withDemo, (s) => argsOf(s).includes('rollout status statefulset/'));
     const apply = indexOf(withDemo, (s) => argsOf(s).endsWith('-f dist-demo/chat-demo.k8s.yaml'));
     const loadgen = indexOf(withDemo, (s) => argsOf(s).includes('rollout status deployment/chat-demo-loadgen'));
@@ -87,19 +94,22 @@ describe('deploy plan', () => {
   });
 
   it('passes --context to every kubectl call, the secret check and the password command', () => {
-    const withContext = deployPlan({ config: defaultConfig(), dist: dist(), context: 'kind-chat-monitoring', timeoutSeconds: 600 });
+    const withContext = deployPlan({ dist: dist(), context: 'kind-chat-monitoring', timeoutSeconds: 600 });
     for (const s of withContext) {
       if (s.kind === 'kubectl' || s.kind === 'poll') expect(s.args.slice(0, 2)).toEqual(['--context', 'kind-chat-monitoring']);
       if (s.kind === 'ensure-grafana-secret') expect(s.kubectlArgs).toEqual(['--context', 'kind-chat-monitoring']);
+      if (s.kind === 'check-cluster') expect(s.context).toBe('kind-chat-monitoring');
       if (s.kind === 'kubectl' && s.args.includes('rollout')) expect(s.args).toContain('--timeout=600s');
     }
-    expect(passwordCommand(defaultConfig(), 'kind-chat-monitoring')).toMatch(/^kubectl --context kind-chat-monitoring -n monitoring get secret/);
+    expect(passwordCommand(stackFacts(dist()), 'kind-chat-monitoring')).toMatch(/^kubectl --context kind-chat-monitoring -n monitoring get secret/);
   });
 
-  it('follows the config: namespace, Secret name, NodePort, Prometheus shards', () => {
-    const config = configWith({ namespace: 'observability', grafanaAdminSecret: 'my-grafana', grafanaNodePort: 31000 });
-    const custom = deployPlan({ config, dist: dist() });
+  it('follows dist/, whatever config made it: namespace, Secret name, NodePort', () => {
+    const custom = deployPlan({ dist: distFor({ namespace: 'observability', grafanaAdminSecret: 'my-grafana', grafanaNodePort: 31000 }) });
     expect(custom.find((s) => s.kind === 'ensure-grafana-secret')).toMatchObject({ namespace: 'observability', name: 'my-grafana' });
+    // The Secret goes where Grafana's rollout is awaited (the bug: Secret in monitoring, rollouts in observability).
+    expect(custom.some((s) => argsOf(s) === '-n observability rollout status deployment/grafana --timeout=300s')).toBe(true);
+    expect(custom.some((s) => argsOf(s).includes('-n monitoring'))).toBe(false);
     const text = (custom[custom.length - 1] as Extract<Step, { kind: 'print' }>).lines.join('\n');
     expect(text).toContain('NodePort 31000');
     expect(text).toContain('-n observability get secret my-grafana');
@@ -107,8 +117,42 @@ describe('deploy plan', () => {
       .toEqual(['prometheus-x', 'prometheus-x-shard-1']);
   });
 
+  it('checks the cluster quietly before anything is applied', () => {
+    expect(steps[0]).toMatchObject({ kind: 'check-cluster', context: undefined });
+    expect(steps.filter((s) => s.kind === 'check-cluster')).toHaveLength(1);
+  });
+
   it('refuses an empty dist/', () => {
-    expect(() => deployPlan({ config: defaultConfig(), dist: [] })).toThrow(/npm run synth/);
+    expect(() => deployPlan({ dist: [] })).toThrow(/npm run synth/);
+  });
+});
+
+describe('dist/ against the config deploy was given', () => {
+  const source = { name: 'CHAT_MONITORING_CONFIG=obs.json', synth: 'CHAT_MONITORING_CONFIG=obs.json npm run synth' };
+  it('agree when the config synthesizes exactly dist/ (written as YAML and read back, as deploy reads it)', () => {
+    const work = mkdtempSync(join(tmpdir(), 'deploy-same-'));
+    try {
+      const config = configWith({ namespace: 'observability' });
+      synthesizeManifests(config, allDashboards(config), work);
+      const written = readDist(work).map((f) => ({ path: `dist/${f.file}`, objects: f.objects }));
+      expect(distMismatch(written, distFor({ namespace: 'observability' }), source)).toBeUndefined();
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+  it('differ in namespace: both named, and how to fix it', () => {
+    expect(distMismatch(distFor({ namespace: 'observability' }), distFor({}), source)).toBe(
+      'dist/ was synthesized with namespace "observability", but CHAT_MONITORING_CONFIG=obs.json gives "monitoring": '
+      + 'run `CHAT_MONITORING_CONFIG=obs.json npm run synth` first, or deploy with the config dist/ was synthesized from');
+  });
+  it('differ elsewhere: the file and the first object that differs', () => {
+    const message = distMismatch(distFor({}), distFor({ retention: '30d' }), source);
+    expect(message).toMatch(/^dist\/30-prometheus\.k8s\.yaml differs from what CHAT_MONITORING_CONFIG=obs\.json synthesizes \(first at Prometheus monitoring\/chat-monitoring\)/);
+  });
+  it('differ in the files there are', () => {
+    const withPull = distFor({ services: [{ name: 'chat-auth', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }] });
+    expect(distMismatch(distFor({ services: [{ name: 'chat-auth' }] }), withPull, source)).toMatch(/^dist\/ has no 40-service-monitors\.k8s\.yaml, which/);
+    expect(distMismatch(withPull, distFor({ services: [{ name: 'chat-auth' }] }), source)).toMatch(/^dist\/ has 40-service-monitors\.k8s\.yaml, which .* does not synthesize/);
   });
 });
 
@@ -120,7 +164,7 @@ describe('Grafana admin Secret', () => {
       apiVersion: 'v1', kind: 'Secret', metadata: { name: 'grafana-admin', namespace: 'monitoring' },
       stringData: { 'admin-user': 'admin', 'admin-password': password },
     });
-    const steps = deployPlan({ config: defaultConfig(), dist: dist(), demo: [demoFile] });
+    const steps = deployPlan({ dist: dist(), demo: [demoFile] });
     expect(JSON.stringify(steps)).not.toContain(password);
   });
 });
@@ -139,42 +183,139 @@ describe('deploy flags', () => {
 });
 
 describe('scripts/deploy.ts against a fake kubectl', () => {
-  it('runs every step in order, pipes the generated password on stdin only, and prints how to read it', () => {
-    // A kubectl that records its arguments and stdin; `get secret` answers "not found".
-    const dir = mkdtempSync(join(tmpdir(), 'fake-kubectl-'));
-    const log = join(dir, 'calls.log');
+  const root = join(__dirname, '..', '..');
+  // Bundled once (as npm run synth bundles main.ts): ts-node would transpile lib/ again on every run.
+  // Inside the repo, so its packages resolve from node_modules/. `require.main` is defined away:
+  // in one bundle every module would pass demo/main.ts's `require.main === module` entry check.
+  const bundle = join(root, '.build', `deploy-test-${process.pid}.js`);
+  beforeAll(() => {
+    require('esbuild').buildSync({
+      entryPoints: [join(root, 'scripts/deploy.ts')], bundle: true, platform: 'node', target: 'node20', packages: 'external',
+      outfile: bundle, logLevel: 'error', define: { 'require.main': 'undefined' },
+    });
+  });
+  afterAll(() => rmSync(bundle, { force: true }));
+  let dir: string;
+  let log: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fake-kubectl-'));
+    log = join(dir, 'calls.log');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A kubectl that records its arguments and stdin; `cases` are extra `case "$*"` branches, tried first. */
+  const fakeKubectl = (cases = '') => {
     writeFileSync(join(dir, 'kubectl'), `#!/bin/sh
 echo "ARGS $*" >> "${log}"
 case "$*" in
+${cases}
   *"create -f -"*) echo "STDIN $(cat)" >> "${log}"; echo "secret/grafana-admin created" ;;
   *"get secret"*) exit 1 ;;
   *"config current-context"*) echo fake-context ;;
+  *"config get-contexts"*) echo fake-context ;;
 esac
 exit 0
 `);
     chmodSync(join(dir, 'kubectl'), 0o755);
-    try {
-      const root = join(__dirname, '..', '..');
-      const out = execFileSync(process.execPath, [require.resolve('ts-node/dist/bin'), '--transpile-only', 'scripts/deploy.ts'], {
-        cwd: root, encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
-      });
-      const calls = readFileSync(log, 'utf8').trim().split('\n');
-      const stdinLine = calls.find((l) => l.startsWith('STDIN '))!;
-      const password = JSON.parse(stdinLine.slice('STDIN '.length)).stringData['admin-password'];
-      expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
-      // Never in an argument, never printed.
-      expect(calls.filter((l) => l.startsWith('ARGS ')).join('\n')).not.toContain(password);
-      expect(out).not.toContain(password);
-      expect(out).toContain('http://localhost:3030');
-      expect(out).toContain("get secret grafana-admin -o jsonpath='{.data.admin-password}'");
-      const args = calls.filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
-      const applyIdx = (suffix: string) => args.findIndex((a) => a.startsWith('apply') && a.endsWith(suffix));
-      expect(applyIdx(CRD_URL)).toBeLessThan(args.findIndex((a) => a.startsWith('wait --for=condition=Established')));
-      expect(applyIdx('dist/00-namespaces.k8s.yaml')).toBeLessThan(args.indexOf('create -f -'));
-      expect(args.indexOf('create -f -')).toBeLessThan(applyIdx('dist/60-grafana.k8s.yaml'));
-      expect(args).toContain('-n monitoring rollout status statefulset/prometheus-chat-monitoring --timeout=300s');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  };
+  const deploy = (args: string[] = [], env: Record<string, string> = {}) => {
+    const e: Record<string, string> = { ...process.env as Record<string, string>, PATH: `${dir}:${process.env.PATH}`, ...env };
+    if (!('CHAT_MONITORING_CONFIG' in env)) delete e.CHAT_MONITORING_CONFIG;
+    return spawnSync(process.execPath, [bundle, ...args], { cwd: root, encoding: 'utf8', env: e });
+  };
+  const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
+
+  it('runs every step in order, pipes the generated password on stdin only, and prints how to read it', () => {
+    fakeKubectl();
+    const r = deploy();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = r.stdout;
+    const stdinLine = calls().find((l) => l.startsWith('STDIN '))!;
+    const password = JSON.parse(stdinLine.slice('STDIN '.length)).stringData['admin-password'];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // Never in an argument, never printed.
+    expect(calls().filter((l) => l.startsWith('ARGS ')).join('\n')).not.toContain(password);
+    expect(out).not.toContain(password);
+    expect(out).toContain('deploying dist/ to kubectl context "fake-context"');
+    expect(out).toContain('http://localhost:3030');
+    expect(out).toContain("get secret grafana-admin -o jsonpath='{.data.admin-password}'");
+    const args = calls().filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
+    expect(args).toContain('--context fake-context version -o json --request-timeout=10s');
+    const applyIdx = (suffix: string) => args.findIndex((a) => a.startsWith('apply') && a.endsWith(suffix));
+    expect(args.indexOf('--context fake-context version -o json --request-timeout=10s')).toBeLessThan(applyIdx(CRD_URL));
+    expect(applyIdx(CRD_URL)).toBeLessThan(args.findIndex((a) => a.startsWith('wait --for=condition=Established')));
+    expect(applyIdx('dist/00-namespaces.k8s.yaml')).toBeLessThan(args.indexOf('create -f -'));
+    expect(args.indexOf('create -f -')).toBeLessThan(applyIdx('dist/60-grafana.k8s.yaml'));
+    expect(args).toContain('-n monitoring rollout status statefulset/prometheus-chat-monitoring --timeout=300s');
+  });
+
+  it('without a cluster: one line saying there is no context and how to create one, nothing applied', () => {
+    fakeKubectl(`  *"config current-context"*) echo "error: current-context is not set" >&2; exit 1 ;;
+  *"config get-contexts"*) exit 0 ;;`);
+    const r = deploy();
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual(['deploy: kubectl has no current context, so no cluster to deploy to: '
+      + 'create the local kind cluster with `npm run kind:up`, or choose a context with --context (`kubectl config get-contexts` lists them)']);
+    expect(calls().some((l) => /ARGS .*apply/.test(l))).toBe(false);
+  });
+
+  it('with a context whose cluster is down: names the context and its server, hides kubectl\'s retries', () => {
+    const memcache = 'E1125 18:04:05.615196   26604 memcache.go:265] couldn\'t get current server API group list: connection refused';
+    fakeKubectl(`  *"version -o json"*) for i in 1 2 3 4 5; do echo "${memcache}" >&2; done; echo "The connection to the server 127.0.0.1:41234 was refused - did you specify the right host or port?" >&2; exit 1 ;;
+  *"config view"*) printf https://127.0.0.1:41234 ;;`);
+    const r = deploy();
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual(['deploy: the cluster of kubectl context "fake-context" (https://127.0.0.1:41234) does not answer '
+      + '(The connection to the server 127.0.0.1:41234 was refused - did you specify the right host or port?): start it, or create the local kind cluster with `npm run kind:up`, '
+      + 'or choose a context with --context (`kubectl config get-contexts` lists them)']);
+    expect(r.stdout + r.stderr).not.toContain('memcache');
+    expect(calls().some((l) => /ARGS .*apply/.test(l))).toBe(false);
+  });
+
+  it('with --context naming a context kubectl does not have: lists the ones it has', () => {
+    fakeKubectl();
+    const r = deploy(['--context', 'kind-other']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^deploy: kubectl has no context "kind-other" \(it has fake-context\): create the local kind cluster with `npm run kind:up`/);
+  });
+
+  describe('deploys what dist/ holds, and refuses a config that does not synthesize it', () => {
+    let work: string;
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'deploy-dist-'));
+      const config = configWith({ namespace: 'observability' });
+      synthesizeManifests(config, allDashboards(config), join(work, 'dist'));
+      writeFileSync(join(work, 'observability.json'), JSON.stringify({ ...CHART_CONFIG, namespace: 'observability' }));
+    });
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+    it('without CHAT_MONITORING_CONFIG: the Secret goes to dist/\'s namespace', () => {
+      fakeKubectl();
+      const r = deploy(['--dry-run'], { CHAT_MONITORING_DIST: join(work, 'dist') });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('create Secret observability/grafana-admin');
+      expect(r.stdout).toContain('-n observability rollout status deployment/grafana');
+      expect(r.stdout).not.toMatch(/\bmonitoring\//);
+    });
+
+    it('with the config dist/ came from: deploys', () => {
+      fakeKubectl();
+      const r = deploy(['--dry-run'], { CHAT_MONITORING_DIST: join(work, 'dist'), CHAT_MONITORING_CONFIG: join(work, 'observability.json') });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('with another config: refuses, naming both namespaces, before any kubectl call', () => {
+      fakeKubectl();
+      writeFileSync(join(work, 'monitoring.json'), JSON.stringify(CHART_CONFIG));
+      const r = deploy(['--dry-run'], { CHAT_MONITORING_DIST: join(work, 'dist'), CHAT_MONITORING_CONFIG: join(work, 'monitoring.json') });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(
+        /^deploy: dist\/ was synthesized with namespace "observability", but CHAT_MONITORING_CONFIG=.*monitoring\.json gives "monitoring": run `CHAT_MONITORING_CONFIG=.*monitoring\.json npm run synth` first/)]);
+      expect(calls()).toEqual([]);
+    });
   });
 });
