@@ -4,6 +4,7 @@
  */
 import { NAMES, PLATFORM_RULES_NAME } from './labels';
 import { parsePromQL } from './queries/promql';
+import { ALERT_LABEL_NAMES, ALERT_NAMES, SEVERITIES } from './rules/alert-catalog';
 
 /** How a service's HTTP metrics are named: the OpenTelemetry semantic-convention generation it uses. */
 export type MetricConvention = 'legacy' | 'stable';
@@ -70,6 +71,94 @@ export interface Images {
   readonly prometheus: string;
   readonly grafana: string;
   readonly grafanaSidecar: string;
+  readonly alertmanager: string;
+}
+
+/** How a route matcher compares an alert label with its value (Alertmanager's matcher operators). */
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface AlertMatcher {
+  /** A label the chart's alerts carry (lib/rules/alert-catalog.ts, ALERT_LABEL_NAMES). */
+  readonly name: string;
+  readonly value: string;
+  /** @default '=' */
+  readonly matchType: MatchType;
+}
+
+export interface AlertRoute {
+  /** Receiver (by name) of the alerts this route matches. */
+  readonly receiver: string;
+  /** All must match. At least one. */
+  readonly matchers: readonly AlertMatcher[];
+  /** Also let the alert continue to later routes, including the severity routes. @default false */
+  readonly continue: boolean;
+}
+
+/** Receivers' credentials are keys of the user-created Secret `alertmanager.receiversSecret`, never values here. */
+export interface WebhookReceiver {
+  /** Key holding the URL the notifications are POSTed to. */
+  readonly urlSecretKey: string;
+  /** TCP port of that URL: what the egress NetworkPolicy opens. @default 443 */
+  readonly port: number;
+}
+export interface SlackReceiver {
+  /** Key holding the incoming-webhook URL (https, port 443). */
+  readonly apiUrlSecretKey: string;
+  /** Channel, e.g. "#chat-alerts"; unset uses the webhook's own. */
+  readonly channel?: string;
+}
+export interface PagerDutyReceiver {
+  /** Key holding the Events API v2 integration (routing) key (https, port 443). */
+  readonly routingKeySecretKey: string;
+}
+export interface EmailReceiver {
+  readonly to: string;
+  readonly from: string;
+  /** SMTP server as host:port; its port is what the egress NetworkPolicy opens. */
+  readonly smarthost: string;
+  readonly authUsername?: string;
+  /** Key holding the SMTP password; required with authUsername. */
+  readonly authPasswordSecretKey?: string;
+  /** @default true */
+  readonly requireTls: boolean;
+}
+export interface ReceiverConfig {
+  /** Lowercase letters, digits and "-"; not "null" (the built-in receiver that discards). */
+  readonly name: string;
+  /** Exactly one of webhook, slack, pagerduty, email. */
+  readonly webhook?: WebhookReceiver;
+  readonly slack?: SlackReceiver;
+  readonly pagerduty?: PagerDutyReceiver;
+  readonly email?: EmailReceiver;
+  /** Also notify when the alert resolves. @default true */
+  readonly sendResolved: boolean;
+}
+
+export interface AlertmanagerSettings {
+  /** @default 1 (above 1: clustered, with a PodDisruptionBudget) */
+  readonly replicas: number;
+  /** Volume for silences and the notification log. @default '1Gi' */
+  readonly storage: string;
+  /** How long silences and the notification log are kept. @default '120h' */
+  readonly retention: string;
+  /** Secret (created by you, never synthesized) holding the receivers' credentials. @default 'alertmanager-receivers' */
+  readonly receiversSecret: string;
+  /** @default [] (alerts are then only visible in Alertmanager and Grafana) */
+  readonly receivers: readonly ReceiverConfig[];
+  /** Receiver of severity=critical alerts. @default 'null' */
+  readonly criticalReceiver: string;
+  /** Receiver of severity=warning alerts (and of anything else). @default 'null' */
+  readonly warningReceiver: string;
+  /** Routes tried before the severity routes, in order. @default [] */
+  readonly routes: readonly AlertRoute[];
+  /** Wait before the first notification of a new group, to batch its alerts. @default '30s' */
+  readonly groupWait: string;
+  /** Wait before notifying about changes (new or resolved alerts) in a group already notified. @default '5m' */
+  readonly groupInterval: string;
+  /** Re-send a still-firing group after this long. @default '4h' */
+  readonly repeatInterval: string;
+  /** Addresses the receivers may be reached at (CIDRs); empty allows any address on the receivers' ports. @default [] */
+  readonly receiverEgressCidrs: readonly string[];
 }
 
 export interface ChartConfig {
@@ -98,6 +187,7 @@ export interface ChartConfig {
   readonly prometheusReplicas: number;
   /** Page holding the alerts' runbook sections; each alert links to `<url>#<alert name in lower case>`. @default this project's README on GitHub */
   readonly runbookBaseUrl: string;
+  readonly alertmanager: AlertmanagerSettings;
   readonly services: readonly ChatServiceConfig[];
 }
 
@@ -107,8 +197,17 @@ export type ChatServiceInput = Partial<Omit<ChatServiceConfig, 'slo' | 'metricsP
   readonly slo?: Partial<ChatServiceSlo>;
   readonly metricsPort?: Partial<MetricsPort> & { name: string; port: number };
 };
-export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services'>> & {
+export type AlertmanagerInput = Partial<Omit<AlertmanagerSettings, 'receivers' | 'routes'>> & {
+  readonly receivers?: readonly (Partial<Omit<ReceiverConfig, 'webhook' | 'email'>> & {
+    readonly name: string;
+    readonly webhook?: Partial<WebhookReceiver> & { urlSecretKey: string };
+    readonly email?: Partial<EmailReceiver> & { to: string; from: string; smarthost: string };
+  })[];
+  readonly routes?: readonly { receiver: string; matchers: readonly (Partial<AlertMatcher> & { name: string; value: string })[]; continue?: boolean }[];
+};
+export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager'>> & {
   readonly images?: Partial<Images>;
+  readonly alertmanager?: AlertmanagerInput;
   readonly services: readonly ChatServiceInput[];
 };
 
@@ -120,6 +219,8 @@ export const DEFAULT_IMAGES: Images = {
   prometheus: 'quay.io/prometheus/prometheus:v3.5.5',
   grafana: 'docker.io/grafana/grafana:12.4.2',
   grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.5.0',
+  // The operator v0.93.0's default Alertmanager version.
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.33.1',
 };
 
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.0';
@@ -148,7 +249,7 @@ export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/aleksandrshaulskyi/c
 const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
-  'prometheusReplicas', 'runbookBaseUrl', 'services'];
+  'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'services'];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels'];
 const PORT_KEYS = ['name', 'port', 'path'];
@@ -274,6 +375,179 @@ function validateService(raw: unknown, i: number): ChatServiceConfig {
   return { name, namespace, selector, exportMode, metricsPort, convention, slo, websocketGauge, customPanels };
 }
 
+// Alertmanager's own duration syntax (units in this order, no repeats): what amtool accepts.
+const AM_DURATION = /^(?=\d)(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+// Go durations of `--data.retention`, as the Alertmanager CRD's pattern allows them.
+const GO_DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const EMAIL_LIST = /^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/;
+const HOST_PORT = /^[A-Za-z0-9.-]+:([0-9]{1,5})$/;
+const CIDR = /^([0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}|[0-9a-fA-F:]+:[0-9a-fA-F:]*\/[0-9]{1,3})$/;
+/** The built-in receiver without integrations: Alertmanager keeps the alert (UI, API, Grafana) and notifies no one. */
+export const NULL_RECEIVER = 'null';
+const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver',
+  'routes', 'groupWait', 'groupInterval', 'repeatInterval', 'receiverEgressCidrs'];
+const RECEIVER_KEYS = ['name', 'webhook', 'slack', 'pagerduty', 'email', 'sendResolved'];
+const INTEGRATIONS = ['webhook', 'slack', 'pagerduty', 'email'] as const;
+const MATCH_TYPES: readonly MatchType[] = ['=', '!=', '=~', '!~'];
+
+function list(field: string, v: unknown): unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ConfigError(field, 'must be a list', 'give a list (or leave it out)');
+  return v;
+}
+
+function validateReceiver(raw: unknown, i: number): ReceiverConfig {
+  const f = `alertmanager.receivers[${i}]`;
+  const r = requireObject(f, raw, RECEIVER_KEYS);
+  const name = str(`${f}.name`, r.name, DNS1123_LABEL, 'use lowercase letters, digits and "-", e.g. "oncall-pager"');
+  if (name === NULL_RECEIVER) throw new ConfigError(`${f}.name`, `"${NULL_RECEIVER}" is the built-in receiver that notifies no one`, 'choose another name');
+  const present = INTEGRATIONS.filter((k) => r[k] !== undefined);
+  if (present.length !== 1) {
+    throw new ConfigError(f, present.length === 0 ? 'has no integration' : `has ${present.join(' and ')}`,
+      `give exactly one of ${INTEGRATIONS.join(', ')} (one receiver per destination)`);
+  }
+  const key = (field: string, v: unknown) => str(field, v, SECRET_KEY,
+    'give the name of a key in alertmanager.receiversSecret (letters, digits, "-", "_", "."), never the credential itself');
+  const sendResolved = r.sendResolved ?? true;
+  if (typeof sendResolved !== 'boolean') throw new ConfigError(`${f}.sendResolved`, `${JSON.stringify(sendResolved)} is not valid`, 'use true or false');
+  const base = { name, sendResolved };
+  const kind = present[0];
+  const g = `${f}.${kind}`;
+  if (kind === 'webhook') {
+    const w = requireObject(g, r.webhook, ['urlSecretKey', 'port']);
+    return { ...base, webhook: { urlSecretKey: key(`${g}.urlSecretKey`, w.urlSecretKey), port: int(`${g}.port`, w.port ?? 443, 1, 65535) } };
+  }
+  if (kind === 'slack') {
+    const sl = requireObject(g, r.slack, ['apiUrlSecretKey', 'channel']);
+    return {
+      ...base,
+      slack: {
+        apiUrlSecretKey: key(`${g}.apiUrlSecretKey`, sl.apiUrlSecretKey),
+        channel: sl.channel === undefined ? undefined : str(`${g}.channel`, sl.channel, /^[#@]?[^\s]{1,80}$/, 'give a channel such as "#chat-alerts"'),
+      },
+    };
+  }
+  if (kind === 'pagerduty') {
+    const p = requireObject(g, r.pagerduty, ['routingKeySecretKey']);
+    return { ...base, pagerduty: { routingKeySecretKey: key(`${g}.routingKeySecretKey`, p.routingKeySecretKey) } };
+  }
+  const e = requireObject(g, r.email, ['to', 'from', 'smarthost', 'authUsername', 'authPasswordSecretKey', 'requireTls']);
+  const smarthost = str(`${g}.smarthost`, e.smarthost, HOST_PORT, 'give the SMTP server as host:port, e.g. "smtp.example.com:587"');
+  int(`${g}.smarthost`, Number(HOST_PORT.exec(smarthost)![1]), 1, 65535);
+  const optional = <T>(v: unknown, check: (x: unknown) => T): T | undefined => (v === undefined ? undefined : check(v));
+  const authUsername = optional(e.authUsername, (v) => str(`${g}.authUsername`, v, /^\S+$/, 'give the SMTP user name'));
+  const authPasswordSecretKey = optional(e.authPasswordSecretKey, (v) => key(`${g}.authPasswordSecretKey`, v));
+  if ((authUsername === undefined) !== (authPasswordSecretKey === undefined)) {
+    throw new ConfigError(`${g}.${authUsername === undefined ? 'authUsername' : 'authPasswordSecretKey'}`, 'is missing',
+      'give both authUsername and authPasswordSecretKey, or neither');
+  }
+  const requireTls = e.requireTls ?? true;
+  if (typeof requireTls !== 'boolean') throw new ConfigError(`${g}.requireTls`, `${JSON.stringify(requireTls)} is not valid`, 'use true or false');
+  const email = 'give e-mail addresses, comma-separated, e.g. "oncall@example.com"';
+  return {
+    ...base,
+    email: { to: str(`${g}.to`, e.to, EMAIL_LIST, email), from: str(`${g}.from`, e.from, EMAIL_LIST, email), smarthost, authUsername, authPasswordSecretKey, requireTls },
+  };
+}
+
+/** Values a label can take on the chart's alerts, where they are known: a matcher must be able to match one. */
+function knownValues(label: string, services: readonly ChatServiceConfig[]): readonly string[] | undefined {
+  if (label === 'alertname') return Object.values(ALERT_NAMES);
+  if (label === 'severity') return SEVERITIES;
+  if (label === 'service') return services.map((s) => s.name);
+  return undefined;
+}
+
+function validateMatcher(raw: unknown, f: string, services: readonly ChatServiceConfig[]): AlertMatcher {
+  const m = requireObject(f, raw, ['name', 'value', 'matchType']);
+  const labels: readonly string[] = ALERT_LABEL_NAMES;
+  const name = str(`${f}.name`, m.name, /^[a-zA-Z_][a-zA-Z0-9_]*$/, 'give a label name');
+  if (!labels.includes(name)) {
+    throw new ConfigError(`${f}.name`, `"${name}" is not a label the chart's alerts carry`, `match on one of: ${labels.join(', ')}`);
+  }
+  const matchType = (m.matchType ?? '=') as MatchType;
+  if (!MATCH_TYPES.includes(matchType)) throw new ConfigError(`${f}.matchType`, `${JSON.stringify(m.matchType)} is not valid`, `use one of ${MATCH_TYPES.join(' ')}`);
+  if (typeof m.value !== 'string') throw new ConfigError(`${f}.value`, `${JSON.stringify(m.value)} is not a string`, 'give the label value (or a regular expression for =~ and !~)');
+  const value = m.value;
+  const regex = matchType === '=~' || matchType === '!~';
+  let test = (v: string) => v === value;
+  if (regex) {
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${value})$`); // Alertmanager anchors matcher regexes
+    } catch (e) {
+      throw new ConfigError(`${f}.value`, `invalid regular expression (${(e as Error).message})`, 'correct the expression');
+    }
+    test = (v) => re.test(v);
+  }
+  const known = knownValues(name, services);
+  const positive = matchType === '=' || matchType === '=~';
+  if (known && positive && !known.some(test)) {
+    throw new ConfigError(`${f}.value`, `${JSON.stringify(value)} matches no ${name} the chart's alerts carry`, `use one of: ${known.join(', ')}`);
+  }
+  return { name, value, matchType };
+}
+
+function validateAlertmanager(raw: unknown, services: readonly ChatServiceConfig[]): AlertmanagerSettings {
+  const a = requireObject('alertmanager', raw, AM_KEYS);
+  const durFix = 'use an Alertmanager duration such as "30s", "5m" or "4h" (units y w d h m s ms, largest first)';
+  const dur = (field: string, v: unknown, nonZero: boolean) => {
+    const d = str(`alertmanager.${field}`, v, AM_DURATION, durFix);
+    if (nonZero && durationSeconds(d) === 0) throw new ConfigError(`alertmanager.${field}`, 'must not be zero', durFix);
+    return d;
+  };
+  const receivers = list('alertmanager.receivers', a.receivers).map(validateReceiver);
+  const names = new Map<string, number>();
+  receivers.forEach((r, i) => {
+    if (names.has(r.name)) {
+      throw new ConfigError(`alertmanager.receivers[${i}].name`, `duplicate receiver "${r.name}" (also receivers[${names.get(r.name)}])`, 'give every receiver a unique name');
+    }
+    names.set(r.name, i);
+  });
+  const defined = [NULL_RECEIVER, ...names.keys()];
+  const receiverRef = (field: string, v: unknown) => {
+    if (typeof v !== 'string' || !defined.includes(v)) {
+      throw new ConfigError(field, `${JSON.stringify(v)} is not a defined receiver`, `define it in alertmanager.receivers or use one of: ${defined.join(', ')}`);
+    }
+    return v;
+  };
+  const routes = list('alertmanager.routes', a.routes).map((rawRoute, i): AlertRoute => {
+    const f = `alertmanager.routes[${i}]`;
+    const r = requireObject(f, rawRoute, ['receiver', 'matchers', 'continue']);
+    const matchers = list(`${f}.matchers`, r.matchers);
+    if (matchers.length === 0) throw new ConfigError(`${f}.matchers`, 'is empty', 'give at least one matcher, e.g. { name: "service", value: "chat-auth" }');
+    const cont = r.continue ?? false;
+    if (typeof cont !== 'boolean') throw new ConfigError(`${f}.continue`, `${JSON.stringify(cont)} is not valid`, 'use true or false');
+    return {
+      receiver: receiverRef(`${f}.receiver`, r.receiver),
+      matchers: matchers.map((m, j) => validateMatcher(m, `${f}.matchers[${j}]`, services)),
+      continue: cont,
+    };
+  });
+  const groupInterval = dur('groupInterval', a.groupInterval ?? '5m', true);
+  const repeatInterval = dur('repeatInterval', a.repeatInterval ?? '4h', true);
+  if (durationSeconds(repeatInterval) < durationSeconds(groupInterval)) {
+    throw new ConfigError('alertmanager.repeatInterval', `${repeatInterval} is shorter than groupInterval (${groupInterval})`,
+      'make it at least groupInterval: a group is re-sent only at a group interval');
+  }
+  return {
+    replicas: int('alertmanager.replicas', a.replicas ?? 1, 1, 10),
+    storage: str('alertmanager.storage', a.storage ?? '1Gi', QUANTITY, 'use a Kubernetes quantity such as "1Gi"'),
+    retention: str('alertmanager.retention', a.retention ?? '120h', GO_DURATION, 'use a duration in h, m, s such as "120h"'),
+    receiversSecret: str('alertmanager.receiversSecret', a.receiversSecret ?? 'alertmanager-receivers', DNS1123_LABEL, 'use the name of a Secret (lowercase letters, digits, "-")'),
+    receivers,
+    criticalReceiver: receiverRef('alertmanager.criticalReceiver', a.criticalReceiver ?? NULL_RECEIVER),
+    warningReceiver: receiverRef('alertmanager.warningReceiver', a.warningReceiver ?? NULL_RECEIVER),
+    routes,
+    groupWait: dur('groupWait', a.groupWait ?? '30s', false),
+    groupInterval,
+    repeatInterval,
+    receiverEgressCidrs: list('alertmanager.receiverEgressCidrs', a.receiverEgressCidrs)
+      .map((c, i) => str(`alertmanager.receiverEgressCidrs[${i}]`, c, CIDR, 'give a CIDR such as "203.0.113.0/24"')),
+  };
+}
+
 /** Validates raw (possibly untyped, e.g. JSON) input and fills in defaults. Throws ConfigError. */
 export function validateConfig(raw: unknown): ChartConfig {
   const c = requireObject('config', raw, CHART_KEYS);
@@ -328,6 +602,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? 1, 1, 10),
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),
+    alertmanager: validateAlertmanager(c.alertmanager ?? {}, services),
     services,
   };
 }

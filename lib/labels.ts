@@ -27,6 +27,11 @@ export const DASHBOARD_FOLDER_ANNOTATION = 'grafana_folder';
 
 /** The uid of the provisioned Prometheus datasource; dashboards default to it. */
 export const DATASOURCE_UID = 'prometheus';
+/** The uid of the provisioned Alertmanager datasource (alerts and silences in Grafana). */
+export const ALERTMANAGER_DATASOURCE_UID = 'alertmanager';
+
+/** Alertmanager merges in AlertmanagerConfig objects of its namespace that carry exactly this label (user-provided receivers). */
+export const ALERTMANAGER_CONFIG_SELECTOR = { 'chat-monitoring.io/alertmanager': 'chat-monitoring' } as const;
 
 /** Names of the stack's components (also their Service and ServiceAccount names). */
 /** The PrometheusRule holding the platform-wide alerts (collector and scrape targets down). */
@@ -37,4 +42,5 @@ export const NAMES = {
   operator: 'prometheus-operator',
   prometheus: 'prometheus',
   grafana: 'grafana',
+  alertmanager: 'alertmanager',
 } as const;

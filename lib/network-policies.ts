@@ -11,6 +11,24 @@ export interface NetworkPoliciesProps {
   readonly pullTargets: readonly { readonly namespace: string; readonly selector: Readonly<Record<string, string>> }[];
   /** Grafana's container port, open to users. */
   readonly grafanaPort: number;
+  /** Alertmanager's ports, and where it may send notifications. */
+  readonly alertmanager: AlertmanagerFlows;
+}
+
+export interface AlertmanagerFlows {
+  /** API and UI: alerts from Prometheus, queries from Grafana, scrapes. */
+  readonly port: number;
+  readonly reloaderPort: number;
+  /** Gossip port (TCP and UDP), opened between the replicas only when there are several. */
+  readonly clusterPort: number;
+  readonly replicas: number;
+  /**
+   * TCP ports of the configured receivers. Their addresses are in a Secret (and resolve by DNS),
+   * so a NetworkPolicy can name only the ports, and the CIDRs below when given. None: no egress.
+   */
+  readonly receiverPorts: readonly number[];
+  /** Addresses the receivers are at; empty allows any address on receiverPorts. */
+  readonly receiverCidrs: readonly string[];
 }
 
 const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
@@ -46,6 +64,9 @@ export class NetworkPolicies extends Construct {
         },
       });
     const prometheus = fromPods(NAMES.prometheus);
+    const am = props.alertmanager;
+    const alertmanager = fromPods(NAMES.alertmanager);
+    const gossip = am.replicas > 1 ? [tcp(am.clusterPort), port('UDP', am.clusterPort)] : [];
 
     policy('default-deny-ingress', {}, [], undefined);
     policy('default-deny-egress', {}, undefined, []);
@@ -68,6 +89,7 @@ export class NetworkPolicies extends Construct {
       { to: [prometheus], ports: [tcp(9090), tcp(8080)] },
       { to: [fromPods(NAMES.operator)], ports: [tcp(8080)] },
       { to: [fromPods(NAMES.grafana)], ports: [tcp(props.grafanaPort)] },
+      { to: [alertmanager], ports: [tcp(am.port), tcp(am.reloaderPort)] }, // alerts, and its metrics
       // Pull-mode services: the pod port behind the Service's named port is theirs to choose, so no port here.
       ...props.pullTargets.map((t) => ({ to: [{ namespaceSelector: inNamespace(t.namespace), podSelector: { matchLabels: { ...t.selector } } }] })),
     ]);
@@ -79,6 +101,20 @@ export class NetworkPolicies extends Construct {
       DNS,
       API_SERVER, // the dashboard sidecar watches ConfigMaps
       { to: [prometheus], ports: [tcp(9090)] },
+      { to: [alertmanager], ports: [tcp(am.port)] }, // the Alertmanager datasource: alerts and silences
+    ]);
+    // Alertmanager calls no Kubernetes API; it talks to its peers and to the receivers only.
+    policy(NAMES.alertmanager, { matchLabels: selectorLabels(NAMES.alertmanager) }, [
+      { from: [prometheus], ports: [tcp(am.port), tcp(am.reloaderPort)] },
+      { from: [fromPods(NAMES.grafana)], ports: [tcp(am.port)] },
+      ...(gossip.length ? [{ from: [alertmanager], ports: gossip }] : []),
+    ], [
+      DNS,
+      ...(gossip.length ? [{ to: [alertmanager], ports: gossip }] : []),
+      ...(am.receiverPorts.length ? [{
+        ...(am.receiverCidrs.length ? { to: am.receiverCidrs.map((cidr) => ({ ipBlock: { cidr } })) } : {}),
+        ports: am.receiverPorts.map(tcp),
+      }] : []),
     ]);
   }
 }

@@ -4,6 +4,8 @@
  */
 import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
+import { Alertmanager } from '../alertmanager/alertmanager';
+import { alertmanagerConfigSpec, receiverEgressPorts } from '../alertmanager/alertmanager-config';
 import { collectorConfig } from '../collector/collector-config';
 import { OtelCollector } from '../collector/otel-collector';
 import { ChartConfig, serviceNamespaces } from '../config';
@@ -77,6 +79,7 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     storage: config.prometheusStorage,
     storageClassName: config.storageClassName,
     replicas: config.prometheusReplicas,
+    alertmanager: { serviceName: NAMES.alertmanager, portName: 'web' },
   });
   podDisruptionBudgetFor(prometheusChart, { namespace: ns, name: NAMES.prometheus, replicas: config.prometheusReplicas });
   new ServiceMonitorForComponent(prometheusChart, 'prometheus-monitor', {
@@ -90,6 +93,24 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     name: NAMES.operator,
     selector: componentLabels(NAMES.operator, 'controller'),
     endpoints: [{ port: 'http', interval: config.scrapeInterval }],
+  });
+
+  const alertmanagerChart = new Chart(app, '35-alertmanager');
+  const alertmanager = new Alertmanager(alertmanagerChart, 'alertmanager', {
+    namespace: ns,
+    image: config.images.alertmanager,
+    replicas: config.alertmanager.replicas,
+    storage: config.alertmanager.storage,
+    storageClassName: config.storageClassName,
+    retention: config.alertmanager.retention,
+    config: alertmanagerConfigSpec(config),
+  });
+  podDisruptionBudgetFor(alertmanagerChart, { namespace: ns, name: NAMES.alertmanager, replicas: config.alertmanager.replicas });
+  new ServiceMonitorForComponent(alertmanagerChart, 'alertmanager-monitor', {
+    namespace: ns,
+    name: NAMES.alertmanager,
+    selector: componentLabels(NAMES.alertmanager, 'alerting'),
+    endpoints: [{ port: 'web', interval: config.scrapeInterval }, { port: 'reloader-web', interval: config.scrapeInterval }],
   });
 
   // Push-mode services reach Prometheus through the collector's ServiceMonitor instead.
@@ -110,6 +131,7 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     image: config.images.grafana,
     sidecarImage: config.images.grafanaSidecar,
     prometheusUrl: `http://${prometheus.serviceName}.${ns}.svc:${prometheus.port}`,
+    alertmanagerUrl: `http://${alertmanager.serviceName}.${ns}.svc:${Alertmanager.PORT}`,
     scrapeInterval: config.scrapeInterval,
     adminSecret: config.grafanaAdminSecret,
     nodePort: config.grafanaNodePort,
@@ -137,5 +159,13 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     pushingNamespaces: [...new Set(pushing.map((s) => s.namespace))],
     pullTargets: pulled.map((s) => ({ namespace: s.namespace, selector: s.selector })),
     grafanaPort: 3000,
+    alertmanager: {
+      port: Alertmanager.PORT,
+      reloaderPort: Alertmanager.RELOADER_PORT,
+      clusterPort: Alertmanager.CLUSTER_PORT,
+      replicas: config.alertmanager.replicas,
+      receiverPorts: receiverEgressPorts(config),
+      receiverCidrs: config.alertmanager.receiverEgressCidrs,
+    },
   });
 }

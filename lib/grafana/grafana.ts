@@ -2,7 +2,9 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { componentLabels, DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, DATASOURCE_UID, NAMES, selectorLabels } from '../labels';
+import {
+  ALERTMANAGER_DATASOURCE_UID, componentLabels, DASHBOARD_FOLDER_ANNOTATION, DASHBOARD_LABEL, DATASOURCE_UID, NAMES, selectorLabels,
+} from '../labels';
 import { resources, restrictedContainer, restrictedPod } from '../security';
 
 export interface GrafanaProps {
@@ -11,6 +13,8 @@ export interface GrafanaProps {
   readonly sidecarImage: string;
   /** In-cluster URL of Prometheus for the provisioned datasource. */
   readonly prometheusUrl: string;
+  /** In-cluster URL of Alertmanager: a datasource showing its alerts and silences. */
+  readonly alertmanagerUrl?: string;
   /** Prometheus's scrape interval: the datasource's timeInterval, which makes `$__rate_interval` right. */
   readonly scrapeInterval: string;
   /** Existing Secret with keys `admin-user` and `admin-password`. Never created by the chart. */
@@ -59,7 +63,17 @@ export class Grafana extends Construct {
         isDefault: true,
         editable: false,
         jsonData: { httpMethod: 'POST', timeInterval: props.scrapeInterval },
-      }],
+      },
+      ...(props.alertmanagerUrl ? [{
+        name: 'Alertmanager',
+        uid: ALERTMANAGER_DATASOURCE_UID,
+        type: 'alertmanager',
+        access: 'proxy',
+        url: props.alertmanagerUrl,
+        editable: false,
+        // Alertmanager's own API (not Grafana's or Mimir's); Grafana-managed alerts stay in Grafana.
+        jsonData: { implementation: 'prometheus', handleGrafanaManagedAlerts: false },
+      }] : [])],
     });
     const providers = Yaml.stringify({
       apiVersion: 1,

@@ -48,11 +48,15 @@ export class PrometheusOperator extends Construct {
         {
           apiGroups: ['monitoring.coreos.com'],
           resources: ['prometheuses', 'prometheuses/finalizers', 'prometheuses/status', 'servicemonitors',
-            'servicemonitors/status', 'podmonitors', 'probes', 'prometheusrules', 'scrapeconfigs'],
+            'servicemonitors/status', 'podmonitors', 'probes', 'prometheusrules', 'scrapeconfigs',
+            'alertmanagers', 'alertmanagers/finalizers', 'alertmanagers/status'],
           verbs: MANAGE,
         },
+        // Read only: it renders Alertmanager's configuration from them.
+        { apiGroups: ['monitoring.coreos.com'], resources: ['alertmanagerconfigs'], verbs: READ },
         { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
-        // The generated Prometheus configuration and rule files live in Secrets and ConfigMaps it owns.
+        // The generated Prometheus and Alertmanager configurations and rule files live in Secrets and
+        // ConfigMaps it owns; it reads the receivers' credentials from the Secret the user created.
         { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: MANAGE },
         { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
         { apiGroups: [''], resources: ['services', 'services/finalizers', 'endpoints'], verbs: ['get', 'create', 'update', 'delete'] },

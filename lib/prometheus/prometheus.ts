@@ -2,6 +2,8 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import {
   Prometheus as PrometheusResource,
+  PrometheusSpecAlertingAlertmanagersApiVersion,
+  PrometheusSpecAlertingAlertmanagersPort,
   PrometheusSpecResourcesLimits,
   PrometheusSpecResourcesRequests,
   PrometheusSpecServiceDiscoveryRole,
@@ -22,6 +24,8 @@ export interface PrometheusProps {
   readonly storageClassName?: string;
   /** @default 1 */
   readonly replicas?: number;
+  /** Service (in `namespace`) of the Alertmanager that receives the alerts, and its named port. */
+  readonly alertmanager?: { readonly serviceName: string; readonly portName: string };
 }
 
 const READ = ['get', 'list', 'watch'];
@@ -85,6 +89,16 @@ export class Prometheus extends Construct {
         retention: props.retention,
         retentionSize: retentionSizeFor(props.storage),
         walCompression: true,
+        // Prometheus discovers the Service's endpoints and sends to every Alertmanager replica;
+        // the operator drops the prometheus_replica label from alerts so replicas deduplicate.
+        alerting: props.alertmanager ? {
+          alertmanagers: [{
+            namespace: props.namespace,
+            name: props.alertmanager.serviceName,
+            port: PrometheusSpecAlertingAlertmanagersPort.fromString(props.alertmanager.portName),
+            apiVersion: PrometheusSpecAlertingAlertmanagersApiVersion.V2,
+          }],
+        } : undefined,
         storage: {
           volumeClaimTemplate: {
             spec: {

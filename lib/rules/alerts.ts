@@ -1,12 +1,13 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { requestCounter, websocketConnections } from '../queries/http';
 import { recorded, recordedName } from '../queries/recorded';
+import { ALERT_NAMES, Severity } from './alert-catalog';
 import { AlertingRule, RuleGroup } from './types';
 
 /** Each alert's runbook is a section of the README; the anchor is the alert name in lower case. */
 const runbook = (config: ChartConfig, alert: string) => `${config.runbookBaseUrl}#${alert.toLowerCase()}`;
 
-function alert(config: ChartConfig, name: string, expr: string, forDuration: string, severity: 'critical' | 'warning',
+function alert(config: ChartConfig, name: string, expr: string, forDuration: string, severity: Severity,
   labels: Record<string, string>, summary: string, description: string): AlertingRule {
   return { alert: name, expr, for: forDuration, labels: { severity, ...labels }, annotations: { summary, description, runbook_url: runbook(config, name) } };
 }
@@ -24,21 +25,21 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
   };
   const w = config.recordingWindow;
   const rules: AlertingRule[] = [
-    alert(config, 'ChatServiceErrorBudgetBurnFast', burn(FAST_BURN), FAST_BURN.for, 'critical', svc,
+    alert(config, ALERT_NAMES.burnFast, burn(FAST_BURN), FAST_BURN.for, 'critical', svc,
       `${s.name} is burning its error budget fast`,
       `{{ $labels.service }}: 5xx ratio is {{ $value | humanizePercentage }} over ${FAST_BURN.long} and ${FAST_BURN.short}, ${FAST_BURN.factor}x the rate that spends a ${s.slo.availabilityPercent}% monthly budget; at this pace the budget is gone in about two days.`),
-    alert(config, 'ChatServiceErrorBudgetBurnSlow', burn(SLOW_BURN), SLOW_BURN.for, 'warning', svc,
+    alert(config, ALERT_NAMES.burnSlow, burn(SLOW_BURN), SLOW_BURN.for, 'warning', svc,
       `${s.name} is burning its error budget`,
       `{{ $labels.service }}: 5xx ratio is {{ $value | humanizePercentage }} over ${SLOW_BURN.long} and ${SLOW_BURN.short}, ${SLOW_BURN.factor}x the rate that spends a ${s.slo.availabilityPercent}% monthly budget.`),
-    alert(config, 'ChatServiceLatencyP99High', `${recorded(recordedName.latency(99, w), s)} > ${s.slo.p99LatencySeconds}`, '10m', 'warning', svc,
+    alert(config, ALERT_NAMES.latencyP99, `${recorded(recordedName.latency(99, w), s)} > ${s.slo.p99LatencySeconds}`, '10m', 'warning', svc,
       `${s.name} p99 latency is above ${s.slo.p99LatencySeconds}s`,
       `{{ $labels.service }}: p99 latency is {{ $value | humanizeDuration }} (threshold ${s.slo.p99LatencySeconds}s) for 10 minutes.`),
-    alert(config, 'ChatServiceMetricsAbsent', `absent(${requestCounter(s)})`, '10m', 'warning', svc,
+    alert(config, ALERT_NAMES.metricsAbsent, `absent(${requestCounter(s)})`, '10m', 'warning', svc,
       `No HTTP metrics from ${s.name}`,
       `No ${requestCounter(s)} series for 10 minutes: the service is down, not exporting (${s.exportMode}), or its series lost the service label.`),
   ];
   if (s.websocketGauge) {
-    rules.push(alert(config, 'ChatServiceWebSocketConnectionsZero',
+    rules.push(alert(config, ALERT_NAMES.websocketZero,
       `${websocketConnections(s, s.websocketGauge)} == 0\nand on (service)\n${recorded(recordedName.requestRate(w), s)} > 0`,
       '5m', 'warning', svc,
       `${s.name} has no WebSocket connections while serving HTTP`,
@@ -53,10 +54,10 @@ export function platformAlerts(config: ChartConfig): RuleGroup {
     name: 'chat-monitoring.platform',
     rules: [
       // Only the exporter endpoint carries the chat metrics; the collector's self-metrics port being up is not enough.
-      alert(config, 'OtelCollectorDown', `absent(up{job="otel-collector", namespace="${config.namespace}", endpoint="prom-exporter"} == 1)`, '5m', 'critical', {},
+      alert(config, ALERT_NAMES.collectorDown, `absent(up{job="otel-collector", namespace="${config.namespace}", endpoint="prom-exporter"} == 1)`, '5m', 'critical', {},
         'The OpenTelemetry Collector is down',
         'Prometheus has not scraped a healthy otel-collector for 5 minutes: pushed (OTLP) chat metrics are not arriving.'),
-      alert(config, 'ScrapeTargetDown', 'up == 0', '5m', 'warning', {},
+      alert(config, ALERT_NAMES.targetDown, 'up == 0', '5m', 'warning', {},
         'Scrape target {{ $labels.job }} is down',
         'Prometheus could not scrape {{ $labels.job }} ({{ $labels.instance }}, namespace {{ $labels.namespace }}) for 5 minutes.'),
     ],

@@ -33,7 +33,7 @@ const dns: Pod = { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app
 const stranger: Pod = { name: 'some pod', namespace: 'default', labels: { app: 'other' } };
 
 describe('network policies: every pod of the stack is isolated', () => {
-  it('finds the pods', () => expect(pods.map((p) => p.name).sort()).toEqual(['grafana', 'otel-collector', 'prometheus-chat-monitoring', 'prometheus-operator']));
+  it('finds the pods', () => expect(pods.map((p) => p.name).sort()).toEqual(['alertmanager-chat-monitoring', 'grafana', 'otel-collector', 'prometheus-chat-monitoring', 'prometheus-operator']));
   it.each(pods.map((p) => [p.name, p] as const))('%s is selected for ingress and egress', (_name, p) => {
     expect(isolated(policies, p, 'Ingress')).toBe(true);
     expect(isolated(policies, p, 'Egress')).toBe(true);

@@ -36,7 +36,7 @@ describe('synth', () => {
     expect(result.status).toBe(0);
     expect(readdirSync(dist)).toEqual([
       '00-namespaces.k8s.yaml', '10-prometheus-operator.k8s.yaml', '20-otel-collector.k8s.yaml', '30-prometheus.k8s.yaml',
-      '50-rules.k8s.yaml', '60-grafana.k8s.yaml', '70-dashboards.k8s.yaml', '80-network-policies.k8s.yaml',
+      '35-alertmanager.k8s.yaml', '50-rules.k8s.yaml', '60-grafana.k8s.yaml', '70-dashboards.k8s.yaml', '80-network-policies.k8s.yaml',
     ]);
     expect(readdirSync(work).filter((f) => f.includes('staging') || f.includes('previous'))).toEqual([]);
   });
@@ -49,6 +49,9 @@ describe('synth', () => {
     ['custom panel with invalid PromQL', { services: [{ name: 'a', customPanels: [{ title: 't', expr: 'rate(x[5m]', unit: 's' }] }] }, 'services[0].customPanels[0].expr'],
     ['threshold that is not a number', { services: [{ name: 'a', slo: { availabilityPercent: '99.9' } }] }, 'services[0].slo.availabilityPercent'],
     ['empty service list', { services: [] }, 'services'],
+    ['route to an undefined receiver', { services: [{ name: 'a' }], alertmanager: { criticalReceiver: 'oncall' } }, 'alertmanager.criticalReceiver'],
+    ['malformed Alertmanager duration', { services: [{ name: 'a' }], alertmanager: { repeatInterval: '4 hours' } }, 'alertmanager.repeatInterval'],
+    ['route matcher on a label no alert carries', { services: [{ name: 'a' }], alertmanager: { routes: [{ receiver: 'null', matchers: [{ name: 'team', value: 'x' }] }] } }, 'alertmanager.routes[0].matchers[0].name'],
   ];
   it.each(bad)('%s: exits 1 with one line naming the field and the fix, dist/ untouched', (_what, config, field) => {
     const dist = join(work, 'dist-kept');

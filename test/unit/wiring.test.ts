@@ -51,8 +51,9 @@ describe('Services select their pods and target ports that exist', () => {
       for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
       expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
     } else {
-      // Prometheus pods come from the operator's StatefulSet, labelled by the CR's podMetadata.
-      expect(matches(service.spec.selector, prometheusCr.spec.podMetadata.labels)).toBe(true);
+      // Prometheus and Alertmanager pods come from the operator's StatefulSets, labelled by the CR's podMetadata.
+      const crs = [prometheusCr, named(objects, 'Alertmanager', 'chat-monitoring')];
+      expect(crs.some((cr) => matches(service.spec.selector, cr.spec.podMetadata.labels))).toBe(true);
       // Ports the operator gives its containers.
       for (const port of service.spec.ports) expect(['web', 'reloader-web']).toContain(port.targetPort);
     }
@@ -129,7 +130,7 @@ describe('pull-mode chat services', () => {
   });
 
   it('are not scraped when they push (the collector carries them)', () => {
-    expect(ofKind(objects, 'ServiceMonitor').map((m) => m.metadata.name).sort()).toEqual(['grafana', 'otel-collector', 'prometheus', 'prometheus-operator']);
+    expect(ofKind(objects, 'ServiceMonitor').map((m) => m.metadata.name).sort()).toEqual(['alertmanager', 'grafana', 'otel-collector', 'prometheus', 'prometheus-operator']);
   });
 });
 
@@ -151,7 +152,8 @@ describe('Grafana', () => {
   const [grafana, sidecar] = deployment.spec.template.spec.containers;
   const env = (c: any, name: string) => c.env.find((e: any) => e.name === name);
   const provisioning = named(objects, 'ConfigMap', 'grafana-provisioning');
-  const datasources = parse(provisioning.data['datasources.yaml']).datasources;
+  // The Alertmanager datasource is checked in alertmanager-stack.test.ts.
+  const datasources = parse(provisioning.data['datasources.yaml']).datasources.filter((d: any) => d.type === 'prometheus');
   const dashboardConfigMaps = ofKind(objects, 'ConfigMap').filter((c) => c.metadata.name.startsWith('dashboard-'));
 
   it('loads every dashboard ConfigMap: the sidecar\'s label and namespace are the ConfigMaps\'', () => {

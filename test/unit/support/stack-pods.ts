@@ -15,6 +15,14 @@ const operatorPodLabels = (name: string) => ({
   prometheus: name,
 });
 
+/** Labels the operator puts on the pods of an Alertmanager resource (its StatefulSet selector), over podMetadata's. */
+const operatorAlertmanagerPodLabels = (name: string) => ({
+  'app.kubernetes.io/name': 'alertmanager',
+  'app.kubernetes.io/managed-by': 'prometheus-operator',
+  'app.kubernetes.io/instance': name,
+  alertmanager: name,
+});
+
 export function stackPods(objects: K8sObject[]): Pod[] {
   const fromDeployments = ofKind(objects, 'Deployment').map((d) => ({
     name: d.metadata.name,
@@ -29,5 +37,11 @@ export function stackPods(objects: K8sObject[]): Pod[] {
     labels: { ...(p.spec.podMetadata?.labels ?? {}), ...operatorPodLabels(p.metadata.name) },
     ports: { web: 9090, 'reloader-web': 8080 },
   }));
-  return [...fromDeployments, ...fromPrometheus];
+  const fromAlertmanager = ofKind(objects, 'Alertmanager').map((a) => ({
+    name: `alertmanager-${a.metadata.name}`,
+    namespace: a.metadata.namespace!,
+    labels: { ...(a.spec.podMetadata?.labels ?? {}), ...operatorAlertmanagerPodLabels(a.metadata.name) },
+    ports: { web: 9093, 'reloader-web': 8080, 'tcp-mesh': 9094, 'udp-mesh': 9094 },
+  }));
+  return [...fromDeployments, ...fromPrometheus, ...fromAlertmanager];
 }

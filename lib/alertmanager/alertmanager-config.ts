@@ -1,0 +1,136 @@
+/**
+ * The chart's Alertmanager configuration as a pure function of the config: the route tree, the
+ * inhibitions and the receivers, in the shape of an `AlertmanagerConfig` spec (monitoring.coreos.com/v1alpha1).
+ *
+ * It holds no credential: a receiver names keys of the user-created Secret `receiversSecret`, which
+ * the operator reads when it renders Alertmanager's configuration. The Alertmanager resource
+ * points at this object through `spec.alertmanagerConfiguration`, so the operator uses it as the
+ * top-level configuration, without the namespace matcher it forces on other AlertmanagerConfigs.
+ */
+import { AlertMatcher, AlertRoute, ChartConfig, MatchType, NULL_RECEIVER, ReceiverConfig } from '../config';
+import { ALERT_NAMES } from '../rules/alert-catalog';
+
+/** Field names as in the CRD (the objects are serialized as they are). */
+export interface Matcher {
+  readonly name: string;
+  readonly value: string;
+  readonly matchType: MatchType;
+}
+export interface Route {
+  readonly receiver: string;
+  readonly groupBy?: readonly string[];
+  readonly groupWait?: string;
+  readonly groupInterval?: string;
+  readonly repeatInterval?: string;
+  readonly matchers?: readonly Matcher[];
+  readonly continue?: boolean;
+  readonly routes?: readonly Route[];
+}
+export interface SecretKeySelector {
+  readonly name: string;
+  readonly key: string;
+}
+export interface Receiver {
+  readonly name: string;
+  readonly webhookConfigs?: readonly { sendResolved: boolean; urlSecret: SecretKeySelector }[];
+  readonly slackConfigs?: readonly { sendResolved: boolean; apiURL: SecretKeySelector; channel?: string }[];
+  readonly pagerdutyConfigs?: readonly { sendResolved: boolean; routingKey: SecretKeySelector }[];
+  readonly emailConfigs?: readonly {
+    sendResolved: boolean; to: string; from: string; smarthost: string; requireTLS: boolean;
+    authUsername?: string; authPassword?: SecretKeySelector;
+  }[];
+}
+export interface InhibitRule {
+  readonly sourceMatch: readonly Matcher[];
+  readonly targetMatch: readonly Matcher[];
+  readonly equal?: readonly string[];
+}
+export interface AlertmanagerConfigSpec {
+  readonly route: Route;
+  readonly receivers: readonly Receiver[];
+  readonly inhibitRules: readonly InhibitRule[];
+}
+
+/** One notification per alert name and service: a burn on chat-auth and one on chat-transport page separately. */
+export const GROUP_BY = ['alertname', 'service'] as const;
+
+const eq = (name: string, value: string): Matcher => ({ name, value, matchType: '=' });
+const oneOf = (name: string, values: readonly string[]): Matcher => ({ name, value: values.join('|'), matchType: '=~' });
+
+function receiver(r: ReceiverConfig, secret: string): Receiver {
+  const ref = (key: string): SecretKeySelector => ({ name: secret, key });
+  const sendResolved = r.sendResolved;
+  if (r.webhook) return { name: r.name, webhookConfigs: [{ sendResolved, urlSecret: ref(r.webhook.urlSecretKey) }] };
+  if (r.slack) {
+    return { name: r.name, slackConfigs: [{ sendResolved, apiURL: ref(r.slack.apiUrlSecretKey), ...(r.slack.channel ? { channel: r.slack.channel } : {}) }] };
+  }
+  if (r.pagerduty) return { name: r.name, pagerdutyConfigs: [{ sendResolved, routingKey: ref(r.pagerduty.routingKeySecretKey) }] };
+  const e = r.email!;
+  return {
+    name: r.name,
+    emailConfigs: [{
+      sendResolved, to: e.to, from: e.from, smarthost: e.smarthost, requireTLS: e.requireTls,
+      ...(e.authUsername ? { authUsername: e.authUsername, authPassword: ref(e.authPasswordSecretKey!) } : {}),
+    }],
+  };
+}
+
+const userRoute = (r: AlertRoute): Route => ({
+  receiver: r.receiver,
+  matchers: r.matchers.map((m: AlertMatcher) => ({ name: m.name, value: m.value, matchType: m.matchType })),
+  ...(r.continue ? { continue: true } : {}),
+});
+
+/**
+ * Inhibitions, each so that one cause pages once:
+ * - a service's fast burn mutes its slow burn (same budget, the fast one is the page);
+ * - a service whose metrics are absent mutes its latency and burn alerts (their data is gone, not bad);
+ * - the collector being down mutes "metrics absent" of every push service (one page, not one per service).
+ */
+export function inhibitRules(config: ChartConfig): InhibitRule[] {
+  const rules: InhibitRule[] = [
+    { sourceMatch: [eq('alertname', ALERT_NAMES.burnFast)], targetMatch: [eq('alertname', ALERT_NAMES.burnSlow)], equal: ['service'] },
+    {
+      sourceMatch: [eq('alertname', ALERT_NAMES.metricsAbsent)],
+      targetMatch: [oneOf('alertname', [ALERT_NAMES.latencyP99, ALERT_NAMES.burnFast, ALERT_NAMES.burnSlow])],
+      equal: ['service'],
+    },
+  ];
+  const pushing = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
+  if (pushing.length > 0) {
+    // No `equal`: the collector alert has no service label, and it explains every push service's silence.
+    rules.push({ sourceMatch: [eq('alertname', ALERT_NAMES.collectorDown)], targetMatch: [eq('alertname', ALERT_NAMES.metricsAbsent), oneOf('service', pushing)] });
+  }
+  return rules;
+}
+
+/** The AlertmanagerConfig spec: user routes first, then critical and warning by severity; the root receives anything else. */
+export function alertmanagerConfigSpec(config: ChartConfig): AlertmanagerConfigSpec {
+  const am = config.alertmanager;
+  return {
+    route: {
+      receiver: am.warningReceiver,
+      groupBy: [...GROUP_BY],
+      groupWait: am.groupWait,
+      groupInterval: am.groupInterval,
+      repeatInterval: am.repeatInterval,
+      routes: [
+        ...am.routes.map(userRoute),
+        { receiver: am.criticalReceiver, matchers: [eq('severity', 'critical')] },
+        { receiver: am.warningReceiver, matchers: [eq('severity', 'warning')] },
+      ],
+    },
+    receivers: [{ name: NULL_RECEIVER }, ...am.receivers.map((r) => receiver(r, am.receiversSecret))],
+    inhibitRules: inhibitRules(config),
+  };
+}
+
+/** TCP ports the configured receivers are reached on: what Alertmanager's egress policy opens. */
+export function receiverEgressPorts(config: ChartConfig): number[] {
+  const ports = config.alertmanager.receivers.map((r) => {
+    if (r.webhook) return r.webhook.port;
+    if (r.email) return Number(r.email.smarthost.split(':').pop());
+    return 443; // Slack and PagerDuty APIs are https
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
+}

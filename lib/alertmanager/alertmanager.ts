@@ -1,0 +1,111 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import {
+  Alertmanager as AlertmanagerResource,
+  AlertmanagerSpecAlertmanagerConfigMatcherStrategyType,
+  AlertmanagerSpecResourcesLimits,
+  AlertmanagerSpecResourcesRequests,
+  AlertmanagerSpecStorageVolumeClaimTemplateSpecResourcesRequests,
+} from '../../imports/alertmanager-monitoring.coreos.com';
+import { ALERTMANAGER_CONFIG_SELECTOR, componentLabels, NAMES, selectorLabels } from '../labels';
+import { AlertmanagerConfigSpec } from './alertmanager-config';
+
+export interface AlertmanagerProps {
+  readonly namespace: string;
+  /** Pinned Alertmanager image; its tag is also the resource's `version`. */
+  readonly image: string;
+  /** @default 1 (above 1 the replicas form a cluster on port 9094) */
+  readonly replicas?: number;
+  /** Size of each replica's claim for silences and the notification log, e.g. '1Gi'. */
+  readonly storage: string;
+  readonly storageClassName?: string;
+  /** How long silences and the notification log are kept (`--data.retention`). */
+  readonly retention: string;
+  /** The generated route tree, inhibitions and receivers (alertmanager-config.ts). */
+  readonly config: AlertmanagerConfigSpec;
+}
+
+/**
+ * Alertmanager run by the operator. Its configuration is the chart's AlertmanagerConfig object
+ * (no credentials; receivers reference a user-created Secret), merged with any AlertmanagerConfig
+ * the user adds in the stack's namespace with the label ALERTMANAGER_CONFIG_SELECTOR.
+ */
+export class Alertmanager extends Construct {
+  /** Name of the Alertmanager and AlertmanagerConfig resources (the StatefulSet is alertmanager-<name>). */
+  static readonly RESOURCE_NAME = 'chat-monitoring';
+  static readonly PORT = 9093;
+  /** Gossip between replicas (TCP and UDP); the operator disables it for a single replica. */
+  static readonly CLUSTER_PORT = 9094;
+  /** The operator's config-reloader sidecar serves its metrics here. */
+  static readonly RELOADER_PORT = 8080;
+  readonly serviceName = NAMES.alertmanager;
+  readonly podSelector = selectorLabels(NAMES.alertmanager);
+
+  constructor(scope: Construct, id: string, props: AlertmanagerProps) {
+    super(scope, id);
+    const name = NAMES.alertmanager;
+    const labels = componentLabels(name, 'alerting');
+    const meta = { name, namespace: props.namespace, labels };
+
+    // Alertmanager and its config reloader read files only: no API token.
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: false });
+
+    new ApiObject(this, 'config', {
+      apiVersion: 'monitoring.coreos.com/v1alpha1',
+      kind: 'AlertmanagerConfig',
+      metadata: { name: Alertmanager.RESOURCE_NAME, namespace: props.namespace, labels },
+      spec: props.config,
+    });
+
+    const version = props.image.split(':').pop()!;
+    new AlertmanagerResource(this, 'alertmanager', {
+      metadata: { name: Alertmanager.RESOURCE_NAME, namespace: props.namespace, labels },
+      spec: {
+        version,
+        image: props.image,
+        replicas: props.replicas ?? 1,
+        serviceAccountName: name,
+        podMetadata: { labels },
+        retention: props.retention,
+        alertmanagerConfiguration: { name: Alertmanager.RESOURCE_NAME },
+        // User-provided receivers: AlertmanagerConfigs of this namespace with this label, routed
+        // before the chart's routes (with continue) and without a forced namespace matcher, since
+        // the chart's alerts carry no namespace label of their own.
+        alertmanagerConfigSelector: { matchLabels: { ...ALERTMANAGER_CONFIG_SELECTOR } },
+        alertmanagerConfigMatcherStrategy: { type: AlertmanagerSpecAlertmanagerConfigMatcherStrategyType.NONE },
+        storage: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: AlertmanagerSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage) } },
+            },
+          },
+        },
+        resources: {
+          requests: { cpu: AlertmanagerSpecResourcesRequests.fromString('10m'), memory: AlertmanagerSpecResourcesRequests.fromString('64Mi') },
+          limits: { cpu: AlertmanagerSpecResourcesLimits.fromString('200m'), memory: AlertmanagerSpecResourcesLimits.fromString('256Mi') },
+        },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 65534,
+          runAsGroup: 65534,
+          fsGroup: 65534,
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: meta,
+      spec: {
+        selector: this.podSelector,
+        ports: [
+          { name: 'web', port: Alertmanager.PORT, targetPort: k8s.IntOrString.fromString('web') },
+          { name: 'reloader-web', port: Alertmanager.RELOADER_PORT, targetPort: k8s.IntOrString.fromString('reloader-web') },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * What the chart's alerts are called and which labels they can carry: the vocabulary Alertmanager
+ * routes and inhibitions may match on, so the config can reject a matcher that never matches.
+ */
+
+export const ALERT_NAMES = {
+  burnFast: 'ChatServiceErrorBudgetBurnFast',
+  burnSlow: 'ChatServiceErrorBudgetBurnSlow',
+  latencyP99: 'ChatServiceLatencyP99High',
+  metricsAbsent: 'ChatServiceMetricsAbsent',
+  websocketZero: 'ChatServiceWebSocketConnectionsZero',
+  collectorDown: 'OtelCollectorDown',
+  targetDown: 'ScrapeTargetDown',
+} as const;
+
+export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
+
+export const SEVERITIES = ['critical', 'warning'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/**
+ * Every label an alert of this chart can reach Alertmanager with:
+ * - `alertname`, `severity` on all; `service` on the per-service alerts (their expressions keep
+ *   only `service`);
+ * - `prometheus`, the external label the operator gives every alert (`<namespace>/<name>`; it
+ *   drops `prometheus_replica` from alerts so replicas deduplicate);
+ * - `ScrapeTargetDown` keeps its target's labels: `job`, `instance`, `namespace`, and those a
+ *   ServiceMonitor adds (`service`, `pod`, `container`, `endpoint`).
+ */
+export const ALERT_LABEL_NAMES = [
+  'alertname', 'severity', 'service', 'prometheus', 'job', 'instance', 'namespace', 'pod', 'container', 'endpoint',
+] as const;
