@@ -15,7 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
-import { K8sObject, readDist } from '../support/manifests';
+import { durationSeconds } from '../../lib/config';
+import { defaultConfig, K8sObject, readDist } from '../support/manifests';
 import { binaryPath } from '../support/binaries';
 import { describeWithPrometheus } from '../support/prometheus';
 
@@ -31,16 +32,29 @@ const podLabels = (service: string, pod: string) =>
 
 interface InputSeries { series: string; values: string }
 
-/** A counter growing by `perMinute[i]` for `minutes[i]` minutes, segment after segment. */
+/**
+ * Input series are sampled at the chart's scrape interval, as Prometheus stores them. Prometheus 3
+ * selects range windows left-open, (t - 1m, t]: with one sample a minute a 1m window holds one
+ * sample and rate() over it is empty, so minute-spaced inputs (fine on 2.x) prove nothing on 3.x.
+ */
+const STEP_SECONDS = durationSeconds(defaultConfig().scrapeInterval);
+const STEPS_PER_MINUTE = 60 / STEP_SECONDS;
+const INTERVAL = `${STEP_SECONDS}s`;
+
+/** A counter growing by `perMinute[i]` a minute for `minutes[i]` minutes, segment after segment. */
 function counterValues(segments: readonly [perMinute: number, minutes: number][]): string {
   let value = 0;
   const parts = ['0'];
   for (const [perMinute, minutes] of segments) {
-    parts.push(`${value + perMinute}+${perMinute}x${minutes - 1}`);
+    const perStep = perMinute / STEPS_PER_MINUTE;
+    parts.push(`${value + perStep}+${perStep}x${minutes * STEPS_PER_MINUTE - 1}`);
     value += perMinute * minutes;
   }
   return parts.join(' ');
 }
+
+/** A gauge holding `value` for `minutes` minutes. */
+const steady = (value: number, minutes: number) => `${value}x${minutes * STEPS_PER_MINUTE}`;
 
 /** Requests of one status: the legacy histogram's _count series, plus its buckets when `latencyMs` is given. */
 function requests(service: string, status: number, segments: readonly [number, number][], latencyMs?: number, pod = `${service}-0`): InputSeries[] {
@@ -123,7 +137,7 @@ function alertCases(): AlertCase[] {
 
   const transport = (pod: string) => podLabels('chat-transport', pod);
   const wsAt = `${minutes(ws.for) + 5}m`;
-  const flat = (n: number) => `${n}x30`;
+  const flat = (n: number) => steady(n, 30);
 
   return [
     {
@@ -182,27 +196,27 @@ function alertCases(): AlertCase[] {
         // The collector's target fails while Prometheus itself is fine.
         {
           series: [
-            gauge('up', 'job="otel-collector",namespace="monitoring",service="otel-collector",pod="otel-collector-7f9c-x",container="otel-collector",endpoint="prom-exporter",instance="10.244.0.12:9464"', '0x15'),
-            gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15'),
+            gauge('up', 'job="otel-collector",namespace="monitoring",service="otel-collector",pod="otel-collector-7f9c-x",container="otel-collector",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(0, 15)),
+            gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', steady(1, 15)),
           ],
           at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
         },
         // Its self-metrics port answers, but the exporter that carries the chat metrics does not.
         {
           series: [
-            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="prom-exporter",instance="10.244.0.12:9464"', '0x15'),
-            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="metrics",instance="10.244.0.12:8888"', '1x15'),
+            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(0, 15)),
+            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="metrics",instance="10.244.0.12:8888"', steady(1, 15)),
           ],
           at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
         },
         // No collector target at all (its Service or ServiceMonitor is gone).
-        { series: [gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15')], at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }] },
+        { series: [gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', steady(1, 15))], at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }] },
       ],
       silent: [{
         name: 'healthy: the collector is up',
         series: [
-          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', '1x15'),
-          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="metrics",instance="10.244.0.12:8888"', '1x15'),
+          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(1, 15)),
+          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="metrics",instance="10.244.0.12:8888"', steady(1, 15)),
         ],
         at: '10m',
       }],
@@ -210,11 +224,11 @@ function alertCases(): AlertCase[] {
     {
       file: 'chat-monitoring-platform', alert: 'ScrapeTargetDown',
       firing: [{
-        series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', '0x15'), gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', '1x15')],
+        series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', steady(0, 15)), gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', steady(1, 15))],
         at: '10m',
         labels: [{ ...alertRule('chat-monitoring-platform', 'ScrapeTargetDown').labels, job: 'chat-auth-pull', namespace: 'chat', instance: '10.244.0.20:8000' }],
       }],
-      silent: [{ name: 'healthy: every target up', series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', '1x15')], at: '10m' }],
+      silent: [{ name: 'healthy: every target up', series: [gauge('up', 'job="chat-auth-pull",namespace="chat",instance="10.244.0.20:8000"', steady(1, 15))], at: '10m' }],
     },
   ];
 }
@@ -238,7 +252,7 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
   /** Runs one promtool unit-test file; returns its output when it fails. */
   const unitTest = (name: string, tests: unknown[], files: string[]) => {
     const path = `${name.replace(/[^A-Za-z0-9]+/g, '-')}.test.yaml`;
-    writeFileSync(join(dir, path), stringify({ rule_files: files.map((f) => `${f}.unit.yaml`), evaluation_interval: '1m', tests }));
+    writeFileSync(join(dir, path), stringify({ rule_files: files.map((f) => `${f}.unit.yaml`), evaluation_interval: INTERVAL, tests }));
     const r = promtool('test', 'rules', path);
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
   };
@@ -277,15 +291,15 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
 
   it.each(cases.map((c) => [c.alert, c] as const))('%s fires on its failure and stays silent on healthy input', (_name, c) => {
     const tests = [
-      ...c.firing.map((f) => ({ interval: '1m', input_series: f.series, alert_rule_test: [{ eval_time: f.at, alertname: c.alert, exp_alerts: f.labels.map((l) => ({ exp_labels: l })) }] })),
-      ...c.silent.map((s) => ({ name: s.name, interval: '1m', input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [] }] })),
+      ...c.firing.map((f) => ({ interval: INTERVAL, input_series: f.series, alert_rule_test: [{ eval_time: f.at, alertname: c.alert, exp_alerts: f.labels.map((l) => ({ exp_labels: l })) }] })),
+      ...c.silent.map((s) => ({ name: s.name, interval: INTERVAL, input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [] }] })),
     ];
     const r = unitTest(c.alert, tests, [c.file]);
     expect(r.output).toContain('SUCCESS');
     expect(r.ok).toBe(true);
 
     // The unit tests can fail: expecting the alert on the healthy input must be reported.
-    const inverted = c.silent.map((s) => ({ interval: '1m', input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [{ exp_labels: c.firing[0].labels[0] }] }] }));
+    const inverted = c.silent.map((s) => ({ interval: INTERVAL, input_series: s.series, alert_rule_test: [{ eval_time: s.at, alertname: c.alert, exp_alerts: [{ exp_labels: c.firing[0].labels[0] }] }] }));
     expect(unitTest(`${c.alert}-inverted`, inverted, [c.file]).ok).toBe(false);
   });
 
@@ -309,7 +323,7 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
     const round = (e: string) => `round(${e}, 0.001)`;
     const sample = (service: string, value: number) => ({ labels: `{service="${service}"}`, value });
     const tests = [{
-      interval: '1m',
+      interval: INTERVAL,
       input_series: series,
       promql_expr_test: [
         { expr: round('service:http_requests:rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 10), sample('chat-messaging', 10)] },
