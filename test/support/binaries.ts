@@ -105,6 +105,16 @@ export const PROGRAMS: readonly GoProgram[] = [
       ]);
     },
   },
+  {
+    // The OpenTelemetry Collector with exactly the chart's components: the Collector Builder pinned in
+    // test/tools/collector/go.mod generates and compiles it from manifest.yaml (test/support/collector-build.ts,
+    // required when the build runs because it imports this file).
+    name: 'collector',
+    toolDir: 'collector',
+    versionModule: 'go.opentelemetry.io/collector/cmd/builder',
+    binaries: { 'otelcol-chat': 'chat-monitoring/otelcol-chat' },
+    build: (outDir, version) => (require('./collector-build') as typeof import('./collector-build')).buildCollector(outDir, version),
+  },
 ];
 
 /** Where built binaries live: `$CHAT_MONITORING_BIN_CACHE`, else the user's cache directory. */

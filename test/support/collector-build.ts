@@ -1,0 +1,63 @@
+/**
+ * Builds the test collector (`npm run binaries -- collector`): the OpenTelemetry Collector Builder,
+ * pinned as a Go tool in test/tools/collector/go.mod, generates a Go program from manifest.yaml and
+ * compiles it. The generated sources go to a temporary directory; only the binary is kept.
+ */
+import { execFileSync } from 'child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { parse, stringify } from 'yaml';
+import { TOOLS_DIR } from './binaries';
+
+export const COLLECTOR_TOOL_DIR = join(TOOLS_DIR, 'collector');
+export const COLLECTOR_MANIFEST = join(COLLECTOR_TOOL_DIR, 'manifest.yaml');
+
+export type ComponentKind = 'extensions' | 'receivers' | 'processors' | 'exporters' | 'connectors' | 'providers';
+export const COMPONENT_KINDS: readonly ComponentKind[] = ['extensions', 'receivers', 'processors', 'exporters', 'connectors', 'providers'];
+
+export interface BuilderManifest {
+  dist: { module: string; name: string; description?: string; version: string; output_path?: string };
+  extensions?: { gomod: string }[];
+  receivers?: { gomod: string }[];
+  processors?: { gomod: string }[];
+  exporters?: { gomod: string }[];
+  connectors?: { gomod: string }[];
+  providers?: { gomod: string }[];
+}
+
+export function readCollectorManifest(): BuilderManifest {
+  return parse(readFileSync(COLLECTOR_MANIFEST, 'utf8')) as BuilderManifest;
+}
+
+/** The manifest's Go modules of one kind, as [module path, version]. */
+export function manifestModules(manifest: BuilderManifest, kind: ComponentKind): [string, string][] {
+  return (manifest[kind] ?? []).map((m) => {
+    const [path, version, ...rest] = m.gomod.trim().split(/\s+/);
+    if (!version || rest.length) throw new Error(`manifest ${kind}: "${m.gomod}" is not "<module> <version>"`);
+    return [path, version];
+  });
+}
+
+/** `build` hook of the `collector` entry in PROGRAMS: writes dist.name (otelcol-chat) into outDir. */
+export function buildCollector(outDir: string, builderVersion: string): void {
+  const manifest = readCollectorManifest();
+  if (`v${manifest.dist.version}` !== builderVersion) {
+    throw new Error(`manifest.yaml builds collector ${manifest.dist.version} but go.mod pins the builder at ${builderVersion}: keep them equal`);
+  }
+  const work = mkdtempSync(join(tmpdir(), 'chat-monitoring-ocb-'));
+  try {
+    const sources = join(work, 'src');
+    const config = join(work, 'manifest.yaml');
+    writeFileSync(config, stringify({ ...manifest, dist: { ...manifest.dist, output_path: sources } }));
+    const count = COMPONENT_KINDS.reduce((n, k) => n + (manifest[k]?.length ?? 0), 0);
+    console.log(`collector: builder ${builderVersion} generates ${manifest.dist.name} (${count} components and providers) in ${sources},`);
+    console.log('collector: fetches its modules, then compiles: about 13 min on 2 cores with a cold Go build cache, about 1 min warm');
+    execFileSync('go', ['tool', 'builder', `--config=${config}`], { cwd: COLLECTOR_TOOL_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
+    const binary = join(outDir, manifest.dist.name);
+    copyFileSync(join(sources, manifest.dist.name), binary);
+    chmodSync(binary, 0o755);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

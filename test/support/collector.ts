@@ -1,0 +1,278 @@
+/**
+ * The real OpenTelemetry Collector (otelcol-chat, built by `npm run binaries -- collector` from
+ * test/tools/collector/manifest.yaml) running the chart's own collector config on 127.0.0.1.
+ *
+ * The config is the one the chart synthesizes into its ConfigMap. Two functions, and only they,
+ * change it for a test machine:
+ *  - onLoopback(): every listen address to 127.0.0.1 on a free port;
+ *  - withKubernetesIdentity(): what the k8sattributes processor needs from a Kubernetes API server.
+ */
+import { execFile } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { parse, stringify } from 'yaml';
+import { ChartConfig } from '../../lib/config';
+import { NAMES } from '../../lib/labels';
+import { CHART_CONFIG } from '../../lib/services';
+import { binaryPath, describeWithBinaries } from './binaries';
+import { configWith, defaultConfig, synthObjects } from './manifests';
+import { freePort, httpOk, RunningProcess } from './process';
+
+export const COLLECTOR_BINARY = 'otelcol-chat';
+export const COLLECTOR_BINARIES = [COLLECTOR_BINARY] as const;
+
+/** `describe` that skips, saying why in one line, where the collector is not built. */
+export function describeWithCollector(name: string, body: () => void, extraBinaries: readonly string[] = []): void {
+  describeWithBinaries(name, [...COLLECTOR_BINARIES, ...extraBinaries], body);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CollectorConfig = Record<string, any>;
+
+/** The collector config as the chart deploys it: config.yaml of the synthesized ConfigMap. */
+export function chartCollectorConfigYaml(config: ChartConfig = defaultConfig()): string {
+  const name = `${NAMES.collector}-config`;
+  const configMap = synthObjects(config).find((o) => o.kind === 'ConfigMap' && o.metadata.name === name);
+  if (!configMap) throw new Error(`no ConfigMap ${name} in the synthesized chart`);
+  return configMap.data['config.yaml'] as string;
+}
+
+export const chartCollectorConfig = (config: ChartConfig = defaultConfig()): CollectorConfig => parse(chartCollectorConfigYaml(config));
+
+/**
+ * Every config shape the tests synthesize, for the collector: its config depends on the services'
+ * namespaces, selectors and number, not on convention or export mode, but each variant the other
+ * suites use is here so a change that breaks one of them shows.
+ */
+export const COLLECTOR_CONFIG_VARIANTS: readonly [string, () => ChartConfig][] = [
+  ['default', defaultConfig],
+  ['stable convention', () => configWith({ services: CHART_CONFIG.services.map((s) => ({ ...s, convention: 'stable' as const })) })],
+  ['a pull service in its own namespace', () => configWith({
+    services: [...CHART_CONFIG.services, {
+      name: 'chat-presence', namespace: 'presence', exportMode: 'pull',
+      metricsPort: { name: 'metrics', port: 9100 }, websocketGauge: 'presence_active_connections',
+    }],
+  })],
+  ['several namespaces and multi-label selectors', () => configWith({
+    services: [
+      { name: 'chat-auth', namespace: 'auth' },
+      { name: 'chat-transport', namespace: 'transport', selector: { app: 'transport', tier: 'backend' }, websocketGauge: 'websocket_hub_active_connections' },
+      { name: 'chat-messaging', namespace: 'messaging', selector: { 'app.kubernetes.io/name': 'messaging', 'app.kubernetes.io/instance': 'main' } },
+    ],
+  })],
+  ['300 services', () => configWith({ services: Array.from({ length: 300 }, (_, i) => ({ name: `chat-svc-${i}` })) })],
+];
+
+export interface CollectorPorts {
+  readonly otlpGrpc: number;
+  readonly otlpHttp: number;
+  readonly exporter: number;
+  readonly selfMetrics: number;
+  readonly health: number;
+}
+
+export async function freeCollectorPorts(): Promise<CollectorPorts> {
+  // Each port is taken and released in turn; asking for all at once keeps them distinct.
+  const [otlpGrpc, otlpHttp, exporter, selfMetrics, health] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  if (new Set([otlpGrpc, otlpHttp, exporter, selfMetrics, health]).size < 5) return freeCollectorPorts();
+  return { otlpGrpc, otlpHttp, exporter, selfMetrics, health };
+}
+
+/**
+ * The one place a test rewrites where the chart's collector listens: each listener (health_check,
+ * OTLP gRPC and HTTP, the prometheus exporter, the self-metrics reader) moves from 0.0.0.0 and its
+ * fixed port to 127.0.0.1 and the given port. Nothing else changes. A listener this function does
+ * not know (a key `endpoint` or `host` left anywhere not on 127.0.0.1) throws, so a new one in the
+ * chart cannot silently bind every interface or collide with a parallel run.
+ */
+export function onLoopback(config: CollectorConfig, ports: CollectorPorts): CollectorConfig {
+  const out: CollectorConfig = structuredClone(config);
+  const at = (port: number) => `127.0.0.1:${port}`;
+  const need = <T>(value: T | undefined, where: string): T => {
+    if (value === undefined || value === null) throw new Error(`onLoopback: the collector config has no ${where}`);
+    return value;
+  };
+  need(out.extensions?.health_check, 'extensions.health_check').endpoint = at(ports.health);
+  need(out.receivers?.otlp?.protocols?.grpc, 'receivers.otlp.protocols.grpc').endpoint = at(ports.otlpGrpc);
+  need(out.receivers?.otlp?.protocols?.http, 'receivers.otlp.protocols.http').endpoint = at(ports.otlpHttp);
+  need(out.exporters?.prometheus, 'exporters.prometheus').endpoint = at(ports.exporter);
+  const readers = need(out.service?.telemetry?.metrics?.readers, 'service.telemetry.metrics.readers') as CollectorConfig[];
+  for (const reader of readers) {
+    const prometheus = need(reader.pull?.exporter?.prometheus, 'a pull/prometheus self-metrics reader');
+    prometheus.host = '127.0.0.1';
+    prometheus.port = ports.selfMetrics;
+  }
+  const stray: string[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}[${i}]`));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if ((k === 'endpoint' || k === 'host') && typeof v === 'string' && !v.startsWith('127.0.0.1')) stray.push(`${path}.${k}=${v}`);
+        walk(v, `${path}.${k}`);
+      }
+    }
+  };
+  walk(out, '');
+  if (stray.length) throw new Error(`onLoopback: listeners it does not know: ${stray.join(', ')}; add them to onLoopback`);
+  return out;
+}
+
+/** A pod the k8sattributes stub stands in for: what the API server would answer for the sender. */
+export interface StubPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Resource attribute by which the stub recognises a sender (the harness gives each test service
+ * one through OTEL_RESOURCE_ATTRIBUTES; the stub deletes it). In a cluster k8sattributes finds the pod
+ * by the connection's peer IP, but every test service connects from 127.0.0.1.
+ */
+export const STUB_POD_ATTRIBUTE = 'chat_monitoring.stub.pod';
+
+export type KubernetesIdentity =
+  /** No API server: a transform processor replaces k8sattributes and sets what it would have set. */
+  | { readonly stub: readonly StubPod[] }
+  /** A real API server (test/support/control-plane.ts): k8sattributes reads pods with this kubeconfig. Not exercised yet. */
+  | { readonly kubeconfig: string };
+
+const ottl = (s: string) => JSON.stringify(s);
+
+/**
+ * The one place a test changes the collector's dependence on the Kubernetes API server (the seam
+ * for the full chain with a real API server): returns the config and the environment to run it with.
+ *
+ * `stub`: the k8sattributes processor is swapped, in its place in the pipeline, for
+ * `transform/k8sattributes_stub`, which puts on each sender's resource exactly what k8sattributes
+ * would have: for every pod the chart's k8sattributes config would find (its namespace filter), the
+ * metadata in its `extract.metadata` and the pod labels in its `extract.labels` under their
+ * `tag_name`, recognised by STUB_POD_ATTRIBUTE instead of the peer IP.
+ *
+ * `kubeconfig`: k8sattributes is kept and authenticates with that kubeconfig instead of the
+ * in-cluster ServiceAccount; pod association stays by connection, so senders must connect from
+ * the pod IPs the API server knows (test hosts in a network namespace, test/support/test-hosts.ts).
+ */
+export function withKubernetesIdentity(config: CollectorConfig, identity: KubernetesIdentity): { config: CollectorConfig; env: NodeJS.ProcessEnv } {
+  const out: CollectorConfig = structuredClone(config);
+  const k8s = out.processors?.k8sattributes;
+  if (!k8s) throw new Error('withKubernetesIdentity: the collector config has no k8sattributes processor');
+  if ('kubeconfig' in identity) {
+    k8s.auth_type = 'kubeConfig';
+    return { config: out, env: { KUBECONFIG: identity.kubeconfig } };
+  }
+  const metadata: string[] = k8s.extract?.metadata ?? [];
+  const labels: { tag_name: string; key: string; from: string }[] = k8s.extract?.labels ?? [];
+  const filterNamespace: string | undefined = k8s.filter?.namespace;
+  const statements: string[] = [];
+  for (const pod of identity.stub) {
+    if (filterNamespace !== undefined && pod.namespace !== filterNamespace) continue; // not watched: not found
+    const where = `where attributes[${ottl(STUB_POD_ATTRIBUTE)}] == ${ottl(pod.name)}`;
+    const set = (key: string, value: string) => statements.push(`set(attributes[${ottl(key)}], ${ottl(value)}) ${where}`);
+    if (metadata.includes('k8s.namespace.name')) set('k8s.namespace.name', pod.namespace);
+    if (metadata.includes('k8s.pod.name')) set('k8s.pod.name', pod.name);
+    if (metadata.includes('k8s.pod.uid')) set('k8s.pod.uid', pod.uid ?? `stub-uid-${pod.name}`);
+    for (const l of labels) {
+      if (l.from !== 'pod') throw new Error(`withKubernetesIdentity: the stub knows pod labels only, not ${JSON.stringify(l)}`);
+      if (pod.labels[l.key] !== undefined) set(l.tag_name, pod.labels[l.key]);
+    }
+  }
+  statements.push(`delete_key(attributes, ${ottl(STUB_POD_ATTRIBUTE)})`);
+  delete out.processors.k8sattributes;
+  out.processors['transform/k8sattributes_stub'] = { error_mode: 'propagate', metric_statements: [{ context: 'resource', statements }] };
+  for (const pipeline of Object.values(out.service.pipelines as Record<string, { processors?: string[] }>)) {
+    pipeline.processors = pipeline.processors?.map((p) => (p === 'k8sattributes' ? 'transform/k8sattributes_stub' : p));
+  }
+  return { config: out, env: {} };
+}
+
+/** `otelcol-chat validate --config=file:<yaml>`: the collector's own check of a config. */
+export function validateCollectorConfig(yaml: string): Promise<{ ok: boolean; output: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-validate-'));
+  const path = join(dir, 'config.yaml');
+  writeFileSync(path, yaml);
+  return new Promise((resolve) => {
+    execFile(binaryPath(COLLECTOR_BINARY), ['validate', `--config=file:${path}`], { timeout: 60000 }, (error, stdout, stderr) => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ ok: !error, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+export interface CollectorOptions {
+  /** The collector config, e.g. chartCollectorConfig(); listen addresses are moved by onLoopback(). */
+  readonly config: CollectorConfig;
+  /** How k8sattributes gets pod identity; without it the config runs as is (and needs an API server). */
+  readonly identity?: KubernetesIdentity;
+  /** @default 30000 */
+  readonly readyTimeoutMs?: number;
+}
+
+export class RunningCollector {
+  private constructor(
+    readonly ports: CollectorPorts,
+    /** The config it runs, after onLoopback() and withKubernetesIdentity(). */
+    readonly config: CollectorConfig,
+    readonly workdir: string,
+    private readonly process: RunningProcess,
+  ) {}
+
+  /** Starts the collector and waits until its health_check extension reports it ready. */
+  static async start(options: CollectorOptions): Promise<RunningCollector> {
+    const ports = await freeCollectorPorts();
+    const identity = options.identity ? withKubernetesIdentity(options.config, options.identity) : { config: options.config, env: {} };
+    const config = onLoopback(identity.config, ports);
+    const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-'));
+    const configPath = join(workdir, 'config.yaml');
+    writeFileSync(configPath, stringify(config));
+    try {
+      const proc = await RunningProcess.start({
+        name: 'otelcol-chat',
+        binary: binaryPath(COLLECTOR_BINARY),
+        args: [`--config=file:${configPath}`],
+        cwd: workdir,
+        env: { ...process.env, ...identity.env },
+        ready: httpOk(`http://127.0.0.1:${ports.health}/`),
+        readyTimeoutMs: options.readyTimeoutMs,
+      });
+      return new RunningCollector(ports, config, workdir, proc);
+    } catch (e) {
+      rmSync(workdir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** What a chat service puts in OPENTELEMETRY_COLLECTOR_URL. */
+  get otlpGrpcUrl(): string {
+    return `http://127.0.0.1:${this.ports.otlpGrpc}`;
+  }
+
+  /** host:port of the prometheus exporter, for a scrape config. */
+  get exporterTarget(): string {
+    return `127.0.0.1:${this.ports.exporter}`;
+  }
+
+  get selfMetricsTarget(): string {
+    return `127.0.0.1:${this.ports.selfMetrics}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  get output(): string {
+    return this.process.output;
+  }
+
+  /** Stops it by PID and removes its work directory; safe to call twice. */
+  async stop(): Promise<void> {
+    await this.process.stop();
+    rmSync(this.workdir, { recursive: true, force: true });
+  }
+}
