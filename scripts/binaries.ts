@@ -2,7 +2,9 @@
  * Builds the real upstream programs the tests run (test/tools/*), skipping those already cached.
  *   npm run binaries                 build every missing program
  *   npm run binaries -- etcd ...     only these programs
- *   npm run binaries -- --if-go      where Go is missing, say so in one line and exit 0
+ *   npm run binaries -- chat-service only the test chat service's Python virtualenv (also built by
+ *                                    default; needs python3, not Go: test/support/chat-service.ts)
+ *   npm run binaries -- --if-go      where Go (or python3) is missing, say so in one line and go on
  *                                    (CHAT_MONITORING_REQUIRE_BINARIES=1 makes that an error)
  */
 import { execFileSync } from 'child_process';
@@ -11,6 +13,7 @@ import { dirname, join } from 'path';
 import {
   GoProgram, PROGRAMS, REQUIRE_BINARIES, TOOLS_DIR, cacheRoot, goAvailable, programDir, programVersion,
 } from '../test/support/binaries';
+import { buildChatServiceVenv, CHAT_SERVICE_VENV, systemPythonVersion } from '../test/support/chat-service';
 
 function build(program: GoProgram, outDir: string): void {
   const version = programVersion(program);
@@ -29,11 +32,13 @@ function main(): void {
   const args = process.argv.slice(2);
   const ifGo = args.includes('--if-go');
   const names = args.filter((a) => !a.startsWith('--'));
-  const unknown = names.filter((n) => !PROGRAMS.some((p) => p.name === n));
+  const unknown = names.filter((n) => n !== CHAT_SERVICE_VENV && !PROGRAMS.some((p) => p.name === n));
   if (unknown.length) {
-    console.error(`unknown program(s): ${unknown.join(', ')}; known: ${PROGRAMS.map((p) => p.name).join(', ')}`);
+    console.error(`unknown program(s): ${unknown.join(', ')}; known: ${[...PROGRAMS.map((p) => p.name), CHAT_SERVICE_VENV].join(', ')}`);
     process.exit(2);
   }
+  if (names.length === 0 || names.includes(CHAT_SERVICE_VENV)) chatServiceVenv(ifGo);
+  if (names.length > 0 && names.every((n) => n === CHAT_SERVICE_VENV)) return;
   if (!goAvailable()) {
     const line = 'binaries: Go is not installed, so the suites on real Prometheus, operator, API server, collector and Alertmanager will skip (install Go >= 1.26 from https://go.dev/dl/)';
     if (ifGo && !REQUIRE_BINARIES) {
@@ -69,6 +74,26 @@ function main(): void {
     }
     console.log(`${label}: built in ${Math.round((Date.now() - started) / 1000)} s -> ${dir}`);
   });
+}
+
+/** The test chat service's virtualenv; without python3 it says so in one line (an error where required). */
+function chatServiceVenv(ifAvailable: boolean): void {
+  const label = `[venv] ${CHAT_SERVICE_VENV}`;
+  if (!systemPythonVersion()) {
+    const line = `${label}: python3 >= 3.9 is not installed, so the suites on the real chat service will skip`;
+    if (ifAvailable && !REQUIRE_BINARIES) {
+      console.log(line);
+      return;
+    }
+    console.error(line);
+    process.exit(1);
+  }
+  try {
+    buildChatServiceVenv(label);
+  } catch (e) {
+    console.error(`${label}: install failed: ${(e as Error).message}`);
+    process.exit(1);
+  }
 }
 
 main();
