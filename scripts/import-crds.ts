@@ -15,6 +15,7 @@ const CRDS: Record<string, string> = {
   servicemonitor: 'servicemonitors',
   prometheusrule: 'prometheusrules',
   prometheus: 'prometheuses',
+  alertmanager: 'alertmanagers',
 };
 
 function main(): void {
