@@ -77,6 +77,24 @@ export const PLANS: readonly ServicePlan[] = [
   },
 ];
 
+/**
+ * The plan of every configured service: its hand-written plan above, or, for a service added to
+ * the config, chat-messaging's proven mix (no 5xx, 403s, a slow tail; no quantile near a bucket
+ * edge) on routes of its own. The synthetic services emit only websocket_hub_active_connections,
+ * so only a service with that gauge gets connections.
+ */
+export function plansFor(services: readonly { name: string; namespace: string; websocketGauge?: string }[]): ServicePlan[] {
+  const template = PLANS.find((p) => p.service === 'chat-messaging')!;
+  return services.map((s) => PLANS.find((p) => p.service === s.name) ?? {
+    service: s.name,
+    namespace: s.namespace,
+    rps: template.rps,
+    websocket: s.websocketGauge === 'websocket_hub_active_connections',
+    pods: [{ name: `${s.name}-0`, websocketConnections: 3 }],
+    mix: template.mix.map((c, i) => ({ ...c, route: `/${s.name}/${i < 2 ? 'items' : 'search'}` })),
+  });
+}
+
 /** Latency buckets of each convention's histogram, in seconds (the contract gives ms for legacy). */
 export const BUCKETS_SECONDS: Record<Convention, readonly number[]> = {
   legacy: CONTRACT.legacy.buckets.map((ms) => ms / 1000),

@@ -16,7 +16,7 @@ import { ChartConfig } from '../../lib/config';
 import { NAMES } from '../../lib/labels';
 import { CHART_CONFIG } from '../../lib/services';
 import { binaryPath, describeWithBinaries } from './binaries';
-import { configWith, defaultConfig, synthObjects } from './manifests';
+import { configWith, defaultConfig, synthObjects, unusedServiceName } from './manifests';
 import { freePort, httpOk, RunningProcess } from './process';
 
 export const COLLECTOR_BINARY = 'otelcol-chat';
@@ -50,7 +50,7 @@ export const COLLECTOR_CONFIG_VARIANTS: readonly [string, () => ChartConfig][] =
   ['stable convention', () => configWith({ services: CHART_CONFIG.services.map((s) => ({ ...s, convention: 'stable' as const })) })],
   ['a pull service in its own namespace', () => configWith({
     services: [...CHART_CONFIG.services, {
-      name: 'chat-presence', namespace: 'presence', exportMode: 'pull',
+      name: unusedServiceName('chat-presence'), namespace: 'presence', exportMode: 'pull',
       metricsPort: { name: 'metrics', port: 9100 }, websocketGauge: 'presence_active_connections',
     }],
   })],

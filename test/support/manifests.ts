@@ -48,6 +48,14 @@ export const named = (objects: K8sObject[], kind: string, name: string): K8sObje
 /** A config with the defaults plus overrides, validated. */
 export const configWith = (overrides: Partial<ChartConfigInput>): ChartConfig => validateConfig({ ...CHART_CONFIG, ...overrides });
 
+/** `base`, or `base-2`, `base-3`, ...: a service name lib/services.ts does not use, for tests that add a service to it. */
+export function unusedServiceName(base: string): string {
+  const taken = new Set(CHART_CONFIG.services.map((s) => s.name));
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
+  return name;
+}
+
 /** Pod templates of every workload (Deployments, StatefulSets, DaemonSets, Jobs). */
 export function podTemplates(objects: K8sObject[]): { owner: K8sObject; spec: any }[] { // eslint-disable-line @typescript-eslint/no-explicit-any
   return objects

@@ -8,7 +8,7 @@ import { ChartConfigInput, ConfigError, NULL_RECEIVER, validateConfig } from '..
 import { ALERT_LABEL_NAMES, ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
 import { CHART_CONFIG } from '../../lib/services';
-import { K8sObject, ofKind, synthObjects } from '../support/manifests';
+import { K8sObject, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
 const services = CHART_CONFIG.services;
 const withAm = (alertmanager: ChartConfigInput['alertmanager'], extra: Partial<ChartConfigInput> = {}) =>
@@ -98,7 +98,7 @@ describe('Alertmanager routing from the config', () => {
 describe('Alertmanager inhibitions', () => {
   const config = validateConfig({
     ...CHART_CONFIG,
-    services: [...services, { name: 'chat-presence', namespace: 'presence', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }],
+    services: [...services, { name: unusedServiceName('chat-presence'), namespace: 'presence', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }],
   });
   const rules = alertmanagerConfigSpec(config).inhibitRules;
   const matches = (ms: readonly { name: string; value: string; matchType: string }[], labels: Record<string, string>) => ms.every((m) => {

@@ -17,7 +17,7 @@ function errorFor(input: unknown): ConfigError {
 describe('config validation: each bad input names its field and the fix', () => {
   const cases: [string, unknown, string, RegExp][] = [
     ['a service name that is not DNS-1123', { services: [{ name: 'Chat_Auth' }] }, 'services[0].name', /DNS-1123/],
-    ['a duplicate service', { services: [...services, { name: 'chat-auth' }] }, 'services[3].name', /duplicate service "chat-auth" \(also services\[0\]\)/],
+    ['a duplicate service', { services: [...services, { name: services[0].name }] }, `services[${services.length}].name`, new RegExp(`duplicate service "${services[0].name}" \\(also services\\[0\\]\\)`)],
     ['a metrics port out of range', { services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 70000 } }] }, 'services[0].metricsPort.port', /from 1 to 65535/],
     ['a metrics port that is not a whole number', { services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464.5 } }] }, 'services[0].metricsPort.port', /whole number from 1 to 65535/],
     ['an unknown key inside a custom panel', { services: [{ name: 'a', customPanels: [{ title: 'Q', expr: 'up', unit: 's', legnd: '{{pod}}' }] }] }, 'services[0].customPanels[0].legnd', /unknown field.*legend/],

@@ -62,7 +62,7 @@ describe.each(dashboards.map((d) => [d.fileName, d.json] as const))('%s', (_file
 describe('service dashboards', () => {
   const byTitle = (file: string) => new Map(panelsOf(dashboards.find((d) => d.fileName === file)!.json).map((p) => [p.title, p]));
 
-  it.each(['chat-auth.json', 'chat-transport.json', 'chat-messaging.json'])('%s shows RPS, p95, p99 and error rate with units', (file) => {
+  it.each(config.services.map((s) => `${s.name}.json`))('%s shows RPS, p95, p99 and error rate with units', (file) => {
     const panels = byTitle(file);
     expect(panels.get('Requests per second')?.fieldConfig.defaults.unit).toBe('reqps');
     expect(panels.get('p95 latency')?.fieldConfig.defaults.unit).toBe('s');
@@ -71,10 +71,13 @@ describe('service dashboards', () => {
     expect(panels.get('Client errors (4xx)')?.fieldConfig.defaults.unit).toBe('percentunit');
   });
 
-  it('shows active WebSocket connections for chat-transport only', () => {
-    expect(byTitle('chat-transport.json').get('Active WebSocket connections')?.targets[0].expr)
-      .toBe('sum by (service) (websocket_hub_active_connections{service="chat-transport"})');
-    expect(byTitle('chat-auth.json').has('Active WebSocket connections')).toBe(false);
+  it.each(config.services.map((s) => [s.name, s] as const))('%s shows active WebSocket connections exactly when it has a gauge', (name, s) => {
+    const panel = byTitle(`${name}.json`).get('Active WebSocket connections');
+    if (s.websocketGauge) expect(panel?.targets[0].expr).toBe(`sum by (service) (${s.websocketGauge}{service="${name}"})`);
+    else expect(panel).toBeUndefined();
+  });
+  it('default config: chat-transport is the one with a WebSocket gauge', () => {
+    expect(config.services.filter((s) => s.websocketGauge).map((s) => s.name)).toEqual(['chat-transport']);
   });
 
   it('reads the stable convention in seconds and the legacy one converted from milliseconds', () => {

@@ -132,19 +132,20 @@ describe('demo chart: wired to the monitoring chart', () => {
   });
 
   it('serves /metrics on the port the ServiceMonitor scrapes when a service is in pull mode', () => {
+    const pulled = CHART_CONFIG.services[CHART_CONFIG.services.length - 1].name;
     const pullConfig = validateConfig({
       ...CHART_CONFIG,
-      services: CHART_CONFIG.services.map((s) => (s.name === 'chat-messaging'
+      services: CHART_CONFIG.services.map((s) => (s.name === pulled
         ? { ...s, exportMode: 'pull' as const, metricsPort: { name: 'metrics', port: 9464 } } : s)),
     });
     const demo = demoObjects(pullConfig);
-    const monitor = named(synthObjects(pullConfig), 'ServiceMonitor', 'chat-messaging');
-    const service = named(demo, 'Service', 'chat-messaging');
+    const monitor = named(synthObjects(pullConfig), 'ServiceMonitor', pulled);
+    const service = named(demo, 'Service', pulled);
     expect(isSubset(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     for (const endpoint of monitor.spec.endpoints) {
       expect(service.spec.ports.map((p: { name: string }) => p.name)).toContain(endpoint.port);
     }
-    const c = named(demo, 'Deployment', 'chat-messaging').spec.template.spec.containers[0];
+    const c = named(demo, 'Deployment', pulled).spec.template.spec.containers[0];
     expect(env(c, 'METRICS_PORT')).toBe('9464');
     expect(env(c, 'OPENTELEMETRY_COLLECTOR_URL')).toBeUndefined();
     expect(c.ports.map((p: { name: string }) => p.name)).toContain('metrics');

@@ -1,130 +1,23 @@
 /**
- * Workload policy, modelled on the restricted Pod Security Standard and the usual manifest linters:
- * every container of every workload, RBAC, ServiceAccount tokens, PodDisruptionBudgets.
+ * Workload policy (test/unit/properties/policy.ts) on the default services plus a pull service in
+ * its own namespace, with the collector and Prometheus replicated; the same suite runs on one and
+ * five services in config-sizes.test.ts.
  */
 import { CHART_CONFIG } from '../../lib/services';
-import { configWith, defaultConfig, K8sObject, ofKind, podTemplates, synthObjects } from '../support/manifests';
-import { selectorMatches } from './support/network-policy';
-import { stackPods } from './support/stack-pods';
+import { configWith, unusedServiceName } from '../support/manifests';
+import { pinned, policyProperties } from './properties/policy';
 
-const objects = synthObjects(configWith({
-  services: [...CHART_CONFIG.services, { name: 'chat-presence', namespace: 'presence', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }],
+const config = configWith({
+  services: [...CHART_CONFIG.services, { name: unusedServiceName('chat-presence'), namespace: 'presence', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }],
   collectorReplicas: 2,
   prometheusReplicas: 2,
-}));
-const workloads = podTemplates(objects);
-const containers = workloads.flatMap(({ owner, spec }) =>
-  [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => ({ id: `${owner.kind}/${owner.metadata.name}/${c.name}`, c, pod: spec, init: (spec.initContainers ?? []).includes(c) })));
+});
 
-/** Containers allowed a writable root filesystem, with the reason. None today. */
-const WRITABLE_ROOT: Record<string, string> = {};
-/** Pods that call the Kubernetes API and so mount a ServiceAccount token. */
-const API_CLIENTS: Record<string, string> = {
-  'prometheus-operator': 'reconciles Prometheus resources',
-  'otel-collector': 'k8sattributes watches pods',
-  grafana: 'the dashboard sidecar watches ConfigMaps',
-  prometheus: 'Kubernetes service discovery',
-};
-/** Roles that may touch Secrets: the operator writes Prometheus's generated configuration there. */
-const SECRET_READERS = ['Role/monitoring/prometheus-operator'];
+policyProperties('default services, a pull service, 2 replicas', config);
 
-/** A pinned image: a version tag that is not latest, or a digest. */
-const pinned = (image: string) => /@sha256:[a-f0-9]{64}$/.test(image) || /^[^@]+:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(image.replace(/^[^/]+:[0-9]+\//, 'registry/'));
-
-describe('policy: the stack has workloads to check', () => {
-  it('finds every Deployment and the Prometheus resource', () => {
-    expect(workloads.map((w) => w.owner.metadata.name).sort()).toEqual(['grafana', 'otel-collector', 'prometheus-operator']);
-    expect(ofKind(objects, 'Prometheus')).toHaveLength(1);
-  });
+describe('policy: the pinned-image check', () => {
   it('recognises pinned and unpinned images', () => {
     expect(['a/b:1.2.3', 'localhost:5000/a:v1', `a@sha256:${'0'.repeat(64)}`].every(pinned)).toBe(true);
     expect(['a/b', 'a/b:latest', 'localhost:5000/a'].some(pinned)).toBe(false);
   });
-});
-
-describe.each(containers.map((x) => [x.id, x] as const))('policy: container %s', (_id, { id, c, pod, init }) => {
-  const sc = c.securityContext ?? {};
-  const psc = pod.securityContext ?? {};
-  it('runs as non-root', () => expect(sc.runAsNonRoot ?? psc.runAsNonRoot).toBe(true));
-  it('cannot escalate privileges and is not privileged', () => {
-    expect(sc.allowPrivilegeEscalation).toBe(false);
-    expect(sc.privileged ?? false).toBe(false);
-  });
-  it('drops all capabilities and adds none', () => {
-    expect(sc.capabilities?.drop).toContain('ALL');
-    expect(sc.capabilities?.add ?? []).toEqual([]);
-  });
-  it('uses the RuntimeDefault seccomp profile', () => expect((sc.seccompProfile ?? psc.seccompProfile)?.type).toBe('RuntimeDefault'));
-  it('has a read-only root filesystem (or a listed exception)', () => expect(sc.readOnlyRootFilesystem === true || id in WRITABLE_ROOT).toBe(true));
-  it('requests and limits cpu and memory', () => {
-    for (const kind of ['requests', 'limits']) for (const r of ['cpu', 'memory']) expect([kind, r, c.resources?.[kind]?.[r]]).toEqual([kind, r, expect.anything()]);
-  });
-  (init ? it.skip : it)('has liveness and readiness probes', () => {
-    expect(c.livenessProbe).toBeDefined();
-    expect(c.readinessProbe).toBeDefined();
-  });
-  it('runs a pinned image', () => expect([c.image, pinned(c.image)]).toEqual([c.image, true]));
-});
-
-describe.each(workloads.map((w) => [w.owner.metadata.name, w] as const))('policy: pod of %s', (name, { spec }) => {
-  it('shares nothing with the host', () => {
-    expect(spec.hostNetwork ?? false).toBe(false);
-    expect(spec.hostPID ?? false).toBe(false);
-    expect(spec.hostIPC ?? false).toBe(false);
-    expect((spec.volumes ?? []).filter((v: any) => v.hostPath)).toEqual([]);
-  });
-  it('mounts a ServiceAccount token only if it calls the API', () => {
-    expect(spec.automountServiceAccountToken).toBe(name in API_CLIENTS);
-  });
-});
-
-describe('policy: the Prometheus resource (its pods are generated by the operator)', () => {
-  const p = ofKind(objects, 'Prometheus')[0].spec;
-  it('runs as non-root with RuntimeDefault seccomp', () => {
-    expect(p.securityContext.runAsNonRoot).toBe(true);
-    expect(p.securityContext.seccompProfile.type).toBe('RuntimeDefault');
-  });
-  it('requests and limits cpu and memory', () => {
-    expect(Object.keys(p.resources.requests).sort()).toEqual(['cpu', 'memory']);
-    expect(Object.keys(p.resources.limits).sort()).toEqual(['cpu', 'memory']);
-  });
-  it('runs a pinned image', () => expect(pinned(p.image)).toBe(true));
-});
-
-describe('policy: ServiceAccounts', () => {
-  it.each(ofKind(objects, 'ServiceAccount').map((sa) => [sa.metadata.name, sa] as const))('%s mounts a token only for an API client', (name, sa) => {
-    expect(sa.automountServiceAccountToken ?? true).toBe(name in API_CLIENTS);
-  });
-});
-
-describe('policy: RBAC', () => {
-  const roles = [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')];
-  const id = (r: K8sObject) => `${r.kind}/${r.metadata.namespace ?? '-'}/${r.metadata.name}`;
-  it.each(roles.map((r) => [id(r), r] as const))('%s has no wildcards', (_id, r) => {
-    for (const rule of r.rules) for (const field of ['verbs', 'resources', 'apiGroups', 'resourceNames', 'nonResourceURLs']) {
-      expect([field, (rule[field] ?? []).filter((v: string) => v.includes('*'))]).toEqual([field, []]);
-    }
-  });
-  it('grants Secrets only to the listed roles', () => {
-    const touching = roles.filter((r) => r.rules.some((rule: any) => rule.resources?.includes('secrets') && (rule.apiGroups ?? []).includes('')));
-    expect(touching.map(id).sort()).toEqual(SECRET_READERS);
-  });
-  it('grants no ClusterRole write verbs', () => {
-    for (const r of ofKind(objects, 'ClusterRole')) for (const rule of r.rules) expect(rule.verbs.filter((v: string) => !['get', 'list', 'watch'].includes(v))).toEqual([]);
-  });
-});
-
-describe('policy: PodDisruptionBudgets', () => {
-  const pdbs = ofKind(objects, 'PodDisruptionBudget');
-  const pods = stackPods(objects);
-  const replicated = [
-    ...ofKind(objects, 'Deployment').map((d) => ({ name: d.metadata.name, replicas: d.spec.replicas ?? 1, pod: pods.find((p) => p.name === d.metadata.name)! })),
-    ...ofKind(objects, 'Prometheus').map((p) => ({ name: `prometheus-${p.metadata.name}`, replicas: p.spec.replicas ?? 1, pod: pods.find((x) => x.name === `prometheus-${p.metadata.name}`)! })),
-  ];
-  it('has replicated components in this config', () => expect(replicated.filter((r) => r.replicas > 1).map((r) => r.name).sort()).toEqual(['otel-collector', 'prometheus-chat-monitoring']));
-  it.each(replicated.map((r) => [r.name, r] as const))('%s has a budget exactly when it has more than one replica', (_n, r) => {
-    const covering = pdbs.filter((b) => b.metadata.namespace === r.pod.namespace && selectorMatches(b.spec.selector, r.pod.labels));
-    expect(covering).toHaveLength(r.replicas > 1 ? 1 : 0);
-  });
-  it('adds none with the default single replicas', () => expect(ofKind(synthObjects(defaultConfig()), 'PodDisruptionBudget')).toEqual([]));
 });

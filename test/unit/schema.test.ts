@@ -2,17 +2,19 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
-import { configWith, defaultConfig, K8sObject, named, synthObjects } from '../support/manifests';
+import { configWith, defaultConfig, K8sObject, named, synthObjects, unusedServiceName } from '../support/manifests';
 import { CHART_CONFIG } from '../../lib/services';
 import { KNOWN_MODEL_DEFECTS, schemaProblems } from './support/schema';
+import { schemaProperties } from './properties/schema';
 import { describeWithGo } from '../support/binaries';
 import { operatorCrdDir } from '../support/crds';
 
-const withPullAndFourth = () => configWith({
+/** The default services with the last one pulled, plus one more in its own namespace; replicated. */
+const withPullAndExtra = () => configWith({
   services: [
-    ...CHART_CONFIG.services.map((s) => (s.name === 'chat-messaging'
+    ...CHART_CONFIG.services.map((s, i) => (i === CHART_CONFIG.services.length - 1
       ? { ...s, exportMode: 'pull' as const, metricsPort: { name: 'metrics', port: 9464 } } : s)),
-    { name: 'chat-presence', namespace: 'presence', convention: 'stable', customPanels: [{ title: 'Online', expr: 'sum(presence_online)', unit: 'short' }] },
+    { name: unusedServiceName('chat-presence'), namespace: 'presence', convention: 'stable', customPanels: [{ title: 'Online', expr: 'sum(presence_online)', unit: 'short' }] },
   ],
   collectorReplicas: 2,
   prometheusReplicas: 2,
@@ -20,16 +22,8 @@ const withPullAndFourth = () => configWith({
 
 const copy = <T>(o: T): T => JSON.parse(JSON.stringify(o));
 
-describe('schema: every synthesized object', () => {
-  it.each([
-    ['the default config', defaultConfig],
-    ['a pull-mode service, a 4th service in its own namespace, 2 replicas', withPullAndFourth],
-  ])('is valid for %s', (_what, config) => {
-    const objects = synthObjects(config());
-    expect(objects.length).toBeGreaterThan(30);
-    expect(schemaProblems(objects)).toEqual([]);
-  });
-});
+schemaProperties('default config', defaultConfig());
+schemaProperties('a pull-mode service, one more service in its own namespace, 2 replicas', withPullAndExtra());
 
 describe('schema: the validator catches mistakes (it can fail)', () => {
   const objects = synthObjects();
@@ -63,6 +57,11 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
       m.spec.endpoints[1].intervall = '15s';
       return m;
     }, /^ServiceMonitor\/monitoring\/otel-collector: \.spec\.endpoints\[1\]\.intervall: unknown field/],
+    ['a value outside the CRD\'s enum in a field the models lack', () => {
+      const p = copy(prometheus);
+      p.spec.serviceDiscoveryRole = 'EndpointSlices';
+      return p;
+    }, /^Prometheus\/monitoring\/chat-monitoring: \.spec\.serviceDiscoveryRole: must be one of Endpoints, EndpointSlice/],
     ['an unknown kind', () => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'monitoring' } }),
       /^Widget\/monitoring\/w: \(object\): no schema for example\.com\/v1 Widget/],
     ['a misspelled core kind', () => ({ ...copy(deployment), kind: 'Deploymnet' }), /^Deploymnet\/monitoring\/grafana: .*no schema/],

@@ -1,0 +1,169 @@
+/**
+ * Wiring that must hold for any config: apply order, selectors that match, ports that line up, and
+ * every configured chat service carried through to its dashboard, rules, and collector identity
+ * or ServiceMonitor. Expectations come from the config synthesized, never from the default one.
+ */
+import { parse } from 'yaml';
+import { ChartConfig } from '../../../lib/config';
+import { K8sObject, named, ofKind, synthCharts } from '../../support/manifests';
+
+export const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const env = (c: any, name: string) => c.env.find((e: any) => e.name === name); // eslint-disable-line @typescript-eslint/no-explicit-any
+const unique = (xs: string[]) => [...new Set(xs)].sort();
+
+export function wiringProperties(name: string, config: ChartConfig): void {
+  const charts = [...synthCharts(config).entries()];
+  const objects = charts.flatMap(([, o]) => o);
+  const ns = config.namespace;
+  const pushing = config.services.filter((s) => s.exportMode === 'push');
+  const pulled = config.services.filter((s) => s.exportMode === 'pull');
+
+  describe(`wiring (${name}): apply order`, () => {
+    it('puts namespaces first and every namespaced object in a namespace created earlier', () => {
+      const [first, ...rest] = charts;
+      expect(first[0]).toBe('00-namespaces');
+      expect(first[1].every((o) => o.kind === 'Namespace')).toBe(true);
+      const created = new Set(first[1].map((o) => o.metadata.name));
+      for (const [, chartObjects] of rest) {
+        for (const o of chartObjects) {
+          expect(o.kind).not.toBe('Namespace');
+          if (o.metadata.namespace) expect(created).toContain(o.metadata.namespace);
+        }
+      }
+      expect([...created].sort()).toEqual(unique([ns, ...config.services.map((s) => s.namespace)]));
+    });
+    it('orders charts by their numeric prefix (kubectl applies a directory in file-name order)', () => {
+      const ids = charts.map(([id]) => id);
+      expect([...ids].sort()).toEqual(ids);
+    });
+    it('enforces the restricted Pod Security profile on the stack namespace', () => {
+      expect(named(objects, 'Namespace', ns).metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    });
+  });
+
+  describe(`wiring (${name}): Services select their pods and target ports that exist`, () => {
+    const deployments = ofKind(objects, 'Deployment');
+    // Pods of operator-managed resources (Prometheus, ...) carry the resource's spec.podMetadata labels.
+    const operatorManaged = objects.filter((o) => o.spec?.podMetadata?.labels);
+    it.each(ofKind(objects, 'Service').map((s) => [s.metadata.name, s] as const))('%s', (_name, service) => {
+      const deployment = deployments.find((d) => matches(service.spec.selector, d.spec.template.metadata.labels));
+      if (deployment) {
+        const portNames = deployment.spec.template.spec.containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.name));
+        for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
+        expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+      } else {
+        expect(operatorManaged.some((cr) => matches(service.spec.selector, cr.spec.podMetadata.labels))).toBe(true);
+        // Ports the operator gives its containers.
+        for (const port of service.spec.ports) expect(['web', 'reloader-web']).toContain(port.targetPort);
+      }
+    });
+  });
+
+  describe(`wiring (${name}): Prometheus picks up every ServiceMonitor and rule of the chart`, () => {
+    const prometheus = ofKind(objects, 'Prometheus')[0];
+    it.each([...ofKind(objects, 'ServiceMonitor'), ...ofKind(objects, 'PrometheusRule')].map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))(
+      'selects %s', (_name, o) => {
+        const selector = o.kind === 'ServiceMonitor' ? prometheus.spec.serviceMonitorSelector : prometheus.spec.ruleSelector;
+        expect(matches(selector.matchLabels, o.metadata.labels)).toBe(true);
+        expect(o.metadata.namespace).toBe(prometheus.metadata.namespace);
+      });
+    it('discovers targets with Roles in its own namespace and the pull services\' namespaces only', () => {
+      const roles = ofKind(objects, 'Role').filter((r) => r.metadata.name === 'chat-monitoring-prometheus');
+      expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(unique([ns, ...pulled.map((s) => s.namespace)]));
+      expect(ofKind(objects, 'ClusterRole').some((r) => r.metadata.name.includes('prometheus') && !r.metadata.name.includes('operator'))).toBe(false);
+    });
+  });
+
+  describe(`wiring (${name}): every chat service is carried through`, () => {
+    const collectorConfig = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
+    const statements: string[] = collectorConfig.processors['transform/chat_service_identity'].metric_statements[0].statements;
+    const extracted: string[] = collectorConfig.processors.k8sattributes.extract.labels.map((l: { tag_name: string }) => l.tag_name);
+    const monitors = ofKind(objects, 'ServiceMonitor');
+    const overview = JSON.stringify(JSON.parse(named(objects, 'ConfigMap', 'dashboard-platform-overview').data['platform-overview.json']).panels);
+
+    describe.each(config.services.map((s) => [s.name, s] as const))('%s', (service, s) => {
+      it('has its dashboard, every generated panel reading only its series', () => {
+        const dashboard = JSON.parse(named(objects, 'ConfigMap', `dashboard-${service}`).data[`${service}.json`]);
+        const custom = new Set(s.customPanels.map((p) => p.title));
+        const targets = (dashboard.panels as K8sObject[]).filter((p) => p.type !== 'row' && !custom.has(p.title)).flatMap((p) => p.targets);
+        expect(targets.length).toBeGreaterThan(5);
+        for (const t of targets) expect(t.expr).toContain(`service="${service}"`);
+        if (s.websocketGauge) expect(targets.some((t) => t.expr.includes(s.websocketGauge!))).toBe(true);
+        expect(overview).toContain(service);
+      });
+      it('has its recording rules and alerts', () => {
+        const rule = named(objects, 'PrometheusRule', service);
+        expect(rule.metadata.namespace).toBe(ns);
+        expect(rule.spec.groups.map((g: { name: string }) => g.name)).toEqual([`${service}.recording`, `${service}.alerts`]);
+      });
+      if (s.exportMode === 'push') {
+        it('is named by the collector from its namespace and selector labels, which k8sattributes extracts', () => {
+          const statement = statements.find((st) => st.includes(`"${service}")`));
+          expect(statement).toBeDefined();
+          expect(statement).toContain(`attributes["k8s.namespace.name"] == "${s.namespace}"`);
+          for (const [key, value] of Object.entries(s.selector)) {
+            expect(statement).toContain(`attributes["k8s.pod.label.${key}"] == "${value}"`);
+            expect(extracted).toContain(`k8s.pod.label.${key}`);
+          }
+          expect(monitors.map((m) => m.metadata.name)).not.toContain(service);
+        });
+      } else {
+        it('is scraped by a ServiceMonitor on its named port, in its namespace, labelled like pushed series', () => {
+          const monitor = named(objects, 'ServiceMonitor', service);
+          expect(monitor.metadata.namespace).toBe(ns);
+          expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [s.namespace] });
+          expect(monitor.spec.selector.matchLabels).toEqual(s.selector);
+          expect(monitor.spec.endpoints[0]).toMatchObject({ port: s.metricsPort!.name, path: s.metricsPort!.path });
+          expect(monitor.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', targetLabel: 'service', replacement: service });
+        });
+      }
+    });
+  });
+
+  describe(`wiring (${name}): the collector`, () => {
+    it('can read the pods of every pushing namespace, cluster-wide only when there are several', () => {
+      const readsPods = (r: K8sObject) => r.rules.some((rule: { resources: string[] }) => rule.resources.includes('pods'));
+      const collectorRoles = [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')].filter((r) => r.metadata.name.includes('otel-collector') && readsPods(r));
+      const clusterWide = collectorRoles.some((r) => r.kind === 'ClusterRole');
+      const namespaces = unique(pushing.map((s) => s.namespace));
+      expect(clusterWide).toBe(namespaces.length !== 1);
+      if (!clusterWide) expect(collectorRoles.map((r) => r.metadata.namespace)).toEqual(namespaces);
+    });
+  });
+
+  describe(`wiring (${name}): Grafana`, () => {
+    const [grafana, sidecar] = named(objects, 'Deployment', 'grafana').spec.template.spec.containers;
+    const dashboardConfigMaps = ofKind(objects, 'ConfigMap').filter((c) => c.metadata.name.startsWith('dashboard-'));
+    const datasources = parse(named(objects, 'ConfigMap', 'grafana-provisioning').data['datasources.yaml']).datasources
+      .filter((d: { type: string }) => d.type === 'prometheus');
+
+    it('loads one dashboard per chat service plus the overview: the sidecar\'s label and namespace are the ConfigMaps\'', () => {
+      expect(dashboardConfigMaps.map((c) => c.metadata.name).sort())
+        .toEqual([...config.services.map((s) => `dashboard-${s.name}`), 'dashboard-platform-overview'].sort());
+      for (const cm of dashboardConfigMaps) {
+        expect(cm.metadata.labels![env(sidecar, 'LABEL').value]).toBe(env(sidecar, 'LABEL_VALUE').value);
+        expect(cm.metadata.namespace).toBe(env(sidecar, 'NAMESPACE').value);
+        expect(Object.keys(cm.data)).toHaveLength(1);
+      }
+    });
+
+    it('provisions one default Prometheus datasource whose uid every dashboard uses', () => {
+      expect(datasources).toHaveLength(1);
+      for (const cm of dashboardConfigMaps) {
+        const dashboard = JSON.parse(Object.values(cm.data as Record<string, string>)[0]);
+        const variable = dashboard.templating.list.find((v: { type: string }) => v.type === 'datasource');
+        expect(variable.current.value).toBe(datasources[0].uid);
+        for (const panel of dashboard.panels.filter((p: { type: string }) => p.type !== 'row')) {
+          expect(panel.datasource).toEqual({ type: 'prometheus', uid: `\${${variable.name}}` });
+        }
+      }
+    });
+
+    it('is exposed on the configured NodePort and reads the configured admin Secret', () => {
+      expect(named(objects, 'Service', 'grafana').spec.ports[0].nodePort).toBe(config.grafanaNodePort);
+      expect(env(grafana, 'GF_SECURITY_ADMIN_PASSWORD').valueFrom.secretKeyRef.name).toBe(config.grafanaAdminSecret);
+    });
+  });
+}
