@@ -161,6 +161,17 @@ export interface AlertmanagerSettings {
   readonly receiverEgressCidrs: readonly string[];
 }
 
+/** How the collector treats what the push services send. */
+export interface CollectorSettings {
+  /** How often the push services export OTLP (the real chat services: every 1 s). @default '1s' */
+  readonly exportInterval: string;
+  /**
+   * How long the collector keeps exposing a series that gets no new points, e.g. a stopped pod's
+   * last WebSocket gauge. At least 3 export intervals, so a live series never gaps. @default 5 x exportInterval
+   */
+  readonly metricExpiration: string;
+}
+
 export interface ChartConfig {
   /** Namespace holding the whole stack. @default 'monitoring' */
   readonly namespace: string;
@@ -183,6 +194,7 @@ export interface ChartConfig {
   readonly grafanaAdminSecret: string;
   /** @default 1 (a PodDisruptionBudget is added above 1) */
   readonly collectorReplicas: number;
+  readonly collector: CollectorSettings;
   /** @default 1 (a PodDisruptionBudget is added above 1) */
   readonly prometheusReplicas: number;
   /** Page holding the alerts' runbook sections; each alert links to `<url>#<alert name in lower case>`. @default this project's README on GitHub */
@@ -205,8 +217,9 @@ export type AlertmanagerInput = Partial<Omit<AlertmanagerSettings, 'receivers' |
   })[];
   readonly routes?: readonly { receiver: string; matchers: readonly (Partial<AlertMatcher> & { name: string; value: string })[]; continue?: boolean }[];
 };
-export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager'>> & {
+export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector'>> & {
   readonly images?: Partial<Images>;
+  readonly collector?: Partial<CollectorSettings>;
   readonly alertmanager?: AlertmanagerInput;
   readonly services: readonly ChatServiceInput[];
 };
@@ -249,7 +262,7 @@ export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/aleksandrshaulskyi/c
 const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
-  'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'services'];
+  'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'services'];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels'];
 const PORT_KEYS = ['name', 'port', 'path'];
@@ -548,6 +561,24 @@ function validateAlertmanager(raw: unknown, services: readonly ChatServiceConfig
   };
 }
 
+/** Seconds as a Go duration, the collector's syntax: "5s", "1500ms". */
+const goDuration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`);
+
+function validateCollector(raw: unknown): CollectorSettings {
+  const c = requireObject('collector', raw, ['exportInterval', 'metricExpiration']);
+  const fix = 'use a duration in h, m, s or ms such as "1s"';
+  const exportInterval = str('collector.exportInterval', c.exportInterval ?? '1s', GO_DURATION, fix);
+  const interval = durationSeconds(exportInterval);
+  if (interval === 0) throw new ConfigError('collector.exportInterval', 'must not be zero', fix);
+  // A few missed exports and the pod is gone: its series (and its gauge's last value) leave the exposition.
+  const metricExpiration = str('collector.metricExpiration', c.metricExpiration ?? goDuration(5 * interval), GO_DURATION, fix);
+  if (durationSeconds(metricExpiration) < 3 * interval) {
+    throw new ConfigError('collector.metricExpiration', `${metricExpiration} is shorter than 3 x exportInterval (${exportInterval})`,
+      'make it at least three export intervals, or a live series disappears between two exports');
+  }
+  return { exportInterval, metricExpiration };
+}
+
 /** Validates raw (possibly untyped, e.g. JSON) input and fills in defaults. Throws ConfigError. */
 export function validateConfig(raw: unknown): ChartConfig {
   const c = requireObject('config', raw, CHART_KEYS);
@@ -599,6 +630,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     grafanaNodePort: int('grafanaNodePort', c.grafanaNodePort ?? 30030, 30000, 32767),
     grafanaAdminSecret: str('grafanaAdminSecret', c.grafanaAdminSecret ?? 'grafana-admin', DNS1123_LABEL, dns),
     collectorReplicas: int('collectorReplicas', c.collectorReplicas ?? 1, 1, 10),
+    collector: validateCollector(c.collector ?? {}),
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? 1, 1, 10),
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),

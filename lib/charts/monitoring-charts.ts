@@ -6,7 +6,7 @@ import { App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Alertmanager } from '../alertmanager/alertmanager';
 import { alertmanagerConfigSpec, receiverEgressPorts } from '../alertmanager/alertmanager-config';
-import { collectorConfig } from '../collector/collector-config';
+import { collectorConfig, pushNamespaces } from '../collector/collector-config';
 import { OtelCollector } from '../collector/otel-collector';
 import { ChartConfig, serviceNamespaces } from '../config';
 import { allDashboards, GeneratedDashboard } from '../dashboards';
@@ -54,7 +54,7 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     namespace: ns,
     image: config.images.collector,
     config: collectorConfig(config),
-    serviceNamespaces: [...new Set(pushing.map((s) => s.namespace))],
+    serviceNamespaces: pushNamespaces(config),
     replicas: config.collectorReplicas,
   });
   podDisruptionBudgetFor(collectorChart, { namespace: ns, name: NAMES.collector, replicas: config.collectorReplicas });

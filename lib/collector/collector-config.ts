@@ -42,9 +42,40 @@ export interface CollectorConfigOptions {
   readonly memoryLimitPercent?: number;
 }
 
+/** Namespaces of the push services: the only pods the collector needs to know. */
+export function pushNamespaces(config: ChartConfig): string[] {
+  return [...new Set(config.services.filter((s) => s.exportMode === 'push').map((s) => s.namespace))];
+}
+
+/**
+ * k8sattributes, reading only what the identity transform needs: pod name, uid, namespace and the
+ * selector labels. That takes a pod watch alone (no namespace, ReplicaSet or node informers), in the
+ * one pushing namespace when there is one, so the RBAC (otel-collector.ts) can be a Role there.
+ */
+function k8sAttributes(config: ChartConfig): Record<string, unknown> {
+  const push = config.services.filter((s) => s.exportMode === 'push');
+  const podLabelKeys = [...new Set(push.flatMap((s) => Object.keys(s.selector)))].sort();
+  const namespaces = pushNamespaces(config);
+  return {
+    auth_type: 'serviceAccount',
+    passthrough: false,
+    ...(namespaces.length === 1 ? { filter: { namespace: namespaces[0] } } : {}),
+    // Block start-up until the pod cache is synced: otherwise the first points after a restart find
+    // no pod, lose their identity and are dropped.
+    wait_for_metadata: true,
+    wait_for_metadata_timeout: '10s',
+    extract: {
+      metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid'],
+      labels: podLabelKeys.map((key) => ({ tag_name: podLabelAttr(key), key, from: 'pod' })),
+    },
+    // The chat services push straight from their pods, so the peer address is the pod IP.
+    pod_association: [{ sources: [{ from: 'connection' }] }],
+  };
+}
+
 export function collectorConfig(config: ChartConfig, options: CollectorConfigOptions = {}): Record<string, unknown> {
-  const podLabelKeys = [...new Set(config.services.flatMap((s) => Object.keys(s.selector)))].sort();
-  const namespaces = [...new Set(config.services.map((s) => s.namespace))];
+  // With no push service there is nobody to identify, and so no pods to watch.
+  const watchPods = pushNamespaces(config).length > 0;
   const identity = identityStatements(config);
   return {
     extensions: {
@@ -59,19 +90,9 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
       },
     },
     processors: {
-      memory_limiter: { check_interval: '5s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
-      k8sattributes: {
-        auth_type: 'serviceAccount',
-        passthrough: false,
-        // One namespace: watch only it (and the RBAC can stay a Role there).
-        ...(namespaces.length === 1 ? { filter: { namespace: namespaces[0] } } : {}),
-        extract: {
-          metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid'],
-          labels: podLabelKeys.map((key) => ({ tag_name: podLabelAttr(key), key, from: 'pod' })),
-        },
-        // The chat services push straight from their pods, so the peer address is the pod IP.
-        pod_association: [{ sources: [{ from: 'connection' }] }],
-      },
+      // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
+      memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
+      ...(watchPods ? { k8sattributes: k8sAttributes(config) } : {}),
       'transform/chat_service_identity': {
         error_mode: 'ignore',
         metric_statements: [
@@ -84,8 +105,9 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
     exporters: {
       prometheus: {
         endpoint: `0.0.0.0:${COLLECTOR_PORTS.exporter}`,
-        // Series of a deleted pod disappear after this long instead of the 5m default.
-        metric_expiration: '2m',
+        // A stopped pod's series (its last gauge value too) leave the exposition a few export
+        // intervals after its last point, instead of the 5m default.
+        metric_expiration: config.collector.metricExpiration,
         // Resource attributes are left on target_info (the default): copying them onto every series
         // multiplies cardinality. The identity transform puts the few labels that matter on the points.
       },
@@ -101,7 +123,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
       pipelines: {
         metrics: {
           receivers: ['otlp'],
-          processors: ['memory_limiter', 'k8sattributes', 'transform/chat_service_identity', 'batch'],
+          processors: ['memory_limiter', ...(watchPods ? ['k8sattributes'] : []), 'transform/chat_service_identity', 'batch'],
           exporters: ['prometheus'],
         },
       },

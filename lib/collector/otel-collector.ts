@@ -12,7 +12,7 @@ export interface OtelCollectorProps {
   readonly image: string;
   /** Collector configuration, from collectorConfig(). */
   readonly config: Record<string, unknown>;
-  /** Namespaces whose pods push OTLP; k8sattributes reads pods there. */
+  /** Namespaces whose pods push OTLP (pushNamespaces()); k8sattributes reads pods there. */
   readonly serviceNamespaces: readonly string[];
   /** @default 1 */
   readonly replicas?: number;
@@ -45,7 +45,7 @@ export class OtelCollector extends Construct {
     const sizes = props.resources ?? DEFAULT_RESOURCES;
     const configYaml = Yaml.stringify(props.config);
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: props.serviceNamespaces.length > 0 });
     this.rbac(props, labels);
 
     new k8s.KubeConfigMap(this, 'config', {
@@ -66,7 +66,8 @@ export class OtelCollector extends Construct {
           },
           spec: {
             serviceAccountName: name,
-            automountServiceAccountToken: true, // k8sattributes reads pods from the API
+            // k8sattributes reads pods from the API; without push services it is not configured.
+            automountServiceAccountToken: props.serviceNamespaces.length > 0,
             securityContext: restrictedPod(COLLECTOR_UID),
             containers: [{
               name: 'otel-collector',
@@ -106,29 +107,29 @@ export class OtelCollector extends Construct {
     });
   }
 
-  /** k8sattributes needs to read pods (and namespaces); a Role is enough when the services share one namespace. */
+  /**
+   * k8sattributes watches pods only (collector-config.ts): a Role in the one pushing namespace, where
+   * its filter confines the watch; with several, its watch is cluster-wide and so is this grant; with
+   * none, k8sattributes is not configured and nothing is granted.
+   */
   private rbac(props: OtelCollectorProps, labels: Record<string, string>) {
     const name = NAMES.collector;
     const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
-    const read = ['get', 'list', 'watch'];
-    const single = props.serviceNamespaces.length === 1;
-    const clusterRules = [{ apiGroups: [''], resources: single ? ['namespaces'] : ['pods', 'namespaces'], verbs: read }];
-    const clusterName = `chat-monitoring-${name}`;
-    new k8s.KubeClusterRole(this, 'cluster-role', { metadata: { name: clusterName, labels }, rules: clusterRules });
-    new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
-      metadata: { name: clusterName, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
-      subjects,
-    });
-    if (single) {
-      const ns = props.serviceNamespaces[0];
-      new k8s.KubeRole(this, 'pod-reader', {
-        metadata: { name: `${name}-pod-reader`, namespace: ns, labels },
-        rules: [{ apiGroups: [''], resources: ['pods'], verbs: read }],
+    const rules = [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }];
+    if (props.serviceNamespaces.length > 1) {
+      const clusterName = `chat-monitoring-${name}`;
+      new k8s.KubeClusterRole(this, 'cluster-role', { metadata: { name: clusterName, labels }, rules });
+      new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
+        metadata: { name: clusterName, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
+        subjects,
       });
+    } else if (props.serviceNamespaces.length === 1) {
+      const metadata = { name: `${name}-pod-reader`, namespace: props.serviceNamespaces[0], labels };
+      new k8s.KubeRole(this, 'pod-reader', { metadata, rules });
       new k8s.KubeRoleBinding(this, 'pod-reader-binding', {
-        metadata: { name: `${name}-pod-reader`, namespace: ns, labels },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-pod-reader` },
+        metadata,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: metadata.name },
         subjects,
       });
     }

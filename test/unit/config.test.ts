@@ -41,6 +41,9 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['the platform rules\' name', { services: [{ name: 'chat-monitoring-platform' }] }, 'services[0].name', /one of the chart's own objects/],
     ['a service in the stack\'s own namespace', { services: [{ name: 'a', namespace: 'monitoring' }] }, 'services[0].namespace', /monitoring stack's own namespace/],
     ['a runbook URL with a #fragment', { services, runbookBaseUrl: 'https://wiki.example.com/runbooks#chat' }, 'runbookBaseUrl', /is not valid/],
+    ['a collector export interval in days (not a Go duration)', { services, collector: { exportInterval: '1d' } }, 'collector.exportInterval', /duration in h, m, s or ms/],
+    ['a metric expiration shorter than 3 export intervals', { services, collector: { exportInterval: '10s', metricExpiration: '20s' } }, 'collector.metricExpiration', /3 x exportInterval/],
+    ['an unknown collector key', { services, collector: { metricExpiry: '5s' } }, 'collector.metricExpiry', /unknown field.*metricExpiration/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];
   it.each(cases)('%s', (_what, input, field, message) => {

@@ -123,13 +123,34 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   });
 
   describe(`wiring (${name}): the collector`, () => {
+    const collectorConfig = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
+    const k8sattributes = collectorConfig.processors.k8sattributes;
+    const collectorRoles = [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')].filter((r) => r.metadata.name.includes('otel-collector'));
+    const namespaces = unique(pushing.map((s) => s.namespace));
+
     it('can read the pods of every pushing namespace, cluster-wide only when there are several', () => {
-      const readsPods = (r: K8sObject) => r.rules.some((rule: { resources: string[] }) => rule.resources.includes('pods'));
-      const collectorRoles = [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')].filter((r) => r.metadata.name.includes('otel-collector') && readsPods(r));
       const clusterWide = collectorRoles.some((r) => r.kind === 'ClusterRole');
-      const namespaces = unique(pushing.map((s) => s.namespace));
-      expect(clusterWide).toBe(namespaces.length !== 1);
+      expect(clusterWide).toBe(namespaces.length > 1);
       if (!clusterWide) expect(collectorRoles.map((r) => r.metadata.namespace)).toEqual(namespaces);
+    });
+    it('watches exactly what it is granted: k8sattributes\' namespace filter is the Role\'s namespace, no filter only with a ClusterRole', () => {
+      if (namespaces.length === 0) {
+        expect(k8sattributes).toBeUndefined();
+        expect(collectorRoles).toEqual([]);
+        return;
+      }
+      expect(k8sattributes.filter?.namespace).toBe(namespaces.length === 1 ? namespaces[0] : undefined);
+      const grantedIn = collectorRoles.map((r) => (r.kind === 'ClusterRole' ? '*' : r.metadata.namespace));
+      expect(grantedIn).toEqual([k8sattributes.filter?.namespace ?? '*']);
+    });
+    it('is granted get/list/watch on pods and nothing else: it extracts no namespace, ReplicaSet or node metadata', () => {
+      for (const r of collectorRoles) expect(r.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+      if (k8sattributes) {
+        expect(k8sattributes.extract.labels.every((l: { from: string }) => l.from === 'pod')).toBe(true);
+        expect(k8sattributes.extract.annotations).toBeUndefined();
+        expect(k8sattributes.extract.metadata.filter((m: string) => !/^k8s\.(pod|namespace)\.(name|uid)$/.test(m))).toEqual([]);
+        expect(k8sattributes.wait_for_metadata).toBe(true);
+      }
     });
   });
 

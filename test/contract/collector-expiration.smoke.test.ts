@@ -1,0 +1,78 @@
+/**
+ * A chat-transport pod dies with WebSocket connections open: its last gauge value must leave
+ * Prometheus within the collector's metric_expiration (a few export intervals) plus a scrape, so
+ * the WebSocket panel and the instance count stop counting it. Real chat services, the real
+ * collector running the chart's config (k8sattributes stubbed), the real Prometheus 3.5.
+ */
+import { stringify } from 'yaml';
+import { durationSeconds } from '../../lib/config';
+import { instanceCount, websocketConnections } from '../../lib/queries/http';
+import { ChatService, ChatWebSocket, describeWithChatService, route } from '../support/chat-service';
+import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';
+import { defaultConfig } from '../support/manifests';
+import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
+
+const config = defaultConfig();
+const transport = config.services.find((s) => s.websocketGauge)!;
+const SCRAPE_SECONDS = 1;
+const pods = ['a', 'b'].map((x) => `${transport.name}-5c7d9-${x}`);
+
+describeWithChatService('collector metric_expiration: a stopped pod leaves the WebSocket panel and the instance count', [...COLLECTOR_BINARIES, ...PROMETHEUS_BINARIES], () => {
+  let collector: RunningCollector | undefined;
+  let prometheus: PrometheusServer | undefined;
+  const services: ChatService[] = [];
+  const sockets: ChatWebSocket[] = [];
+
+  const valueOf = async (expr: string) => {
+    const r = await prometheus!.query(expr);
+    return r.length ? Number(r[0].value![1]) : undefined;
+  };
+  async function until(expr: string, want: number, timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      if (await valueOf(expr) === want) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) throw new Error(`${expr}: ${await valueOf(expr)} after ${timeoutMs} ms, want ${want}`);
+      await sleep(100);
+    }
+  }
+
+  beforeAll(async () => {
+    const stub = pods.map((name) => ({ namespace: transport.namespace, name, labels: { ...transport.selector } }));
+    collector = await RunningCollector.start({ config: chartCollectorConfig(config), identity: { stub } });
+    for (const pod of pods) {
+      services.push(await ChatService.start({ kind: 'transport', collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: pod } }));
+    }
+    prometheus = await PrometheusServer.start({
+      config: stringify({
+        global: { scrape_interval: `${SCRAPE_SECONDS}s` },
+        scrape_configs: [{ job_name: 'otel-collector', honor_labels: true, static_configs: [{ targets: [collector.exporterTarget] }] }],
+      }),
+    });
+    for (const s of services) expect(await s.request(route('transport', 'GET', '/transportation/connections'))).toBe(200);
+    sockets.push(await services[0].openWebSocket());
+    for (let i = 0; i < 2; i++) sockets.push(await services[1].openWebSocket());
+  }, 120000);
+
+  afterAll(async () => {
+    for (const s of sockets) await s.close().catch(() => undefined);
+    for (const s of services) await s.stop();
+    await prometheus?.stop();
+    await collector?.stop();
+  });
+
+  it(`drops pod b's gauge (2 connections) and its instance within metric_expiration (${config.collector.metricExpiration}) + 2 scrapes of it stopping`, async () => {
+    const ws = websocketConnections(transport, transport.websocketGauge!);
+    await until(ws, 3, 30000);
+    await until(instanceCount(transport), 2, 30000);
+    const stopped = Date.now();
+    await services[1].stop();
+    const bound = (durationSeconds(config.collector.metricExpiration) + 2 * SCRAPE_SECONDS) * 1000;
+    await until(ws, 1, bound + 5000);
+    const gone = Date.now() - stopped;
+    await until(instanceCount(transport), 1, 2000);
+    process.stderr.write(`collector-expiration: pod b's gauge left Prometheus ${gone} ms after it stopped (metric_expiration ${config.collector.metricExpiration}, scrape ${SCRAPE_SECONDS}s)\n`);
+    expect(gone).toBeLessThanOrEqual(bound);
+    // The live pod is untouched: its gauge and its series stay.
+    expect(await valueOf(`${transport.websocketGauge}{pod="${pods[0]}"}`)).toBe(1);
+  }, 60000);
+});

@@ -1,0 +1,71 @@
+/**
+ * The collector config's own rules, for configs beyond the default: which pods it watches (and is
+ * granted), how long a silent series stays exposed, and the memory limiter's pace.
+ */
+import { parse } from 'yaml';
+import { durationSeconds } from '../../lib/config';
+import { CHART_CONFIG } from '../../lib/services';
+import { configWith, defaultConfig, named, synthObjects, unusedServiceName } from '../support/manifests';
+
+const collectorOf = (objects: ReturnType<typeof synthObjects>) => parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
+const collectorRbac = (objects: ReturnType<typeof synthObjects>) => objects.filter((o) => /Role/.test(o.kind) && o.metadata.name.includes('otel-collector'));
+
+describe('collector: which pods it watches', () => {
+  it('a pull service in another namespace changes neither the namespace filter nor the Role: the collector serves push services only', () => {
+    const pull = { name: unusedServiceName('chat-presence'), namespace: 'presence', exportMode: 'pull' as const,
+      selector: { 'presence.example.com/tier': 'edge' }, metricsPort: { name: 'metrics', port: 9100 } };
+    const objects = synthObjects(configWith({ services: [...CHART_CONFIG.services, pull] }));
+    const pushNamespaces = [...new Set(defaultConfig().services.filter((s) => s.exportMode === 'push').map((s) => s.namespace))];
+    expect(pushNamespaces).toHaveLength(1);
+    expect(collectorOf(objects).processors.k8sattributes.filter).toEqual({ namespace: pushNamespaces[0] });
+    expect(collectorRbac(objects).map((r) => `${r.kind} ${r.metadata.namespace}`)).toEqual([`Role ${pushNamespaces[0]}`, `RoleBinding ${pushNamespaces[0]}`]);
+    // Its selector labels are not extracted either: the collector never names a pull service.
+    const labels = collectorOf(objects).processors.k8sattributes.extract.labels.map((l: { key: string }) => l.key);
+    expect(labels).not.toContain('presence.example.com/tier');
+  });
+
+  it('push services in two namespaces: no filter, and pods (only) granted cluster-wide', () => {
+    const objects = synthObjects(configWith({ services: [{ name: 'a', namespace: 'one' }, { name: 'b', namespace: 'two' }] }));
+    expect(collectorOf(objects).processors.k8sattributes.filter).toBeUndefined();
+    const rbac = collectorRbac(objects);
+    expect(rbac.map((r) => r.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(named(rbac, 'ClusterRole', rbac[0].metadata.name).rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('no push service: no k8sattributes, no RBAC, no API token in the pod', () => {
+    const objects = synthObjects(configWith({ services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }));
+    const collector = collectorOf(objects);
+    expect(collector.processors.k8sattributes).toBeUndefined();
+    expect(JSON.stringify(collector.service.pipelines)).not.toContain('k8sattributes');
+    expect(collectorRbac(objects)).toEqual([]);
+    expect(named(objects, 'Deployment', 'otel-collector').spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(named(objects, 'ServiceAccount', 'otel-collector').automountServiceAccountToken).toBe(false);
+  });
+
+  it('waits for the pod cache before accepting data, so the first points after a restart keep their identity', () => {
+    const k8s = collectorOf(synthObjects()).processors.k8sattributes;
+    expect(k8s.wait_for_metadata).toBe(true);
+    expect(durationSeconds(k8s.wait_for_metadata_timeout)).toBeGreaterThan(0);
+  });
+});
+
+describe('collector: a stopped pod\'s series expire a few export intervals after its last point', () => {
+  const expiration = (input: Parameters<typeof configWith>[0]) => collectorOf(synthObjects(configWith(input))).exporters;
+  const expirations = (exporters: Record<string, { metric_expiration: string }>) => [...new Set(Object.values(exporters).map((e) => e.metric_expiration))];
+
+  it('by default 5 export intervals (the services export every 1 s)', () => {
+    const config = defaultConfig();
+    expect(durationSeconds(config.collector.metricExpiration)).toBe(5 * durationSeconds(config.collector.exportInterval));
+    expect(expirations(expiration({}))).toEqual([config.collector.metricExpiration]);
+  });
+
+  it('follows a configured export interval, and takes an explicit expiration', () => {
+    expect(expirations(expiration({ collector: { exportInterval: '10s' } }))).toEqual(['50s']);
+    expect(expirations(expiration({ collector: { exportInterval: '500ms' } }))).toEqual(['2500ms']);
+    expect(expirations(expiration({ collector: { metricExpiration: '30s' } }))).toEqual(['30s']);
+  });
+});
+
+it('collector: memory_limiter checks every second, as upstream recommends', () => {
+  expect(collectorOf(synthObjects()).processors.memory_limiter.check_interval).toBe('1s');
+});
