@@ -19,8 +19,8 @@ import { resources, restrictedContainer, restrictedPod } from '../lib/security';
 import { profileFor } from './app/profiles';
 import { BUNDLE_FILE } from './bundle';
 
-/** Pinned runtime: the Node version this repository is developed and tested with. */
-export const DEMO_IMAGE = 'docker.io/library/node:20.20.2-alpine3.23';
+/** Pinned runtime: Node 24, the newest LTS line the tests run on (scripts/test-node-versions.sh); the bundle targets node20, the oldest. */
+export const DEMO_IMAGE = 'docker.io/library/node:24.21.0-alpine3.24';
 /** The node image's unprivileged `node` user. */
 export const DEMO_UID = 1000;
 export const DEMO_PART_OF = 'chat-demo';
