@@ -1,0 +1,261 @@
+/**
+ * The proof that a firing alert reaches people: Prometheus 3.5 evaluates the chart's rules on
+ * traffic that breaks chat-auth's SLO, and sends to Alertmanager v0.33.1 running the configuration
+ * the operator renders from the chart's AlertmanagerConfig (test/support/operator-alertmanager-config.ts),
+ * with two webhook receivers served by this test. Checked on the real programs:
+ * - `amtool check-config` accepts the very file Alertmanager is started with;
+ * - the fast-burn page reaches the critical receiver 2 minutes after the burn starts (its `for`),
+ *   within group_wait of firing, with its labels, summary, description and runbook URL;
+ * - inhibited alerts are not delivered (the collector being down pages once, not once per push
+ *   service; a fast burn mutes the same service's slow burn), while an uninhibited warning is;
+ * - a silence created through Alertmanager's API holds chat-transport's page back, which arrives
+ *   once the silence is expired;
+ * - the resolution is delivered when chat-auth's traffic recovers.
+ *
+ * The routing tree, inhibitions and receivers are the chart's; only the timings are the config's
+ * shortest sensible values (group_wait 1s, group_interval 5s), so the test does not wait for the
+ * 30s / 5m defaults. Traffic is the contract's request counter as the collector exposes it, with
+ * rates the test sets (test/support/counter-exposition.ts); evaluation every second.
+ * Inhibition sources that take 5 to 15 minutes to fire (OtelCollectorDown, metrics absent, slow
+ * burn) are posted to Alertmanager's API the way Prometheus posts them, with the labels the
+ * chart's rules give them; their rules' firing is proven by promtool (alert-edges.promtool.test.ts).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { stringify } from 'yaml';
+import { ALERTMANAGER_BINARIES, AlertmanagerServer, amtool, PostableAlert } from '../support/alertmanager';
+import { describeWithBinaries } from '../support/binaries';
+import { CounterExposition } from '../support/counter-exposition';
+import { configWith, K8sObject, ofKind, readDist, synthObjects } from '../support/manifests';
+import { renderOperatorAlertmanagerConfig } from '../support/operator-alertmanager-config';
+import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
+import { Notification, WebhookReceiver } from '../support/webhook-receiver';
+import { ruleFilesOf, waitForTargetsUp } from './stack';
+
+// ---- stated by the SLO design, not read from the rules ----
+/** The fast burn pages after 2 minutes above 14.4 x the error budget (multi-window, multi-burn-rate alerting). */
+const FAST_BURN = { alert: 'ChatServiceErrorBudgetBurnFast', factor: 14.4, forSeconds: 120, severity: 'critical' };
+const SLOW_BURN = { alert: 'ChatServiceErrorBudgetBurnSlow', severity: 'warning' };
+const COUNT = 'http_server_duration_milliseconds_count'; // the contract's request counter (legacy convention)
+
+// ---- the chart, with the test's receivers and timings ----
+const SECRET = 'alertmanager-receivers';
+const config = configWith({
+  alertmanager: {
+    receiversSecret: SECRET,
+    receivers: [
+      { name: 'oncall', webhook: { urlSecretKey: 'oncall-url' } },
+      { name: 'team', webhook: { urlSecretKey: 'team-url' } },
+    ],
+    criticalReceiver: 'oncall',
+    warningReceiver: 'team',
+    groupWait: '1s',
+    groupInterval: '5s',
+    repeatInterval: '1h',
+  },
+});
+const objects: K8sObject[] = synthObjects(config);
+const amConfigObject = ofKind(objects, 'AlertmanagerConfig')[0];
+const rules = ofKind(objects, 'PrometheusRule');
+const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)![1]);
+const GROUP_WAIT_S = seconds(config.alertmanager.groupWait);
+const GROUP_INTERVAL_S = seconds(config.alertmanager.groupInterval);
+const EVAL_S = 1;
+const PATH = { critical: '/oncall', warning: '/team' } as const;
+
+interface Rule { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+const ruleOf = (service: string, alert: string): Rule => {
+  const o = rules.find((r) => r.metadata.name === service)!;
+  return (o.spec.groups as { rules: Rule[] }[]).flatMap((g) => g.rules).find((r) => r.alert === alert)!;
+};
+const platformRule = (alert: string): Rule =>
+  (rules.find((r) => r.spec.groups.some((g: { rules: Rule[] }) => g.rules.some((x) => x.alert === alert)))!.spec.groups as { rules: Rule[] }[])
+    .flatMap((g) => g.rules).find((r) => r.alert === alert)!;
+
+/** An alert as Prometheus would post it for `rule` (its labels plus alertname), optionally for one service. */
+const postable = (rule: Rule, endsAt?: Date): PostableAlert => ({
+  labels: { alertname: rule.alert!, ...rule.labels },
+  annotations: rule.annotations,
+  startsAt: new Date().toISOString(),
+  ...(endsAt ? { endsAt: endsAt.toISOString() } : {}),
+});
+
+/** One pod's request counter of `status`, labelled as the collector exposes it. */
+const series = (service: string, status: number) => ({
+  service, namespace: 'chat', pod: `${service}-0`, job: service, instance: `${service}-0`,
+  http_method: 'GET', http_target: '/route', http_status_code: String(status),
+});
+
+const isFor = (alert: string, service?: string) => (n: Notification) =>
+  n.payload.groupLabels.alertname === alert && (service === undefined || n.payload.groupLabels.service === service);
+
+describeWithBinaries('alerts reach people: Prometheus 3.5, the chart\'s rules and routing, Alertmanager, a webhook', [...PROMETHEUS_BINARIES, ...ALERTMANAGER_BINARIES], () => {
+  let dir: string;
+  let webhook: WebhookReceiver;
+  let traffic: CounterExposition;
+  let alertmanager: AlertmanagerServer;
+  let prometheus: PrometheusServer;
+  let rendered: string;
+  let trafficStart: number;
+  let silenceId: string;
+  const budget = 1 - config.services.find((s) => s.name === 'chat-auth')!.slo.availabilityPercent / 100;
+  const fastThreshold = FAST_BURN.factor * budget;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-alerts-'));
+    webhook = await WebhookReceiver.start();
+    rendered = renderOperatorAlertmanagerConfig(amConfigObject, {
+      [SECRET]: { 'oncall-url': `${webhook.url}${PATH.critical}`, 'team-url': `${webhook.url}${PATH.warning}` },
+    });
+    writeFileSync(join(dir, 'alertmanager.yaml'), rendered);
+    traffic = await CounterExposition.start(COUNT);
+    alertmanager = await AlertmanagerServer.start(rendered);
+    const ruleFiles = ruleFilesOf(objects);
+    prometheus = await PrometheusServer.start({
+      ruleFiles,
+      config: stringify({
+        global: { scrape_interval: `${EVAL_S}s`, scrape_timeout: `${EVAL_S}s`, evaluation_interval: `${EVAL_S}s` },
+        rule_files: Object.keys(ruleFiles).map((f) => `rules/${f}`),
+        alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanager.url.replace(/^http:\/\//, '')] }] }] },
+        // The collector's exporter as its ServiceMonitor scrapes it: its own target labels on `up`
+        // (so OtelCollectorDown stays quiet), the exposed service/namespace/pod labels kept.
+        scrape_configs: [{
+          job_name: 'otel-collector',
+          honor_labels: true,
+          static_configs: [{ targets: [traffic.target], labels: { namespace: 'monitoring', endpoint: 'prom-exporter' } }],
+        }],
+      }),
+    });
+    await waitForTargetsUp(prometheus, 1); // traffic starts on a target already scraped
+  }, 60_000);
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await alertmanager?.stop();
+    await traffic?.stop();
+    await webhook?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('amtool check-config accepts the file Alertmanager runs, and routes severities to their receivers', () => {
+    const check = amtool(['check-config', 'alertmanager.yaml'], dir);
+    expect(check.output).toContain('SUCCESS');
+    expect(check.status).toBe(0);
+    const receiverOf = (labels: string[]) => amtool(['config', 'routes', 'test', '--config.file=alertmanager.yaml', ...labels], dir).output.trim();
+    const prefix = `${amConfigObject.metadata.namespace}/${amConfigObject.metadata.name}/`;
+    expect(receiverOf([`alertname=${FAST_BURN.alert}`, 'service=chat-auth', `severity=${FAST_BURN.severity}`])).toBe(`${prefix}${config.alertmanager.criticalReceiver}`);
+    expect(receiverOf([`alertname=${SLOW_BURN.alert}`, 'service=chat-auth', `severity=${SLOW_BURN.severity}`])).toBe(`${prefix}${config.alertmanager.warningReceiver}`);
+  });
+
+  it('the test Prometheus evaluates the rules dist/ holds', () => {
+    const dist = readDist(join(__dirname, '..', '..', 'dist')).flatMap((f) => f.objects).filter((o) => o.kind === 'PrometheusRule');
+    expect(rules.map((r) => [r.metadata.name, r.spec])).toEqual(dist.map((r) => [r.metadata.name, r.spec]));
+  });
+
+  it('starts the traffic: chat-auth and chat-transport 50 % 5xx, chat-messaging healthy; chat-transport\'s page silenced first', async () => {
+    silenceId = await alertmanager.silence({
+      matchers: [{ name: 'alertname', value: FAST_BURN.alert, isRegex: false, isEqual: true }, { name: 'service', value: 'chat-transport', isRegex: false, isEqual: true }],
+      startsAt: new Date().toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      createdBy: 'alert-delivery test',
+      comment: 'planned chat-transport maintenance',
+    });
+    expect(silenceId).toMatch(/\S/);
+    trafficStart = Date.now();
+    for (const s of ['chat-auth', 'chat-transport']) {
+      traffic.setRate(series(s, 200), 5, trafficStart);
+      traffic.setRate(series(s, 500), 5, trafficStart);
+    }
+    traffic.setRate(series('chat-messaging', 200), 20, trafficStart);
+    expect(0.5).toBeGreaterThan(fastThreshold); // the traffic does break the SLO's fast-burn threshold
+  });
+
+  it('the collector being down pages once, not once per push service', async () => {
+    const pushing = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
+    const absent = pushing.map((s) => postable(ruleOf(s, 'ChatServiceMetricsAbsent')));
+    const collector = postable(platformRule('OtelCollectorDown'));
+    await alertmanager.postAlerts([collector, ...absent]);
+    await webhook.waitFor(PATH.critical, isFor('OtelCollectorDown'), (GROUP_WAIT_S + 5) * 1000);
+    await sleep((GROUP_WAIT_S + GROUP_INTERVAL_S + 2) * 1000);
+    expect(webhook.notifications.filter(isFor('ChatServiceMetricsAbsent'))).toEqual([]);
+    const held = (await alertmanager.alerts()).filter((a) => a.labels.alertname === 'ChatServiceMetricsAbsent');
+    expect(held.map((a) => [a.labels.service, a.status.state, a.status.inhibitedBy.length > 0]).sort())
+      .toEqual(pushing.map((s) => [s, 'suppressed', true]).sort());
+    // Resolve them, as Prometheus does when the collector is back.
+    await alertmanager.postAlerts([collector, ...absent].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
+  }, 60_000);
+
+  let fired: Notification;
+  it(`the fast burn pages the critical receiver ${FAST_BURN.forSeconds} s after it starts, within group_wait of firing`, async () => {
+    fired = await webhook.waitFor(PATH.critical, (n) => isFor(FAST_BURN.alert, 'chat-auth')(n) && n.payload.status === 'firing',
+      (FAST_BURN.forSeconds + 30) * 1000);
+    const alert = fired.payload.alerts.find((a) => a.labels.service === 'chat-auth')!;
+    const firedAt = Date.parse(alert.startsAt); // Prometheus sends the moment it started firing
+    const [forState] = await prometheus.query(`ALERTS_FOR_STATE{alertname="${FAST_BURN.alert}",service="chat-auth"}`);
+    const activeAt = Number(forState.value![1]) * 1000;
+    const latency = (fired.receivedAt - firedAt) / 1000;
+    console.log(`fast burn: condition true ${((activeAt - trafficStart) / 1000).toFixed(1)} s after the traffic started, firing ${((firedAt - activeAt) / 1000).toFixed(1)} s later, notification ${latency.toFixed(2)} s after firing (${((fired.receivedAt - trafficStart) / 1000).toFixed(1)} s after the traffic started)`);
+    expect((firedAt - activeAt) / 1000).toBeGreaterThanOrEqual(FAST_BURN.forSeconds);
+    expect((firedAt - activeAt) / 1000).toBeLessThanOrEqual(FAST_BURN.forSeconds + 2 * EVAL_S);
+    expect((activeAt - trafficStart) / 1000).toBeLessThanOrEqual(5 * EVAL_S); // two scrapes make a rate
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(latency).toBeLessThanOrEqual(GROUP_WAIT_S + EVAL_S + 2);
+  }, (FAST_BURN.forSeconds + 60) * 1000);
+
+  it('with its labels, summary, description and runbook URL', () => {
+    const rule = ruleOf('chat-auth', FAST_BURN.alert);
+    const alert = fired.payload.alerts.find((a) => a.labels.service === 'chat-auth')!;
+    expect(fired.payload.receiver).toBe(`${amConfigObject.metadata.namespace}/${amConfigObject.metadata.name}/${config.alertmanager.criticalReceiver}`);
+    expect(alert.labels).toEqual({ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth' });
+    expect(alert.annotations.runbook_url).toBe(`${config.runbookBaseUrl}#${FAST_BURN.alert.toLowerCase()}`);
+    expect(alert.annotations.summary).toBe(rule.annotations!.summary);
+    // The description's template filled in: the service, and the 1h error ratio (exactly half).
+    expect(alert.annotations.description).toBe(rule.annotations!.description
+      .replace('{{ $labels.service }}', 'chat-auth').replace('{{ $value | humanizePercentage }}', '50%'));
+    expect(alert.annotations.description).toMatch(/^chat-auth: 5xx ratio is 50% /);
+  });
+
+  it('the same service\'s slow burn is inhibited; another service\'s is delivered to the warning receiver', async () => {
+    const slow = (s: string) => postable(ruleOf(s, SLOW_BURN.alert));
+    await alertmanager.postAlerts([slow('chat-auth'), slow('chat-messaging')]);
+    const delivered = await webhook.waitFor(PATH.warning, isFor(SLOW_BURN.alert, 'chat-messaging'), (GROUP_WAIT_S + 5) * 1000);
+    expect(delivered.payload.alerts.map((a) => a.labels)).toEqual([{ alertname: SLOW_BURN.alert, severity: SLOW_BURN.severity, service: 'chat-messaging' }]);
+    await sleep((GROUP_WAIT_S + GROUP_INTERVAL_S + 2) * 1000);
+    expect(webhook.notifications.filter(isFor(SLOW_BURN.alert, 'chat-auth'))).toEqual([]);
+    const held = (await alertmanager.alerts()).find((a) => a.labels.alertname === SLOW_BURN.alert && a.labels.service === 'chat-auth')!;
+    expect(held.status).toMatchObject({ state: 'suppressed', silencedBy: [] });
+    expect(held.status.inhibitedBy.length).toBe(1);
+    await alertmanager.postAlerts([slow('chat-auth'), slow('chat-messaging')].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
+  }, 60_000);
+
+  it('the silence created through the API holds chat-transport\'s page back; it is delivered once the silence expires', async () => {
+    const silenced = (await alertmanager.alerts()).find((a) => a.labels.alertname === FAST_BURN.alert && a.labels.service === 'chat-transport');
+    expect(silenced?.status).toMatchObject({ state: 'suppressed', silencedBy: [silenceId] });
+    await sleep((GROUP_WAIT_S + GROUP_INTERVAL_S + 2) * 1000);
+    expect(webhook.notifications.filter(isFor(FAST_BURN.alert, 'chat-transport'))).toEqual([]);
+    const expiredAt = Date.now();
+    await alertmanager.expireSilence(silenceId);
+    const n = await webhook.waitFor(PATH.critical, isFor(FAST_BURN.alert, 'chat-transport'), (GROUP_INTERVAL_S + 10) * 1000);
+    console.log(`silenced page delivered ${((n.receivedAt - expiredAt) / 1000).toFixed(2)} s after the silence expired`);
+    expect((n.receivedAt - expiredAt) / 1000).toBeLessThanOrEqual(GROUP_INTERVAL_S + 2);
+  }, 60_000);
+
+  it('the resolution is delivered when chat-auth\'s traffic recovers', async () => {
+    const recoveredAt = Date.now();
+    const errors = traffic.value(series('chat-auth', 500), recoveredAt);
+    const total = errors + traffic.value(series('chat-auth', 200), recoveredAt);
+    const okPerSecond = 500;
+    traffic.setRate(series('chat-auth', 500), 0, recoveredAt);
+    traffic.setRate(series('chat-auth', 200), okPerSecond, recoveredAt);
+    // The 5m ratio (all errors still in the window) falls below the threshold after this many seconds.
+    const belowAfter = (errors / fastThreshold - total) / okPerSecond;
+    const n = await webhook.waitFor(PATH.critical, (x) => isFor(FAST_BURN.alert, 'chat-auth')(x) && x.payload.status === 'resolved',
+      (belowAfter + GROUP_INTERVAL_S + 30) * 1000);
+    const after = (n.receivedAt - recoveredAt) / 1000;
+    console.log(`resolution delivered ${after.toFixed(1)} s after recovery (ratio below the threshold after ${belowAfter.toFixed(1)} s, group_interval ${GROUP_INTERVAL_S} s)`);
+    expect(n.payload.alerts.find((a) => a.labels.service === 'chat-auth')!.status).toBe('resolved');
+    expect(after).toBeGreaterThanOrEqual(belowAfter - 2 * EVAL_S);
+    expect(after).toBeLessThanOrEqual(belowAfter + GROUP_INTERVAL_S + 3 * EVAL_S + 3);
+  }, 120_000);
+});
