@@ -1,0 +1,153 @@
+/**
+ * The chart's Alertmanager on a real API server (etcd + kube-apiserver), reconciled by the real
+ * Prometheus Operator v0.93.0 as its own ServiceAccount: the configuration the operator generates
+ * is exactly what test/support/operator-alertmanager-config.ts renders (the function the
+ * Alertmanager proof and the amtool checks run on), with no receiver and with every receiver kind
+ * reading a user-created Secret; amtool accepts it; the StatefulSet's pod passes the restricted
+ * profile. No kubelet: pods are judged by admission, never run.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { gunzipSync } from 'zlib';
+import { parse, stringify } from 'yaml';
+import { ChartConfig } from '../../lib/config';
+import { amtool } from '../support/alertmanager';
+import { ControlPlane, describeWithControlPlane } from '../support/control-plane';
+import { operatorCrdFiles } from '../support/crds';
+import { configWith, defaultConfig, K8sObject, synthCharts } from '../support/manifests';
+import { Operator } from '../support/operator';
+import { renderOperatorAlertmanagerConfig, SecretStore } from '../support/operator-alertmanager-config';
+import { sleep } from '../support/process';
+
+const SECRET = 'alertmanager-receivers';
+const CREDENTIALS = { pd: 'R0UTINGKEYFAKE', slack: 'https://hooks.slack.com/services/T000/B000/FAKE', hook: 'https://hooks.example.com:8443/alerts', smtp: 'not-a-real-one' };
+const withReceivers = configWith({
+  alertmanager: {
+    receiversSecret: SECRET,
+    receivers: [
+      { name: 'oncall', pagerduty: { routingKeySecretKey: 'pd' } },
+      { name: 'chat-team', slack: { apiUrlSecretKey: 'slack', channel: '#chat-alerts' } },
+      { name: 'auth-team', webhook: { urlSecretKey: 'hook', port: 8443 } },
+      { name: 'mail', email: { to: 'oncall@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp' } },
+    ],
+    criticalReceiver: 'oncall',
+    warningReceiver: 'chat-team',
+    routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
+    groupWait: '10s',
+  },
+});
+
+/** The charts the Alertmanager needs: namespaces, the operator, Alertmanager itself. */
+const objectsFor = (config: ChartConfig): K8sObject[] => {
+  const charts = synthCharts(config);
+  return ['00-namespaces', '10-prometheus-operator', '35-alertmanager'].flatMap((id) => charts.get(id)!);
+};
+
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+describeWithControlPlane('Alertmanager on a real API server and the real operator', ['prometheus-operator', 'amtool'], () => {
+  let cp: ControlPlane;
+  let operator: Operator | undefined;
+  let dir: string;
+  const base = objectsFor(defaultConfig());
+  const am = base.find((o) => o.kind === 'Alertmanager')!;
+  const ns = am.metadata.namespace!;
+  const generatedSecret = `alertmanager-${am.metadata.name}-generated`;
+
+  const apply = (name: string, objects: K8sObject[]) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
+    return cp.admin.ok(['apply', '--server-side', '--field-manager=chat-monitoring-test', '-f', file]);
+  };
+  /** The generated alertmanager.yaml, once it has `receivers` receivers (the operator re-renders on change). */
+  const generated = (receivers: number) => until(`the operator's configuration with ${receivers} receivers`, () => {
+    const r = cp.admin.run(['get', 'secret', generatedSecret, '-n', ns, '-o', 'json']);
+    if (r.status !== 0) return undefined;
+    const gz = (JSON.parse(r.stdout) as K8sObject).data?.['alertmanager.yaml.gz'];
+    if (!gz) return undefined;
+    const text = gunzipSync(Buffer.from(gz, 'base64')).toString('utf8');
+    return parse(text).receivers?.length === receivers ? text : undefined;
+  });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-am-cluster-'));
+    cp = await ControlPlane.start();
+    for (const f of operatorCrdFiles()) cp.admin.ok(['apply', '--server-side', '--field-manager=chat-monitoring-test', '-f', f]);
+    cp.admin.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    apply('base', base);
+    const deployment = base.find((o) => o.kind === 'Deployment')!;
+    const kubeconfig = cp.serviceAccountKubeconfig(deployment.metadata.namespace!, deployment.spec.template.spec.serviceAccountName);
+    operator = await Operator.start({ deploymentArgs: deployment.spec.template.spec.containers[0].args, kubeconfig });
+  }, 240_000);
+
+  afterAll(async () => {
+    await operator?.stop();
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  const check = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return amtool(['check-config', name], dir);
+  };
+
+  it('with no receiver configured (dist/\'s default, no Secret): the rendering the proof uses, exactly', async () => {
+    const amConfig = base.find((o) => o.kind === 'AlertmanagerConfig')!;
+    const real = await generated(amConfig.spec.receivers.length);
+    expect(parse(real)).toEqual(parse(renderOperatorAlertmanagerConfig(amConfig)));
+    const r = check('default.yaml', real);
+    expect(r.output).toContain('SUCCESS');
+  }, 120_000);
+
+  it('with every receiver kind reading the user\'s Secret: the rendering the proof uses, exactly', async () => {
+    const secrets: SecretStore = { [SECRET]: CREDENTIALS };
+    cp.admin.ok(['create', 'secret', 'generic', SECRET, '-n', ns, ...Object.entries(CREDENTIALS).map(([k, v]) => `--from-literal=${k}=${v}`)]);
+    const objects = objectsFor(withReceivers);
+    apply('receivers', objects);
+    const amConfig = objects.find((o) => o.kind === 'AlertmanagerConfig')!;
+    const real = await generated(amConfig.spec.receivers.length);
+    expect(parse(real)).toEqual(parse(renderOperatorAlertmanagerConfig(amConfig, secrets)));
+    const r = check('receivers.yaml', real);
+    expect(r.output).toContain('SUCCESS');
+  }, 120_000);
+
+  it('generates a StatefulSet whose pod the restricted profile admits, with the chart\'s storage and clustering off', async () => {
+    const sts = await until('the StatefulSet', () => {
+      const r = cp.admin.run(['get', 'statefulset', `alertmanager-${am.metadata.name}`, '-n', ns, '-o', 'json']);
+      return r.status === 0 ? JSON.parse(r.stdout) as K8sObject : undefined;
+    });
+    const container = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'alertmanager');
+    expect(container.image).toBe(am.spec.image);
+    expect(container.args).toContain('--cluster.listen-address=');
+    expect(container.livenessProbe).toBeDefined();
+    expect(container.readinessProbe).toBeDefined();
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(am.spec.storage.volumeClaimTemplate.spec.resources.requests.storage);
+    // The claim the StatefulSet controller would create for replica 0, as the pod would mount it.
+    const claims = sts.spec.volumeClaimTemplates.map((t: K8sObject) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${sts.metadata.name}-0` } }));
+    const spec = { ...sts.spec.template.spec, volumes: [...(sts.spec.template.spec.volumes ?? []), ...claims] };
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pss-alertmanager', namespace: ns, labels: sts.spec.template.metadata.labels }, spec };
+    const r = cp.admin.run(['create', '--dry-run=server', '-f', '-', '-o', 'name'], JSON.stringify(pod));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
+
+  it('the operator needed no right it lacks for Alertmanager (other controllers are the cluster suite\'s)', () => {
+    expect(operator!.running).toBe(true);
+    const lines = operator!.output.split('\n').filter((l) => /forbidden|missing permission/i.test(l) && /alertmanager|secret|statefulset/i.test(l));
+    expect(lines).toEqual([]);
+  });
+});
