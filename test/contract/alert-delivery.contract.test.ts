@@ -118,16 +118,23 @@ describeWithBinaries('alerts reach people: Prometheus 3.5, the chart\'s rules an
         global: { scrape_interval: `${EVAL_S}s`, scrape_timeout: `${EVAL_S}s`, evaluation_interval: `${EVAL_S}s` },
         rule_files: Object.keys(ruleFiles).map((f) => `rules/${f}`),
         alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanager.url.replace(/^http:\/\//, '')] }] }] },
-        // The collector's exporter as its ServiceMonitor scrapes it: its own target labels on `up`
-        // (so OtelCollectorDown stays quiet), the exposed service/namespace/pod labels kept.
-        scrape_configs: [{
-          job_name: 'otel-collector',
-          honor_labels: true,
-          static_configs: [{ targets: [traffic.target], labels: { namespace: 'monitoring', endpoint: 'prom-exporter' } }],
-        }],
+        // The collector's exporter as its ServiceMonitor scrapes it: the exposed service/namespace/pod
+        // labels kept. Its targets' `up` (exporter and self-metrics endpoints) keeps OtelCollectorDown quiet.
+        scrape_configs: [
+          {
+            job_name: 'otel-collector',
+            honor_labels: true,
+            static_configs: [{ targets: [traffic.target], labels: { namespace: 'monitoring', endpoint: 'prom-exporter' } }],
+          },
+          {
+            job_name: 'otel-collector-self',
+            static_configs: [{ targets: [traffic.target], labels: { job: 'otel-collector', namespace: 'monitoring', endpoint: 'metrics' } }],
+            metric_relabel_configs: [{ source_labels: ['__name__'], regex: '.+', action: 'drop' }], // only its `up`
+          },
+        ],
       }),
     });
-    await waitForTargetsUp(prometheus, 1); // traffic starts on a target already scraped
+    await waitForTargetsUp(prometheus, 2); // traffic starts on a target already scraped
   }, 60_000);
 
   afterAll(async () => {

@@ -93,10 +93,13 @@ function latencyP99(service: string, targetMs: number, steps: number): { series:
 }
 
 const up = (labels: string, value: number, steps: number): InputSeries => ({ series: `up{${labels}}`, values: constant(value, steps) });
-const COLLECTOR_UP = `job="otel-collector",namespace="${config.namespace}",service="otel-collector",pod="otel-collector-0",endpoint="prom-exporter",instance="10.244.0.12:9464"`;
+/** The collector's targets: its exporter and its self-metrics endpoint (up or down together: one process). */
+const COLLECTOR_UP = [`endpoint="prom-exporter",instance="10.244.0.12:9464"`, `endpoint="metrics",instance="10.244.0.12:8888"`]
+  .map((e) => `job="otel-collector",namespace="${config.namespace}",service="otel-collector",pod="otel-collector-0",container="otel-collector",${e}`);
 const TARGET_UP = 'job="chat-presence",namespace="presence",instance="10.244.0.20:8000"';
 
-interface Check { name: string; series: InputSeries[]; at: string; firing: boolean; labels: Record<string, string> }
+/** `alerts`: the label sets (besides alertname) expected to fire; none when silent. */
+interface Check { name: string; series: InputSeries[]; at: string; firing: boolean; labels: Record<string, string>[] }
 interface Edges { file: string; alert: AlertName; checks: Check[] }
 
 /**
@@ -128,10 +131,10 @@ function edges(): Edges[] {
     return {
       file: 'chat-auth', alert,
       checks: [
-        { name: `just below ${factor} x the budget (${below.actual})`, series: below.series, at: at(t.settled), firing: false, labels: {} },
-        { name: `just above ${factor} x the budget (${above.actual})`, series: above.series, at: at(t.settled), firing: true, labels: svc(alert, 'chat-auth') },
-        { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: {} },
-        { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: svc(alert, 'chat-auth') },
+        { name: `just below ${factor} x the budget (${below.actual})`, series: below.series, at: at(t.settled), firing: false, labels: [] },
+        { name: `just above ${factor} x the budget (${above.actual})`, series: above.series, at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
+        { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
       ],
     };
   };
@@ -147,10 +150,10 @@ function edges(): Edges[] {
     return {
       file: 'chat-auth', alert,
       checks: [
-        { name: `p99 just below ${p99Ms} ms (${below.actualMs.toFixed(2)} ms)`, series: below.series, at: at(t.settled), firing: false, labels: {} },
-        { name: `p99 just above ${p99Ms} ms (${above.actualMs.toFixed(2)} ms)`, series: above.series, at: at(t.settled), firing: true, labels: svc(alert, 'chat-auth') },
-        { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: {} },
-        { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: svc(alert, 'chat-auth') },
+        { name: `p99 just below ${p99Ms} ms (${below.actualMs.toFixed(2)} ms)`, series: below.series, at: at(t.settled), firing: false, labels: [] },
+        { name: `p99 just above ${p99Ms} ms (${above.actualMs.toFixed(2)} ms)`, series: above.series, at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
+        { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
       ],
     };
   };
@@ -164,10 +167,10 @@ function edges(): Edges[] {
       file: 'chat-auth', alert,
       checks: [
         // The edge of absence: one series of the service, however small, is presence.
-        { name: 'one request counter of the service', series: [...onlyOthers, requests('chat-auth', 200, 1, steps)], at: at(t.settled), firing: false, labels: {} },
-        { name: 'no series of the service', series: onlyOthers, at: at(t.settled), firing: true, labels: svc(alert, 'chat-auth') },
-        { name: 'just before its for elapses', series: onlyOthers, at: at(t.justBefore), firing: false, labels: {} },
-        { name: 'just after its for elapses', series: onlyOthers, at: at(t.justAfter), firing: true, labels: svc(alert, 'chat-auth') },
+        { name: 'one request counter of the service', series: [...onlyOthers, requests('chat-auth', 200, 1, steps)], at: at(t.settled), firing: false, labels: [] },
+        { name: 'no series of the service', series: onlyOthers, at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
+        { name: 'just before its for elapses', series: onlyOthers, at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: onlyOthers, at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
       ],
     };
   };
@@ -177,33 +180,33 @@ function edges(): Edges[] {
     const t = timing(alert, true);
     const steps = stepsFor(t.settled);
     const s = transport.name;
-    const gauge = (pod: string, v: number): InputSeries => ({ series: `${transport.websocketGauge}{${podLabels(s, pod)}}`, values: constant(v, steps) });
+    const gauge = (pod: string, v: number): InputSeries => ({ series: `${WEBSOCKET}{${podLabels(s, pod)}}`, values: constant(v, steps) });
     const traffic = (perStep: number) => requests(s, 200, perStep, steps);
     const zeroWithTraffic = [traffic(600), gauge(`${s}-a`, 0), gauge(`${s}-b`, 0)];
     return {
       file: s, alert,
       checks: [
-        { name: 'one connection left (just above zero)', series: [traffic(600), gauge(`${s}-a`, 0), gauge(`${s}-b`, 1)], at: at(t.settled), firing: false, labels: {} },
-        { name: 'zero connections', series: zeroWithTraffic, at: at(t.settled), firing: true, labels: svc(alert, s) },
-        { name: 'zero connections and no requests (idle, just below "serving")', series: [traffic(0), gauge(`${s}-a`, 0)], at: at(t.settled), firing: false, labels: {} },
-        { name: 'zero connections and one request a sample (just serving)', series: [traffic(1), gauge(`${s}-a`, 0)], at: at(t.settled), firing: true, labels: svc(alert, s) },
-        { name: 'just before its for elapses', series: zeroWithTraffic, at: at(t.justBefore), firing: false, labels: {} },
-        { name: 'just after its for elapses', series: zeroWithTraffic, at: at(t.justAfter), firing: true, labels: svc(alert, s) },
+        { name: 'one connection left (just above zero)', series: [traffic(600), gauge(`${s}-a`, 0), gauge(`${s}-b`, 1)], at: at(t.settled), firing: false, labels: [] },
+        { name: 'zero connections', series: zeroWithTraffic, at: at(t.settled), firing: true, labels: [svc(alert, s)] },
+        { name: 'zero connections and no requests (idle, just below "serving")', series: [traffic(0), gauge(`${s}-a`, 0)], at: at(t.settled), firing: false, labels: [] },
+        { name: 'zero connections and one request a sample (just serving)', series: [traffic(1), gauge(`${s}-a`, 0)], at: at(t.settled), firing: true, labels: [svc(alert, s)] },
+        { name: 'just before its for elapses', series: zeroWithTraffic, at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: zeroWithTraffic, at: at(t.justAfter), firing: true, labels: [svc(alert, s)] },
       ],
     };
   };
 
-  const targetDown = (alert: 'OtelCollectorDown' | 'ScrapeTargetDown', labels: string, firingLabels: Record<string, string>): Edges => {
+  const targetDown = (alert: 'OtelCollectorDown' | 'ScrapeTargetDown', targets: string[], firingLabels: Record<string, string>[]): Edges => {
     const t = timing(alert, false);
     const steps = stepsFor(t.settled);
     const prometheusUp = up('job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', 1, steps);
-    const down = [up(labels, 0, steps), prometheusUp];
+    const down = [...targets.map((l) => up(l, 0, steps)), prometheusUp];
     return {
       file: 'chat-monitoring-platform', alert,
       checks: [
-        { name: 'the target up', series: [up(labels, 1, steps), prometheusUp], at: at(t.settled), firing: false, labels: {} },
+        { name: 'the target up', series: [...targets.map((l) => up(l, 1, steps)), prometheusUp], at: at(t.settled), firing: false, labels: [] },
         { name: 'the target down', series: down, at: at(t.settled), firing: true, labels: firingLabels },
-        { name: 'just before its for elapses', series: down, at: at(t.justBefore), firing: false, labels: {} },
+        { name: 'just before its for elapses', series: down, at: at(t.justBefore), firing: false, labels: [] },
         { name: 'just after its for elapses', series: down, at: at(t.justAfter), firing: true, labels: firingLabels },
       ],
     };
@@ -215,8 +218,8 @@ function edges(): Edges[] {
     latency(),
     absent(),
     websocket(),
-    targetDown('OtelCollectorDown', COLLECTOR_UP, { severity: SEVERITY.OtelCollectorDown }),
-    targetDown('ScrapeTargetDown', TARGET_UP, { severity: SEVERITY.ScrapeTargetDown, job: 'chat-presence', namespace: 'presence', instance: '10.244.0.20:8000' }),
+    targetDown('OtelCollectorDown', COLLECTOR_UP, [{ severity: SEVERITY.OtelCollectorDown }]),
+    targetDown('ScrapeTargetDown', [TARGET_UP], [{ severity: SEVERITY.ScrapeTargetDown, job: 'chat-presence', namespace: 'presence', instance: '10.244.0.20:8000' }]),
   ];
 }
 
@@ -254,7 +257,7 @@ describeWithPrometheus('alerts at their edges (promtool test rules)', () => {
         name: c.name,
         interval: config.scrapeInterval,
         input_series: c.series,
-        alert_rule_test: [{ eval_time: c.at, alertname: alert, exp_alerts: c.firing ? [{ exp_labels: c.labels }] : [] }],
+        alert_rule_test: [{ eval_time: c.at, alertname: alert, exp_alerts: c.labels.map((l) => ({ exp_labels: l })) }],
       })),
     }));
     const r = spawnSync(binaryPath('promtool'), ['test', 'rules', path], { cwd: dir, encoding: 'utf8' });
@@ -269,7 +272,7 @@ describeWithPrometheus('alerts at their edges (promtool test rules)', () => {
 
   it.each(cases.map((c) => [c.alert, c] as const))('%s: each edge is sharp (the opposite expectation fails)', (_alert, c) => {
     // Swapping each check's expectation must fail every one of them, one promtool test each.
-    const swapped = c.checks.map((k) => ({ ...k, firing: !k.firing, labels: k.firing ? {} : { severity: SEVERITY[c.alert] } }));
+    const swapped = c.checks.map((k) => ({ ...k, firing: !k.firing, labels: k.firing ? [] : [{ severity: SEVERITY[c.alert] }] }));
     const r = run(`${c.alert}-swapped`, c.file, c.alert, swapped);
     expect(r.ok).toBe(false);
     for (const k of c.checks) expect(r.output).toContain(k.name);

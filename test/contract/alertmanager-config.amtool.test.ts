@@ -76,7 +76,7 @@ describeWithBinaries('Alertmanager configuration: amtool on what the operator re
       .filter((r: { alert?: string }) => r.alert);
     expect(alerts.length).toBeGreaterThan(0);
     for (const a of alerts as { alert: string; labels: Record<string, string> }[]) {
-      const labels = { alertname: a.alert, ...a.labels };
+      const labels: Record<string, string> = { alertname: a.alert, ...a.labels };
       const got = amtool(['config', 'routes', 'test', `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)], dir).output.trim();
       const bySeverity = name(labels.severity === 'critical' ? am.criticalReceiver : am.warningReceiver);
       const expected = labels.service === 'chat-auth' ? `${name('auth-team')},${bySeverity}` : bySeverity;
