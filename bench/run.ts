@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
 import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
+import { benchCardinality } from './cardinality';
 import { benchFreshness } from './freshness';
 import { BenchArgs, BENCH_USAGE, parseBenchArgs } from './lib/args';
 import { machine, peakRssMethod } from './lib/measure';
@@ -55,6 +56,11 @@ async function main(args: BenchArgs) {
     rows.push(...fresh.rows);
     notes.push(...fresh.notes);
   }
+
+  // Needs the built collector and the chat service's virtualenv (npm run binaries); says so otherwise.
+  const cardinality = await section('cardinality', () => benchCardinality());
+  rows.push(...cardinality.rows);
+  notes.push(...cardinality.notes);
 
   const total = Math.round((Date.now() - started) / 1000);
   const failed = rows.filter((r) => r.pass === false);

@@ -62,6 +62,8 @@ export interface ChatServiceConfig {
   readonly websocketGauge?: string;
   /** Extra panels appended to the service dashboard. @default [] */
   readonly customPanels: readonly CustomPanel[];
+  /** Samples one scrape of the service (all pods) may return; more fails that scrape only. @default DEFAULT_SAMPLE_LIMIT */
+  readonly sampleLimit: number;
 }
 
 export interface Images {
@@ -170,7 +172,28 @@ export interface CollectorSettings {
    * last WebSocket gauge. At least 3 export intervals, so a live series never gaps. @default 5 x exportInterval
    */
   readonly metricExpiration: string;
+  /**
+   * Data point attributes the collector drops (merging the series that then coincide). Nothing the
+   * chart queries may be listed. @default DEFAULT_DROPPED_ATTRIBUTES, the Host-header family
+   */
+  readonly droppedAttributes: readonly string[];
 }
+
+/**
+ * What the legacy instrumentation derives from the Host header and the listening socket: one series
+ * per Host name, port and address a caller used, and no dashboard, rule or alert reads them.
+ * (http.flavor and http.scheme are unread too, but constant inside a cluster; list them to drop them.)
+ */
+export const DEFAULT_DROPPED_ATTRIBUTES: readonly string[] = ['http.host', 'http.server_name', 'net.host.port', 'net.host.name', 'server.address', 'server.port'];
+
+/**
+ * Scraped samples allowed per service and scrape (all its pods together): above it the scrape fails
+ * and ChatServiceSampleLimitExceeded names the service. Sized in the README (Performance).
+ */
+export const DEFAULT_SAMPLE_LIMIT = 20000;
+
+/** Labels the chart's queries read: never dropped (attribute "a.b" becomes label "a_b"). */
+const QUERIED_LABELS = ['service', 'namespace', 'pod', 'le', 'http_status_code', 'http_target', 'http_response_status_code', 'http_route'];
 
 export interface ChartConfig {
   /** Namespace holding the whole stack. @default 'monitoring' */
@@ -264,7 +287,7 @@ const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
   'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'services'];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
-  'websocketGauge', 'customPanels'];
+  'websocketGauge', 'customPanels', 'sampleLimit'];
 const PORT_KEYS = ['name', 'port', 'path'];
 const SLO_KEYS = ['availabilityPercent', 'p99LatencySeconds'];
 const PANEL_KEYS = ['title', 'expr', 'unit', 'description', 'legend'];
@@ -385,7 +408,8 @@ function validateService(raw: unknown, i: number): ChatServiceConfig {
       legend: p.legend === undefined ? undefined : str(`${pf}.legend`, p.legend, /^[^]*$/, 'give a legend template such as "{{pod}}"'),
     };
   });
-  return { name, namespace, selector, exportMode, metricsPort, convention, slo, websocketGauge, customPanels };
+  const sampleLimit = int(`${f}.sampleLimit`, s.sampleLimit ?? DEFAULT_SAMPLE_LIMIT, 100, 10_000_000);
+  return { name, namespace, selector, exportMode, metricsPort, convention, slo, websocketGauge, customPanels, sampleLimit };
 }
 
 // Alertmanager's own duration syntax (units in this order, no repeats): what amtool accepts.
@@ -565,7 +589,7 @@ function validateAlertmanager(raw: unknown, services: readonly ChatServiceConfig
 const goDuration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`);
 
 function validateCollector(raw: unknown): CollectorSettings {
-  const c = requireObject('collector', raw, ['exportInterval', 'metricExpiration']);
+  const c = requireObject('collector', raw, ['exportInterval', 'metricExpiration', 'droppedAttributes']);
   const fix = 'use a duration in h, m, s or ms such as "1s"';
   const exportInterval = str('collector.exportInterval', c.exportInterval ?? '1s', GO_DURATION, fix);
   const interval = durationSeconds(exportInterval);
@@ -576,7 +600,17 @@ function validateCollector(raw: unknown): CollectorSettings {
     throw new ConfigError('collector.metricExpiration', `${metricExpiration} is shorter than 3 x exportInterval (${exportInterval})`,
       'make it at least three export intervals, or a live series disappears between two exports');
   }
-  return { exportInterval, metricExpiration };
+  const droppedAttributes = (c.droppedAttributes === undefined ? [...DEFAULT_DROPPED_ATTRIBUTES] : list('collector.droppedAttributes', c.droppedAttributes))
+    .map((a, i) => {
+      const field = `collector.droppedAttributes[${i}]`;
+      const key = str(field, a, /^[A-Za-z_][A-Za-z0-9_.-]*$/, 'give an OpenTelemetry attribute key such as "http.host"');
+      const label = key.replace(/[.-]/g, '_');
+      if (QUERIED_LABELS.includes(label)) {
+        throw new ConfigError(field, `"${key}" becomes the label ${label}, which the dashboards and rules read`, 'remove it from the list');
+      }
+      return key;
+    });
+  return { exportInterval, metricExpiration, droppedAttributes };
 }
 
 /** Validates raw (possibly untyped, e.g. JSON) input and fills in defaults. Throws ConfigError. */
@@ -604,6 +638,11 @@ export function validateConfig(raw: unknown): ChartConfig {
   if (!Array.isArray(c.services)) throw new ConfigError('services', 'must be a list', 'list the chat services to monitor');
   if (c.services.length === 0) throw new ConfigError('services', 'is empty', 'list at least one chat service to monitor');
   const services = c.services.map(validateService);
+  // Each push service has an exporter port of its own, 9464 upwards (lib/collector/service-exporters.ts).
+  const MAX_PUSH = 1000;
+  if (services.filter((s) => s.exportMode === 'push').length > MAX_PUSH) {
+    throw new ConfigError('services', `more than ${MAX_PUSH} push services`, 'split the services over several charts (each collector exposes one port per service)');
+  }
   const seen = new Map<string, number>();
   services.forEach((s, i) => {
     if (seen.has(s.name)) {

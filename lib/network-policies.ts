@@ -5,8 +5,10 @@ import { componentLabels, NAMES, selectorLabels } from './labels';
 
 export interface NetworkPoliciesProps {
   readonly namespace: string;
-  /** Namespaces whose pods push OTLP to the collector. */
+  /** Namespaces whose pods push OTLP to the collector (none: no collector is deployed). */
   readonly pushingNamespaces: readonly string[];
+  /** The collector's per-service exporter ports: consecutive, 9464 upwards (service-exporters.ts). */
+  readonly exporterPorts: readonly number[];
   /** Pods Prometheus scrapes outside the stack (pull-mode chat services). */
   readonly pullTargets: readonly { readonly namespace: string; readonly selector: Readonly<Record<string, string>> }[];
   /** Grafana's container port, open to users. */
@@ -33,6 +35,13 @@ export interface AlertmanagerFlows {
 
 const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
 const tcp = (p: number) => port('TCP', p);
+/** Consecutive TCP ports first..last as one rule entry (endPort, stable since Kubernetes 1.25). */
+const tcpRange = (ports: readonly number[]): k8s.NetworkPolicyPort => {
+  const first = Math.min(...ports);
+  const last = Math.max(...ports);
+  if (last - first + 1 !== ports.length) throw new Error(`exporter ports are not consecutive: ${ports.join(', ')}`);
+  return last === first ? tcp(first) : { ...tcp(first), endPort: last };
+};
 const fromPods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(name) } });
 const inNamespace = (ns: string): k8s.LabelSelector => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
 
@@ -70,14 +79,17 @@ export class NetworkPolicies extends Construct {
 
     policy('default-deny-ingress', {}, [], undefined);
     policy('default-deny-egress', {}, undefined, []);
-    policy(NAMES.collector, { matchLabels: selectorLabels(NAMES.collector) }, [
-      {
-        // OTLP from the chat services' namespaces.
-        from: props.pushingNamespaces.map((ns) => ({ namespaceSelector: inNamespace(ns) })),
-        ports: [tcp(COLLECTOR_PORTS.otlpGrpc), tcp(COLLECTOR_PORTS.otlpHttp)],
-      },
-      { from: [prometheus], ports: [tcp(COLLECTOR_PORTS.exporter), tcp(COLLECTOR_PORTS.selfMetrics)] },
-    ], [DNS, API_SERVER]); // k8sattributes watches pods
+    const collectorScrapes = props.exporterPorts.length ? [tcpRange(props.exporterPorts), tcp(COLLECTOR_PORTS.selfMetrics)] : [];
+    if (collectorScrapes.length) {
+      policy(NAMES.collector, { matchLabels: selectorLabels(NAMES.collector) }, [
+        {
+          // OTLP from the chat services' namespaces.
+          from: props.pushingNamespaces.map((ns) => ({ namespaceSelector: inNamespace(ns) })),
+          ports: [tcp(COLLECTOR_PORTS.otlpGrpc), tcp(COLLECTOR_PORTS.otlpHttp)],
+        },
+        { from: [prometheus], ports: collectorScrapes },
+      ], [DNS, API_SERVER]); // k8sattributes watches pods
+    }
     policy(NAMES.prometheus, { matchLabels: selectorLabels(NAMES.prometheus) }, [
       { from: [fromPods(NAMES.grafana)], ports: [tcp(9090)] },
       // Self-monitoring: Prometheus scrapes its own server and config reloader.
@@ -85,7 +97,7 @@ export class NetworkPolicies extends Construct {
     ], [
       DNS,
       API_SERVER, // service discovery
-      { to: [fromPods(NAMES.collector)], ports: [tcp(COLLECTOR_PORTS.exporter), tcp(COLLECTOR_PORTS.selfMetrics)] },
+      ...(collectorScrapes.length ? [{ to: [fromPods(NAMES.collector)], ports: collectorScrapes }] : []),
       { to: [prometheus], ports: [tcp(9090), tcp(8080)] },
       { to: [fromPods(NAMES.operator)], ports: [tcp(8080)] },
       { to: [fromPods(NAMES.grafana)], ports: [tcp(props.grafanaPort)] },

@@ -8,6 +8,7 @@ import { Alertmanager } from '../alertmanager/alertmanager';
 import { alertmanagerConfigSpec, receiverEgressPorts } from '../alertmanager/alertmanager-config';
 import { collectorConfig, pushNamespaces } from '../collector/collector-config';
 import { OtelCollector } from '../collector/otel-collector';
+import { serviceExporters } from '../collector/service-exporters';
 import { ChartConfig, serviceNamespaces } from '../config';
 import { allDashboards, GeneratedDashboard } from '../dashboards';
 import { DashboardConfigMap, Grafana } from '../grafana/grafana';
@@ -22,7 +23,6 @@ import { recordingRules } from '../rules/recording';
 
 export function buildCharts(app: App, config: ChartConfig, dashboards: GeneratedDashboard[] = allDashboards(config)): void {
   const ns = config.namespace;
-  const pushing = config.services.filter((s) => s.exportMode === 'push');
   const pulled = config.services.filter((s) => s.exportMode === 'pull');
 
   const namespaces = new Chart(app, '00-namespaces');
@@ -49,25 +49,28 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     configReloaderImage: config.images.prometheusConfigReloader,
   });
 
-  const collectorChart = new Chart(app, '20-otel-collector');
-  new OtelCollector(collectorChart, 'collector', {
-    namespace: ns,
-    image: config.images.collector,
-    config: collectorConfig(config),
-    serviceNamespaces: pushNamespaces(config),
-    replicas: config.collectorReplicas,
-  });
-  podDisruptionBudgetFor(collectorChart, { namespace: ns, name: NAMES.collector, replicas: config.collectorReplicas });
-  new ServiceMonitorForComponent(collectorChart, 'collector-monitor', {
-    namespace: ns,
-    name: NAMES.collector,
-    selector: componentLabels(NAMES.collector, 'collector'),
-    endpoints: [
-      // The chat services' metrics: keep the service/namespace/pod/job/instance labels the collector set.
-      { port: 'prom-exporter', interval: config.scrapeInterval, honorLabels: true },
-      { port: 'metrics', interval: config.scrapeInterval },
-    ],
-  });
+  // The collector serves push services only: with none, there is none.
+  const exporters = serviceExporters(config);
+  if (exporters.length > 0) {
+    const collectorChart = new Chart(app, '20-otel-collector');
+    new OtelCollector(collectorChart, 'collector', {
+      namespace: ns,
+      image: config.images.collector,
+      config: collectorConfig(config),
+      exporters,
+      serviceNamespaces: pushNamespaces(config),
+      replicas: config.collectorReplicas,
+    });
+    podDisruptionBudgetFor(collectorChart, { namespace: ns, name: NAMES.collector, replicas: config.collectorReplicas });
+    // Its own telemetry (dropped unattributed points, exporter errors); the chat services' series
+    // are scraped per service, by the ServiceMonitors in 40-service-monitors.
+    new ServiceMonitorForComponent(collectorChart, 'collector-monitor', {
+      namespace: ns,
+      name: NAMES.collector,
+      selector: componentLabels(NAMES.collector, 'collector'),
+      endpoints: [{ port: 'metrics', interval: config.scrapeInterval }],
+    });
+  }
 
   const prometheusChart = new Chart(app, '30-prometheus');
   const prometheus = new Prometheus(prometheusChart, 'prometheus', {
@@ -113,10 +116,11 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
     endpoints: [{ port: 'web', interval: config.scrapeInterval }, { port: 'reloader-web', interval: config.scrapeInterval }],
   });
 
-  // Push-mode services reach Prometheus through the collector's ServiceMonitor instead.
-  const monitorsChart = pulled.length > 0 ? new Chart(app, '40-service-monitors') : undefined;
-  for (const s of pulled) {
-    new ServiceMonitorForChatService(monitorsChart!, s.name, { namespace: ns, service: s, interval: config.scrapeInterval });
+  const monitorsChart = new Chart(app, '40-service-monitors');
+  for (const s of config.services) {
+    new ServiceMonitorForChatService(monitorsChart, s.name, {
+      namespace: ns, service: s, interval: config.scrapeInterval, exporter: exporters.find((e) => e.service === s),
+    });
   }
 
   const rulesChart = new Chart(app, '50-rules');
@@ -156,7 +160,8 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
   const policiesChart = new Chart(app, '80-network-policies');
   new NetworkPolicies(policiesChart, 'policies', {
     namespace: ns,
-    pushingNamespaces: [...new Set(pushing.map((s) => s.namespace))],
+    pushingNamespaces: pushNamespaces(config),
+    exporterPorts: exporters.map((e) => e.port),
     pullTargets: pulled.map((s) => ({ namespace: s.namespace, selector: s.selector })),
     grafanaPort: 3000,
     alertmanager: {

@@ -2,8 +2,13 @@
  * The OpenTelemetry Collector's configuration as plain data, a pure function of the chart config.
  */
 import { ChartConfig } from '../config';
+import { serviceExporters } from './service-exporters';
 
-export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, exporter: 9464, selfMetrics: 8888, health: 13133 } as const;
+/** Fixed listeners; each push service's exporter port comes from serviceExporters(). */
+export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, selfMetrics: 8888, health: 13133 } as const;
+
+/** The filter processor that drops (and counts) series no configured service claims. */
+export const UNATTRIBUTED_FILTER = 'filter/unattributed';
 
 /** Resource attribute the identity transform writes; the prometheus exporter turns it into the `service` label. */
 const CHAT_SERVICE_ATTR = 'chat.service';
@@ -17,7 +22,7 @@ const quote = (s: string) => JSON.stringify(s);
  */
 function identityStatements(config: ChartConfig): { resource: string[]; datapoint: string[] } {
   const known = `resource.attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`;
-  const resource = config.services.map((s) => {
+  const resource = config.services.filter((s) => s.exportMode === 'push').map((s) => {
     const conditions = [
       `attributes["k8s.namespace.name"] == ${quote(s.namespace)}`,
       ...Object.entries(s.selector).map(([k, v]) => `attributes[${quote(podLabelAttr(k))}] == ${quote(v)}`),
@@ -37,6 +42,20 @@ function identityStatements(config: ChartConfig): { resource: string[]; datapoin
   return { resource, datapoint };
 }
 
+/**
+ * Drops the configured attributes from every data point, then merges the points that become
+ * identical: deleting alone would leave several cumulative streams under one label set, and the
+ * exporter would keep whichever came last. Summing cumulative counters and histograms of one
+ * export (same timestamp) is their total. Without an attribute list, aggregate_on_attributes groups
+ * by all the attributes a point still has (v0.145.0 skips its attribute filter then).
+ */
+function dropAttributesStatements(attributes: readonly string[]): { datapoint: string[]; metric: string[] } {
+  return {
+    datapoint: attributes.map((a) => `delete_key(attributes, ${quote(a)})`),
+    metric: ['aggregate_on_attributes("sum") where type != METRIC_DATA_TYPE_SUMMARY'],
+  };
+}
+
 export interface CollectorConfigOptions {
   /** GOMEMLIMIT-style soft limit is set by the construct; this is the memory_limiter's share. @default 80 */
   readonly memoryLimitPercent?: number;
@@ -53,6 +72,7 @@ export function pushNamespaces(config: ChartConfig): string[] {
  * one pushing namespace when there is one, so the RBAC (otel-collector.ts) can be a Role there.
  */
 function k8sAttributes(config: ChartConfig): Record<string, unknown> {
+  // pushNamespaces() is never empty here: without push services the chart deploys no collector.
   const push = config.services.filter((s) => s.exportMode === 'push');
   const podLabelKeys = [...new Set(push.flatMap((s) => Object.keys(s.selector)))].sort();
   const namespaces = pushNamespaces(config);
@@ -74,9 +94,13 @@ function k8sAttributes(config: ChartConfig): Record<string, unknown> {
 }
 
 export function collectorConfig(config: ChartConfig, options: CollectorConfigOptions = {}): Record<string, unknown> {
-  // With no push service there is nobody to identify, and so no pods to watch.
-  const watchPods = pushNamespaces(config).length > 0;
+  const exporters = serviceExporters(config);
+  if (exporters.length === 0) throw new Error('collectorConfig: no push service; the chart deploys no collector then');
   const identity = identityStatements(config);
+  const dropped = config.collector.droppedAttributes;
+  const drop = dropAttributesStatements(dropped);
+  const processors = ['memory_limiter', 'k8sattributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
+    ...(dropped.length ? ['transform/drop_attributes'] : []), 'batch'];
   return {
     extensions: {
       health_check: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.health}` },
@@ -92,7 +116,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
     processors: {
       // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
       memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
-      ...(watchPods ? { k8sattributes: k8sAttributes(config) } : {}),
+      k8sattributes: k8sAttributes(config),
       'transform/chat_service_identity': {
         error_mode: 'ignore',
         metric_statements: [
@@ -100,18 +124,42 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
           { context: 'datapoint', statements: identity.datapoint },
         ],
       },
+      // A sender no configured service claims (unknown pod, wrong labels or namespace) would be
+      // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints_filtered_total.
+      [UNATTRIBUTED_FILTER]: {
+        error_mode: 'ignore',
+        metrics: { metric: [`resource.attributes[${quote(CHAT_SERVICE_ATTR)}] == nil`] },
+      },
+      ...(dropped.length ? {
+        'transform/drop_attributes': {
+          error_mode: 'ignore',
+          metric_statements: [
+            { context: 'datapoint', statements: drop.datapoint },
+            { context: 'metric', statements: drop.metric },
+          ],
+        },
+      } : {}),
       batch: { send_batch_size: 8192, timeout: '1s' },
     },
-    exporters: {
-      prometheus: {
-        endpoint: `0.0.0.0:${COLLECTOR_PORTS.exporter}`,
-        // A stopped pod's series (its last gauge value too) leave the exposition a few export
-        // intervals after its last point, instead of the 5m default.
-        metric_expiration: config.collector.metricExpiration,
-        // Resource attributes are left on target_info (the default): copying them onto every series
-        // multiplies cardinality. The identity transform puts the few labels that matter on the points.
+    connectors: {
+      // Each service's series to its own pipeline and exporter, by the identity the transform set.
+      routing: {
+        error_mode: 'ignore',
+        table: exporters.map((e) => ({
+          context: 'resource',
+          condition: `attributes[${quote(CHAT_SERVICE_ATTR)}] == ${quote(e.service.name)}`,
+          pipelines: [e.pipelineId],
+        })),
       },
     },
+    exporters: Object.fromEntries(exporters.map((e) => [e.exporterId, {
+      endpoint: `0.0.0.0:${e.port}`,
+      // A stopped pod's series (its last gauge value too) leave the exposition a few export
+      // intervals after its last point, instead of the 5m default.
+      metric_expiration: config.collector.metricExpiration,
+      // Resource attributes are left on target_info (the default): copying them onto every series
+      // multiplies cardinality. The identity transform puts the few labels that matter on the points.
+    }])),
     service: {
       extensions: ['health_check'],
       telemetry: {
@@ -121,11 +169,8 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
         },
       },
       pipelines: {
-        metrics: {
-          receivers: ['otlp'],
-          processors: ['memory_limiter', ...(watchPods ? ['k8sattributes'] : []), 'transform/chat_service_identity', 'batch'],
-          exporters: ['prometheus'],
-        },
+        metrics: { receivers: ['otlp'], processors, exporters: ['routing'] },
+        ...Object.fromEntries(exporters.map((e) => [e.pipelineId, { receivers: ['routing'], exporters: [e.exporterId] }])),
       },
     },
   };

@@ -5,6 +5,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
 import { COLLECTOR_PORTS } from './collector-config';
+import { CHAT_SERVICE_LABEL, EXPORTER_PORT_NAME, ServiceExporter } from './service-exporters';
 
 export interface OtelCollectorProps {
   readonly namespace: string;
@@ -12,6 +13,8 @@ export interface OtelCollectorProps {
   readonly image: string;
   /** Collector configuration, from collectorConfig(). */
   readonly config: Record<string, unknown>;
+  /** Per push service: its exporter's port, exposed by a Service of its own (serviceExporters()). */
+  readonly exporters: readonly ServiceExporter[];
   /** Namespaces whose pods push OTLP (pushNamespaces()); k8sattributes reads pods there. */
   readonly serviceNamespaces: readonly string[];
   /** @default 1 */
@@ -45,7 +48,7 @@ export class OtelCollector extends Construct {
     const sizes = props.resources ?? DEFAULT_RESOURCES;
     const configYaml = Yaml.stringify(props.config);
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: props.serviceNamespaces.length > 0 });
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
     this.rbac(props, labels);
 
     new k8s.KubeConfigMap(this, 'config', {
@@ -66,8 +69,7 @@ export class OtelCollector extends Construct {
           },
           spec: {
             serviceAccountName: name,
-            // k8sattributes reads pods from the API; without push services it is not configured.
-            automountServiceAccountToken: props.serviceNamespaces.length > 0,
+            automountServiceAccountToken: true, // k8sattributes reads pods from the API
             securityContext: restrictedPod(COLLECTOR_UID),
             containers: [{
               name: 'otel-collector',
@@ -77,7 +79,7 @@ export class OtelCollector extends Construct {
               ports: [
                 { name: 'otlp-grpc', containerPort: COLLECTOR_PORTS.otlpGrpc, protocol: 'TCP' },
                 { name: 'otlp-http', containerPort: COLLECTOR_PORTS.otlpHttp, protocol: 'TCP' },
-                { name: 'prom-exporter', containerPort: COLLECTOR_PORTS.exporter, protocol: 'TCP' },
+                ...props.exporters.map((e) => ({ name: e.containerPortName, containerPort: e.port, protocol: 'TCP' })),
                 { name: 'metrics', containerPort: COLLECTOR_PORTS.selfMetrics, protocol: 'TCP' },
                 { name: 'health', containerPort: COLLECTOR_PORTS.health, protocol: 'TCP' },
               ],
@@ -100,19 +102,34 @@ export class OtelCollector extends Construct {
         ports: [
           { name: 'otlp-grpc', port: COLLECTOR_PORTS.otlpGrpc, targetPort: k8s.IntOrString.fromString('otlp-grpc'), appProtocol: 'grpc' },
           { name: 'otlp-http', port: COLLECTOR_PORTS.otlpHttp, targetPort: k8s.IntOrString.fromString('otlp-http'), appProtocol: 'http' },
-          { name: 'prom-exporter', port: COLLECTOR_PORTS.exporter, targetPort: k8s.IntOrString.fromString('prom-exporter') },
           { name: 'metrics', port: COLLECTOR_PORTS.selfMetrics, targetPort: k8s.IntOrString.fromString('metrics') },
         ],
       },
     });
+
+    // One Service per chat service: its ServiceMonitor selects it by CHAT_SERVICE_LABEL. Their
+    // component label differs from the collector's, so the collector's own ServiceMonitor does not.
+    for (const e of props.exporters) {
+      new k8s.KubeService(this, `exporter-${e.service.name}`, {
+        metadata: {
+          name: e.serviceName,
+          namespace: props.namespace,
+          labels: { ...componentLabels(name, 'service-exporter'), [CHAT_SERVICE_LABEL]: e.service.name },
+        },
+        spec: {
+          selector: this.podSelector,
+          ports: [{ name: EXPORTER_PORT_NAME, port: e.port, targetPort: k8s.IntOrString.fromString(e.containerPortName) }],
+        },
+      });
+    }
   }
 
   /**
    * k8sattributes watches pods only (collector-config.ts): a Role in the one pushing namespace, where
-   * its filter confines the watch; with several, its watch is cluster-wide and so is this grant; with
-   * none, k8sattributes is not configured and nothing is granted.
+   * its filter confines the watch; with several, its watch is cluster-wide and so is this grant. (Without
+   * push services the chart deploys no collector.)
    */
-  private rbac(props: OtelCollectorProps, labels: Record<string, string>) {
+  private rbac(props: OtelCollectorProps, labels: Record<string, string>): void {
     const name = NAMES.collector;
     const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
     const rules = [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }];
@@ -124,7 +141,7 @@ export class OtelCollector extends Construct {
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
         subjects,
       });
-    } else if (props.serviceNamespaces.length === 1) {
+    } else {
       const metadata = { name: `${name}-pod-reader`, namespace: props.serviceNamespaces[0], labels };
       new k8s.KubeRole(this, 'pod-reader', { metadata, rules });
       new k8s.KubeRoleBinding(this, 'pod-reader-binding', {

@@ -4,8 +4,9 @@ import {
   ServiceMonitorSpecEndpoints,
   ServiceMonitorSpecEndpointsRelabelingsAction,
 } from '../../imports/servicemonitor-monitoring.coreos.com';
+import { CHAT_SERVICE_LABEL, EXPORTER_PORT_NAME, ServiceExporter } from '../collector/service-exporters';
 import { ChatServiceConfig } from '../config';
-import { componentLabels, MONITORING_SELECTOR } from '../labels';
+import { componentLabels, MONITORING_SELECTOR, NAMES } from '../labels';
 
 /** Labels every ServiceMonitor of the chart carries: its component's and the one Prometheus selects on. */
 function monitorLabels(name: string): Record<string, string> {
@@ -17,28 +18,46 @@ export interface ServiceMonitorForChatServiceProps {
   readonly namespace: string;
   readonly service: ChatServiceConfig;
   readonly interval: string;
+  /** For a push service: the collector's exporter for it (its Service is in the stack's namespace). */
+  readonly exporter?: ServiceExporter;
 }
 
 /**
- * Scrapes a pull-mode chat service's /metrics. The `service` label is set to the configured name,
- * exactly as the collector sets it for push-mode services, so both paths end in the same labels.
+ * One scrape target per chat service, whichever way its metrics travel: a pull service's own
+ * /metrics, or a push service's exporter on the collector. Either way the target's `job` and
+ * `service` are the configured name, so `up{job="<name>"}` says whether that service's metrics are
+ * collected, and its sampleLimit fails only its own scrape when its series explode.
  */
 export class ServiceMonitorForChatService extends Construct {
   constructor(scope: Construct, id: string, props: ServiceMonitorForChatServiceProps) {
     super(scope, id);
     const s = props.service;
-    if (!s.metricsPort) throw new Error(`${s.name}: a pull-mode service needs metricsPort`);
+    const relabelings = ['job', 'service'].map((targetLabel) => ({
+      action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, targetLabel, replacement: s.name,
+    }));
+    let target: { namespaceSelector?: { matchNames: string[] }; selector: Record<string, string>; endpoint: ServiceMonitorSpecEndpoints };
+    if (s.exportMode === 'push') {
+      if (!props.exporter) throw new Error(`${s.name}: a push service needs its collector exporter`);
+      target = {
+        selector: { ...componentLabels(NAMES.collector, 'service-exporter'), [CHAT_SERVICE_LABEL]: s.name },
+        // The collector set service, namespace, pod, job and instance on each series: keep them.
+        endpoint: { port: EXPORTER_PORT_NAME, honorLabels: true },
+      };
+    } else {
+      if (!s.metricsPort) throw new Error(`${s.name}: a pull-mode service needs metricsPort`);
+      target = {
+        namespaceSelector: { matchNames: [s.namespace] },
+        selector: { ...s.selector },
+        endpoint: { port: s.metricsPort.name, path: s.metricsPort.path },
+      };
+    }
     new ServiceMonitor(this, 'monitor', {
       metadata: { name: s.name, namespace: props.namespace, labels: monitorLabels(s.name) },
       spec: {
-        namespaceSelector: { matchNames: [s.namespace] },
-        selector: { matchLabels: { ...s.selector } },
-        endpoints: [{
-          port: s.metricsPort.name,
-          path: s.metricsPort.path,
-          interval: props.interval,
-          relabelings: [{ action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, targetLabel: 'service', replacement: s.name }],
-        }],
+        ...(target.namespaceSelector ? { namespaceSelector: target.namespaceSelector } : {}),
+        selector: { matchLabels: target.selector },
+        sampleLimit: s.sampleLimit,
+        endpoints: [{ ...target.endpoint, interval: props.interval, relabelings }],
       },
     });
   }

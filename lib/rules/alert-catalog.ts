@@ -9,6 +9,7 @@ export const ALERT_NAMES = {
   latencyP99: 'ChatServiceLatencyP99High',
   metricsAbsent: 'ChatServiceMetricsAbsent',
   websocketZero: 'ChatServiceWebSocketConnectionsZero',
+  sampleLimit: 'ChatServiceSampleLimitExceeded',
   collectorDown: 'OtelCollectorDown',
   targetDown: 'ScrapeTargetDown',
 } as const;

@@ -37,6 +37,11 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
     alert(config, ALERT_NAMES.metricsAbsent, `absent(${requestCounter(s)})`, '10m', 'warning', svc,
       `No HTTP metrics from ${s.name}`,
       `No ${requestCounter(s)} series for 10 minutes: the service is down, not exporting (${s.exportMode}), or its series lost the service label.`),
+    // The target's job is the service's (its ServiceMonitor sets it). A failed scrape still reports
+    // how many samples it returned, so this names the service and the size of the explosion.
+    alert(config, ALERT_NAMES.sampleLimit, `max by (service) (scrape_samples_post_metric_relabeling{job="${s.name}"}) > ${s.sampleLimit}`, '2m', 'critical', svc,
+      `${s.name}'s metrics exceed its sample limit and are not collected`,
+      `{{ $labels.service }} returned {{ $value }} samples in one scrape, above its sampleLimit of ${s.sampleLimit}: the scrape fails and none of its metrics are stored until the cardinality is back under the limit (other services are unaffected).`),
   ];
   if (s.websocketGauge) {
     rules.push(alert(config, ALERT_NAMES.websocketZero,
@@ -50,13 +55,15 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
 
 /** Alerts on the monitoring stack itself. */
 export function platformAlerts(config: ChartConfig): RuleGroup {
+  const push = config.services.some((s) => s.exportMode === 'push');
   return {
     name: 'chat-monitoring.platform',
     rules: [
-      // Only the exporter endpoint carries the chat metrics; the collector's self-metrics port being up is not enough.
-      alert(config, ALERT_NAMES.collectorDown, `absent(up{job="otel-collector", namespace="${config.namespace}", endpoint="prom-exporter"} == 1)`, '5m', 'critical', {},
+      // The collector process, by its own metrics endpoint; each push service's exporter is its own
+      // target (job = the service), reported by ScrapeTargetDown. No push service: no collector.
+      ...(push ? [alert(config, ALERT_NAMES.collectorDown, `absent(up{job="otel-collector", namespace="${config.namespace}", endpoint="metrics"} == 1)`, '5m', 'critical', {},
         'The OpenTelemetry Collector is down',
-        'Prometheus has not scraped a healthy otel-collector for 5 minutes: pushed (OTLP) chat metrics are not arriving.'),
+        'Prometheus has not scraped a healthy otel-collector for 5 minutes: pushed (OTLP) chat metrics are not arriving.')] : []),
       alert(config, ALERT_NAMES.targetDown, 'up == 0', '5m', 'warning', {},
         'Scrape target {{ $labels.job }} is down',
         'Prometheus could not scrape {{ $labels.job }} ({{ $labels.instance }}, namespace {{ $labels.namespace }}) for 5 minutes.'),

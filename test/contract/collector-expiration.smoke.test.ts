@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { durationSeconds } from '../../lib/config';
 import { instanceCount, websocketConnections } from '../../lib/queries/http';
 import { ChatService, ChatWebSocket, describeWithChatService, route } from '../support/chat-service';
+import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';
 import { defaultConfig } from '../support/manifests';
 import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
@@ -45,7 +46,7 @@ describeWithChatService('collector metric_expiration: a stopped pod leaves the W
     prometheus = await PrometheusServer.start({
       config: stringify({
         global: { scrape_interval: `${SCRAPE_SECONDS}s` },
-        scrape_configs: [{ job_name: 'otel-collector', honor_labels: true, static_configs: [{ targets: [collector.exporterTarget] }] }],
+        scrape_configs: chatServiceScrapes(config, collector, chartCollectorConfig(config), `${SCRAPE_SECONDS}s`).map((x) => x.job),
       }),
     });
     for (const s of services) expect(await s.request(route('transport', 'GET', '/transportation/connections'))).toBe(200);

@@ -38,7 +38,7 @@ describeWithCollector('otelcol-chat validate on the chart\'s collector config', 
 
   it('accepts the configs the harness runs: on loopback, and with the k8sattributes stub', async () => {
     const config = chartCollectorConfig();
-    const ports = await freeCollectorPorts();
+    const ports = await freeCollectorPorts(config); // one port per service exporter
     const stubbed = withKubernetesIdentity(config, {
       stub: [{ namespace: 'chat', name: 'chat-auth-0', labels: { 'app.kubernetes.io/name': 'chat-auth' } }],
     }).config;

@@ -1,8 +1,8 @@
 /**
  * The push chain with real programs: a real chat service of each kind (test/chat-service/app.py:
  * FastAPI, OpenTelemetry SDK 1.38.0, OTLP gRPC every second) -> the real collector (otelcol-chat
- * 0.145.0) running the chart's own collector config -> the real Prometheus 3.5 scraping its
- * prometheus exporter as the collector's ServiceMonitor does (honorLabels). Small planned traffic;
+ * 0.145.0) running the chart's own collector config -> the real Prometheus 3.5 scraping each
+ * service's exporter as that service's ServiceMonitor does (honorLabels). Small planned traffic;
  * every count, bucket, label and the WebSocket gauge must arrive exactly.
  *
  * Only the k8sattributes processor's API server is stubbed (withKubernetesIdentity in
@@ -13,6 +13,7 @@ import { ChartConfig } from '../../lib/config';
 import { CHART_CONFIG } from '../../lib/services';
 import { ChatService, ChatServiceKind, ChatWebSocket, describeWithChatService, Planned, route } from '../support/chat-service';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE, StubPod } from '../support/collector';
+import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { configWith } from '../support/manifests';
 import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult, sleep } from '../support/prometheus';
 
@@ -91,11 +92,10 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     prometheus = await PrometheusServer.start({
       config: stringify({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
-        scrape_configs: [{
-          job_name: 'otel-collector',
-          honor_labels: true, // as the collector's ServiceMonitor endpoint
-          static_configs: [{ targets: [collector.exporterTarget] }],
-        }],
+        scrape_configs: [
+          ...chatServiceScrapes(chartConfig, collector, chartCollectorConfig(chartConfig), '1s').map((x) => x.job),
+          { job_name: 'otel-collector', static_configs: [{ targets: [collector.selfMetricsTarget] }] },
+        ],
       }),
     });
     for (const [kind, plan] of Object.entries(PLAN) as [ChatServiceKind, PlannedRequests[]][]) {
@@ -146,15 +146,14 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
   it('legacy: the label set that arrives', async () => {
     await waitFor('sum(http_server_duration_milliseconds_count{service!=""})', 15);
     const r = await prometheus!.query('http_server_duration_milliseconds_bucket{service="chat-auth"}');
+    // The Host-header family (http_host, http_server_name, net_host_port) is dropped by the collector.
+    // container and endpoint are the collector target's own labels, which the operator adds to every scraped series.
     expect(labelNames(r)).toEqual([
-      '__name__', 'http_flavor', 'http_host', 'http_method', 'http_scheme', 'http_server_name', 'http_status_code', 'http_target',
-      'instance', 'job', 'le', 'namespace', 'net_host_port', 'otel_scope_name', 'otel_scope_schema_url', 'otel_scope_version', 'pod', 'service',
+      '__name__', 'container', 'endpoint', 'http_flavor', 'http_method', 'http_scheme', 'http_status_code', 'http_target',
+      'instance', 'job', 'le', 'namespace', 'otel_scope_name', 'otel_scope_schema_url', 'otel_scope_version', 'pod', 'service',
     ]);
-    const auth = services.get('auth')!;
     expect(r[0].metric).toMatchObject({
-      http_flavor: '1.1', http_scheme: 'http', net_host_port: String(auth.port),
-      // The Host header the caller used, not a service name.
-      http_host: `127.0.0.1:${auth.port}`, http_server_name: `127.0.0.1:${auth.port}`,
+      http_flavor: '1.1', http_scheme: 'http',
       otel_scope_name: 'opentelemetry.instrumentation.fastapi', otel_scope_version: '0.59b0',
       otel_scope_schema_url: 'https://opentelemetry.io/schemas/1.11.0',
     });
@@ -180,7 +179,7 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     expect(await prometheus!.query('count by (service) (http_server_request_duration_seconds_count)')).toHaveLength(1);
     const r = await prometheus!.query('http_server_request_duration_seconds_bucket{service="chat-messaging"}');
     expect(labelNames(r)).toEqual([
-      '__name__', 'error_type', 'http_request_method', 'http_response_status_code', 'http_route', 'instance', 'job', 'le', 'namespace',
+      '__name__', 'container', 'endpoint', 'error_type', 'http_request_method', 'http_response_status_code', 'http_route', 'instance', 'job', 'le', 'namespace',
       'network_protocol_version', 'otel_scope_name', 'otel_scope_schema_url', 'otel_scope_version', 'pod', 'service', 'url_scheme',
     ]);
     // error_type only on the 5xx series.
@@ -195,7 +194,7 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     await waitFor('sum(websocket_hub_active_connections)', 3);
     const r = await prometheus!.query('websocket_hub_active_connections');
     expect(r.map((x) => x.metric)).toEqual([{
-      __name__: 'websocket_hub_active_connections', job: 'chat-transport', instance: podOf('transport'),
+      __name__: 'websocket_hub_active_connections', job: 'chat-transport', instance: podOf('transport'), container: 'otel-collector', endpoint: 'prom-exporter',
       service: 'chat-transport', namespace: 'chat', pod: podOf('transport'), otel_scope_name: 'chat.transportation.websocket_hub',
     }]);
     await sockets.pop()!.close();
@@ -205,8 +204,8 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
   });
 
   it('target_info keeps the resource: the pod identity the stub gave, the services\' own service_name, not the stub\'s marker', async () => {
-    await waitFor('count(target_info)', 3);
-    const byJob = Object.fromEntries((await prometheus!.query('target_info')).map((x) => [x.metric.job, x.metric]));
+    await waitFor('count(target_info{endpoint="prom-exporter"})', 3);
+    const byJob = Object.fromEntries((await prometheus!.query('target_info{endpoint="prom-exporter"}')).map((x) => [x.metric.job, x.metric]));
     expect(Object.keys(byJob).sort()).toEqual(['chat-auth', 'chat-messaging', 'chat-transport']);
     for (const kind of ['auth', 'transport', 'messaging'] as const) {
       expect(byJob[SERVICE_OF[kind]]).toMatchObject({
@@ -222,12 +221,19 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     expect(Object.keys(byJob['chat-auth']).filter((k) => k.includes('template'))).toEqual([]);
   });
 
-  it('a sender whose pod is not found keeps its own service.name and gets no service, namespace or pod label', async () => {
-    await waitFor('sum(http_server_duration_milliseconds_count{service=""})', 1);
-    const r = await prometheus!.query('http_server_duration_milliseconds_count{service=""}');
-    expect(r.map((x) => [x.metric.job, x.metric.instance, x.metric.namespace, x.metric.pod, x.metric.http_target])).toEqual([
-      // No service.instance.id on its resource: the exporter writes no instance, so the scrape target's stays.
-      ['unknown_service', collector!.exporterTarget, undefined, undefined, '/sessions/login'],
-    ]);
+  it('a sender whose pod is not found is dropped at the collector and counted, never exported under no service', async () => {
+    // Prometheus 3 scrapes the collector's own metrics with UTF-8 names: the dot stays.
+    const dropped = '{__name__="otelcol_processor_filter_datapoints.filtered_total", filter="filter/unattributed"}';
+    const deadline = Date.now() + 30000;
+    while (!((await prometheus!.query(`${dropped} > 0`)).length) && Date.now() < deadline) await sleep(250);
+    expect((await prometheus!.query(`${dropped} > 0`)).length).toBe(1);
+    expect(await prometheus!.query('http_server_duration_milliseconds_count{service=""}')).toEqual([]);
+    expect(await prometheus!.query('{job="unknown_service"}')).toEqual([]);
+  });
+
+  it('each service is one target, up, whose job is the service', async () => {
+    const up = await prometheus!.query('up{endpoint="prom-exporter"}');
+    expect(up.map((x) => [x.metric.job, x.metric.service, x.value![1]]).sort()).toEqual(
+      chartConfig.services.filter((s) => s.exportMode === 'push').map((s) => [s.name, s.name, '1']).sort());
   });
 });

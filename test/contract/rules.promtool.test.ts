@@ -113,6 +113,12 @@ function alertCases(): AlertCase[] {
   const p99 = alertRule('chat-auth', 'ChatServiceLatencyP99High');
   const absent = alertRule('chat-auth', 'ChatServiceMetricsAbsent');
   const ws = alertRule('chat-transport', 'ChatServiceWebSocketConnectionsZero');
+  const limit = alertRule('chat-auth', 'ChatServiceSampleLimitExceeded');
+  // A failed scrape of chat-auth's target still reports how many samples it returned.
+  const scraped = (n: number) => [
+    gauge('scrape_samples_post_metric_relabeling', 'job="chat-auth",service="chat-auth",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(n, 15)),
+    gauge('up', 'job="chat-auth",service="chat-auth",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(n > threshold(limit) ? 0 : 1, 15)),
+  ];
   const auth = { service: 'chat-auth' };
 
   // Error budget burn: 1,000 requests a minute, a 5xx share of twice (firing) or half (healthy) the threshold.
@@ -191,21 +197,18 @@ function alertCases(): AlertCase[] {
       ],
     },
     {
+      file: 'chat-auth', alert: 'ChatServiceSampleLimitExceeded',
+      firing: [{ series: scraped(threshold(limit) + 1), at: `${minutes(limit.for) + 5}m`, labels: [{ ...limit.labels }] }],
+      silent: [{ name: 'healthy: exactly at the limit', series: scraped(threshold(limit)), at: `${minutes(limit.for) + 5}m` }],
+    },
+    {
       file: 'chat-monitoring-platform', alert: 'OtelCollectorDown',
       firing: [
-        // The collector's target fails while Prometheus itself is fine.
+        // The collector's own target fails while Prometheus itself is fine.
         {
           series: [
-            gauge('up', 'job="otel-collector",namespace="monitoring",service="otel-collector",pod="otel-collector-7f9c-x",container="otel-collector",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(0, 15)),
+            gauge('up', 'job="otel-collector",namespace="monitoring",service="otel-collector",pod="otel-collector-7f9c-x",container="otel-collector",endpoint="metrics",instance="10.244.0.12:8888"', steady(0, 15)),
             gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', steady(1, 15)),
-          ],
-          at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
-        },
-        // Its self-metrics port answers, but the exporter that carries the chat metrics does not.
-        {
-          series: [
-            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(0, 15)),
-            gauge('up', 'job="otel-collector",namespace="monitoring",pod="otel-collector-7f9c-x",endpoint="metrics",instance="10.244.0.12:8888"', steady(1, 15)),
           ],
           at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }],
         },
@@ -213,10 +216,11 @@ function alertCases(): AlertCase[] {
         { series: [gauge('up', 'job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', steady(1, 15))], at: '10m', labels: [{ ...alertRule('chat-monitoring-platform', 'OtelCollectorDown').labels }] },
       ],
       silent: [{
-        name: 'healthy: the collector is up',
+        // One service's exporter target failing is that service's ScrapeTargetDown, not a collector outage.
+        name: 'healthy: the collector is up, one service target down',
         series: [
-          gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(1, 15)),
           gauge('up', 'job="otel-collector",namespace="monitoring",endpoint="metrics",instance="10.244.0.12:8888"', steady(1, 15)),
+          gauge('up', 'job="chat-auth",service="chat-auth",namespace="monitoring",endpoint="prom-exporter",instance="10.244.0.12:9464"', steady(0, 15)),
         ],
         at: '10m',
       }],

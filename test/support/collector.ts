@@ -67,16 +67,28 @@ export const COLLECTOR_CONFIG_VARIANTS: readonly [string, () => ChartConfig][] =
 export interface CollectorPorts {
   readonly otlpGrpc: number;
   readonly otlpHttp: number;
+  /** The (first) prometheus exporter's port. */
   readonly exporter: number;
   readonly selfMetrics: number;
   readonly health: number;
+  /** Each prometheus exporter's port by its id (`prometheus/<service>`): the chart has one per push service. */
+  readonly exporters?: Readonly<Record<string, number>>;
 }
 
-export async function freeCollectorPorts(): Promise<CollectorPorts> {
+/** Ids of the config's prometheus exporters, in config order. */
+export function prometheusExporterKeys(config: CollectorConfig): string[] {
+  return Object.keys(config.exporters ?? {}).filter((k) => k === 'prometheus' || k.startsWith('prometheus/'));
+}
+
+/** Free ports for every listener; with `config`, one for each of its prometheus exporters. */
+export async function freeCollectorPorts(config?: CollectorConfig): Promise<CollectorPorts> {
+  const keys = config ? prometheusExporterKeys(config) : [];
   // Each port is taken and released in turn; asking for all at once keeps them distinct.
-  const [otlpGrpc, otlpHttp, exporter, selfMetrics, health] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  if (new Set([otlpGrpc, otlpHttp, exporter, selfMetrics, health]).size < 5) return freeCollectorPorts();
-  return { otlpGrpc, otlpHttp, exporter, selfMetrics, health };
+  const all = await Promise.all(Array.from({ length: 4 + Math.max(1, keys.length) }, () => freePort()));
+  if (new Set(all).size < all.length) return freeCollectorPorts(config);
+  const [otlpGrpc, otlpHttp, selfMetrics, health, ...exporterPorts] = all;
+  const exporters = keys.length ? { exporters: Object.fromEntries(keys.map((k, i) => [k, exporterPorts[i]])) } : {};
+  return { otlpGrpc, otlpHttp, exporter: exporterPorts[0], selfMetrics, health, ...exporters };
 }
 
 /**
@@ -96,7 +108,13 @@ export function onLoopback(config: CollectorConfig, ports: CollectorPorts): Coll
   need(out.extensions?.health_check, 'extensions.health_check').endpoint = at(ports.health);
   need(out.receivers?.otlp?.protocols?.grpc, 'receivers.otlp.protocols.grpc').endpoint = at(ports.otlpGrpc);
   need(out.receivers?.otlp?.protocols?.http, 'receivers.otlp.protocols.http').endpoint = at(ports.otlpHttp);
-  need(out.exporters?.prometheus, 'exporters.prometheus').endpoint = at(ports.exporter);
+  const exporterKeys = prometheusExporterKeys(out);
+  if (exporterKeys.length === 0) need(undefined, 'exporters.prometheus');
+  for (const key of exporterKeys) {
+    const port = ports.exporters?.[key] ?? (exporterKeys.length === 1 ? ports.exporter : undefined);
+    if (port === undefined) throw new Error(`onLoopback: no port for exporters.${key} (give ports.exporters, e.g. freeCollectorPorts(config))`);
+    out.exporters[key].endpoint = at(port);
+  }
   const readers = need(out.service?.telemetry?.metrics?.readers, 'service.telemetry.metrics.readers') as CollectorConfig[];
   for (const reader of readers) {
     const prometheus = need(reader.pull?.exporter?.prometheus, 'a pull/prometheus self-metrics reader');
@@ -221,7 +239,7 @@ export class RunningCollector {
 
   /** Starts the collector and waits until its health_check extension reports it ready. */
   static async start(options: CollectorOptions): Promise<RunningCollector> {
-    const ports = await freeCollectorPorts();
+    const ports = await freeCollectorPorts(options.config);
     const identity = options.identity ? withKubernetesIdentity(options.config, options.identity) : { config: options.config, env: {} };
     const config = onLoopback(identity.config, ports);
     const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-'));
@@ -252,6 +270,12 @@ export class RunningCollector {
   /** host:port of the prometheus exporter, for a scrape config. */
   get exporterTarget(): string {
     return `127.0.0.1:${this.ports.exporter}`;
+  }
+
+  /** host:port of each prometheus exporter, by its id in the config. */
+  get exporterTargets(): Record<string, string> {
+    const ports = this.ports.exporters ?? { prometheus: this.ports.exporter };
+    return Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `127.0.0.1:${p}`]));
   }
 
   get selfMetricsTarget(): string {

@@ -5,7 +5,7 @@
 import { parse } from 'yaml';
 import { durationSeconds } from '../../lib/config';
 import { CHART_CONFIG } from '../../lib/services';
-import { configWith, defaultConfig, named, synthObjects, unusedServiceName } from '../support/manifests';
+import { configWith, defaultConfig, named, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
 const collectorOf = (objects: ReturnType<typeof synthObjects>) => parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
 const collectorRbac = (objects: ReturnType<typeof synthObjects>) => objects.filter((o) => /Role/.test(o.kind) && o.metadata.name.includes('otel-collector'));
@@ -32,14 +32,10 @@ describe('collector: which pods it watches', () => {
     expect(named(rbac, 'ClusterRole', rbac[0].metadata.name).rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
   });
 
-  it('no push service: no k8sattributes, no RBAC, no API token in the pod', () => {
+  it('no push service: no collector at all (no RBAC, no NetworkPolicy, no OtelCollectorDown)', () => {
     const objects = synthObjects(configWith({ services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }));
-    const collector = collectorOf(objects);
-    expect(collector.processors.k8sattributes).toBeUndefined();
-    expect(JSON.stringify(collector.service.pipelines)).not.toContain('k8sattributes');
-    expect(collectorRbac(objects)).toEqual([]);
-    expect(named(objects, 'Deployment', 'otel-collector').spec.template.spec.automountServiceAccountToken).toBe(false);
-    expect(named(objects, 'ServiceAccount', 'otel-collector').automountServiceAccountToken).toBe(false);
+    expect(objects.filter((o) => JSON.stringify(o.metadata).includes('otel-collector'))).toEqual([]);
+    expect(JSON.stringify(ofKind(objects, 'PrometheusRule'))).not.toContain('OtelCollectorDown');
   });
 
   it('waits for the pod cache before accepting data, so the first points after a restart keep their identity', () => {

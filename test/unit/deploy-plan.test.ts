@@ -151,8 +151,9 @@ describe('dist/ against the config deploy was given', () => {
   });
   it('differ in the files there are', () => {
     const withPull = distFor({ services: [{ name: 'chat-auth', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }] });
-    expect(distMismatch(distFor({ services: [{ name: 'chat-auth' }] }), withPull, source)).toMatch(/^dist\/ has no 40-service-monitors\.k8s\.yaml, which/);
-    expect(distMismatch(withPull, distFor({ services: [{ name: 'chat-auth' }] }), source)).toMatch(/^dist\/ has 40-service-monitors\.k8s\.yaml, which .* does not synthesize/);
+    // Without a push service the chart has no collector.
+    expect(distMismatch(withPull, distFor({ services: [{ name: 'chat-auth' }] }), source)).toMatch(/^dist\/ has no 20-otel-collector\.k8s\.yaml, which/);
+    expect(distMismatch(distFor({ services: [{ name: 'chat-auth' }] }), withPull, source)).toMatch(/^dist\/ has 20-otel-collector\.k8s\.yaml, which .* does not synthesize/);
   });
 });
 

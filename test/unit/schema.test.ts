@@ -54,9 +54,9 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
     }, /^ServiceMonitor\/monitoring\/otel-collector: \.spec\.endpoints\[0\]\.honorLabels: must be boolean/],
     ['a typo inside a list of objects', () => {
       const m = copy(monitor);
-      m.spec.endpoints[1].intervall = '15s';
+      m.spec.endpoints[0].intervall = '15s';
       return m;
-    }, /^ServiceMonitor\/monitoring\/otel-collector: \.spec\.endpoints\[1\]\.intervall: unknown field/],
+    }, /^ServiceMonitor\/monitoring\/otel-collector: \.spec\.endpoints\[0\]\.intervall: unknown field/],
     ['a value outside the CRD\'s enum in a field the models lack', () => {
       const p = copy(prometheus);
       p.spec.serviceDiscoveryRole = 'EndpointSlices';

@@ -45,9 +45,9 @@ describe('ServiceMonitors of the stack\'s own components', () => {
     for (const endpoint of monitor.spec.endpoints) expect(portNames).toContain(endpoint.port);
   });
 
-  it('scrapes the collector\'s exporter port, keeping the labels the collector sets', () => {
+  it('scrapes the collector\'s own metrics only: the chat services\' series are each service\'s target', () => {
     const monitor = named(objects, 'ServiceMonitor', 'otel-collector');
-    expect(monitor.spec.endpoints).toContainEqual(expect.objectContaining({ port: 'prom-exporter', honorLabels: true }));
+    expect(monitor.spec.endpoints.map((e: any) => e.port)).toEqual(['metrics']);
   });
 });
 
@@ -103,15 +103,21 @@ describe('OpenTelemetry Collector', () => {
   const pipelines = Object.values(collector.service.pipelines) as any[];
 
   it('references only components it defines, and uses every one it defines', () => {
+    const connectors = Object.keys(collector.connectors ?? {});
     for (const kind of ['receivers', 'processors', 'exporters'] as const) {
-      const used = new Set(pipelines.flatMap((p) => p[kind]));
+      const used = new Set(pipelines.flatMap((p) => p[kind] ?? []).filter((id) => !connectors.includes(id)));
       expect([...used].sort()).toEqual(Object.keys(collector[kind]).sort());
+    }
+    // A connector is an exporter of one pipeline and a receiver of others.
+    for (const c of connectors) {
+      expect(pipelines.some((p) => p.exporters.includes(c))).toBe(true);
+      expect(pipelines.some((p) => p.receivers.includes(c))).toBe(true);
     }
     expect(collector.service.extensions.sort()).toEqual(Object.keys(collector.extensions).sort());
   });
 
-  it('runs memory_limiter first and batch last', () => {
-    for (const p of pipelines) {
+  it('runs memory_limiter first and batch last where OTLP comes in (the routed pipelines only export)', () => {
+    for (const p of pipelines.filter((x) => x.receivers.includes('otlp'))) {
       expect(p.processors[0]).toBe('memory_limiter');
       expect(p.processors[p.processors.length - 1]).toBe('batch');
     }
@@ -121,8 +127,15 @@ describe('OpenTelemetry Collector', () => {
     const port = (name: string) => container.ports.find((p: any) => p.name === name).containerPort;
     expect(collector.receivers.otlp.protocols.grpc.endpoint).toBe(`0.0.0.0:${port('otlp-grpc')}`);
     expect(collector.receivers.otlp.protocols.http.endpoint).toBe(`0.0.0.0:${port('otlp-http')}`);
-    expect(collector.exporters.prometheus.endpoint).toBe(`0.0.0.0:${port('prom-exporter')}`);
-    expect(port('prom-exporter')).toBe(9464);
+    // Each push service's exporter on its port, behind its Service; the first on 9464, the port the old stack used.
+    const exporterServices = ofKind(objects, 'Service').filter((s) => s.metadata.labels?.['chat-monitoring.io/chat-service']);
+    expect(exporterServices.map((s) => s.metadata.labels!['chat-monitoring.io/chat-service']).sort())
+      .toEqual(config.services.filter((s) => s.exportMode === 'push').map((s) => s.name).sort());
+    for (const service of exporterServices) {
+      const name = service.metadata.labels!['chat-monitoring.io/chat-service'];
+      expect(collector.exporters[`prometheus/${name}`].endpoint).toBe(`0.0.0.0:${port(service.spec.ports[0].targetPort)}`);
+    }
+    expect(Math.min(...Object.values(collector.exporters).map((e: any) => Number(e.endpoint.split(':')[1])))).toBe(9464);
     expect(collector.extensions.health_check.endpoint).toBe(`0.0.0.0:${port('health')}`);
     expect(container.livenessProbe.httpGet.port).toBe('health');
     expect(container.readinessProbe.httpGet.port).toBe('health');

@@ -77,10 +77,9 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   });
 
   describe(`wiring (${name}): every chat service is carried through`, () => {
-    const collectorConfig = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
-    const statements: string[] = collectorConfig.processors['transform/chat_service_identity'].metric_statements[0].statements;
-    const extracted: string[] = collectorConfig.processors.k8sattributes.extract.labels.map((l: { tag_name: string }) => l.tag_name);
-    const monitors = ofKind(objects, 'ServiceMonitor');
+    const collectorConfig = pushing.length ? parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']) : undefined;
+    const statements: string[] = collectorConfig?.processors['transform/chat_service_identity'].metric_statements[0].statements;
+    const extracted: string[] = collectorConfig?.processors.k8sattributes.extract.labels.map((l: { tag_name: string }) => l.tag_name);
     const overview = JSON.stringify(JSON.parse(named(objects, 'ConfigMap', 'dashboard-platform-overview').data['platform-overview.json']).panels);
 
     describe.each(config.services.map((s) => [s.name, s] as const))('%s', (service, s) => {
@@ -107,21 +106,48 @@ export function wiringProperties(name: string, config: ChartConfig): void {
             expect(statement).toContain(`attributes["k8s.pod.label.${key}"] == "${value}"`);
             expect(extracted).toContain(`k8s.pod.label.${key}`);
           }
-          expect(monitors.map((m) => m.metadata.name)).not.toContain(service);
+        });
+        it('is routed to an exporter of its own, which its ServiceMonitor scrapes through a Service of its own', () => {
+          const route = collectorConfig.connectors.routing.table.filter((r: { condition: string }) => r.condition.endsWith(`== "${service}"`));
+          expect(route).toHaveLength(1);
+          const [pipeline] = route[0].pipelines;
+          const [exporter] = collectorConfig.service.pipelines[pipeline].exporters;
+          const exporterPort = Number(collectorConfig.exporters[exporter].endpoint.split(':').pop());
+          const monitor = named(objects, 'ServiceMonitor', service);
+          expect(monitor.spec.namespaceSelector).toBeUndefined();
+          const selected = ofKind(objects, 'Service').filter((x) => x.metadata.namespace === ns && matches(monitor.spec.selector.matchLabels, x.metadata.labels));
+          expect(selected).toHaveLength(1);
+          const port = selected[0].spec.ports.find((p: { name: string }) => p.name === monitor.spec.endpoints[0].port);
+          const container = named(objects, 'Deployment', 'otel-collector').spec.template.spec.containers[0];
+          expect(container.ports.find((p: { name: string }) => p.name === port.targetPort).containerPort).toBe(exporterPort);
+          expect(monitor.spec.endpoints[0].honorLabels).toBe(true);
         });
       } else {
-        it('is scraped by a ServiceMonitor on its named port, in its namespace, labelled like pushed series', () => {
+        it('is scraped by a ServiceMonitor on its named port, in its namespace', () => {
           const monitor = named(objects, 'ServiceMonitor', service);
-          expect(monitor.metadata.namespace).toBe(ns);
           expect(monitor.spec.namespaceSelector).toEqual({ matchNames: [s.namespace] });
           expect(monitor.spec.selector.matchLabels).toEqual(s.selector);
           expect(monitor.spec.endpoints[0]).toMatchObject({ port: s.metricsPort!.name, path: s.metricsPort!.path });
-          expect(monitor.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', targetLabel: 'service', replacement: service });
         });
       }
+      it('is one target whose job and service are its name, with its sampleLimit', () => {
+        const monitor = named(objects, 'ServiceMonitor', service);
+        expect(monitor.metadata.namespace).toBe(ns);
+        expect(monitor.spec.endpoints).toHaveLength(1);
+        for (const label of ['job', 'service']) {
+          expect(monitor.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', targetLabel: label, replacement: service });
+        }
+        expect(monitor.spec.sampleLimit).toBe(s.sampleLimit);
+      });
     });
   });
 
+  if (pushing.length === 0) {
+    it(`wiring (${name}): no push service, no collector`, () => {
+      expect(objects.filter((o) => o.metadata.name.includes('otel-collector'))).toEqual([]);
+    });
+    return;
+  }
   describe(`wiring (${name}): the collector`, () => {
     const collectorConfig = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
     const k8sattributes = collectorConfig.processors.k8sattributes;
@@ -134,23 +160,16 @@ export function wiringProperties(name: string, config: ChartConfig): void {
       if (!clusterWide) expect(collectorRoles.map((r) => r.metadata.namespace)).toEqual(namespaces);
     });
     it('watches exactly what it is granted: k8sattributes\' namespace filter is the Role\'s namespace, no filter only with a ClusterRole', () => {
-      if (namespaces.length === 0) {
-        expect(k8sattributes).toBeUndefined();
-        expect(collectorRoles).toEqual([]);
-        return;
-      }
       expect(k8sattributes.filter?.namespace).toBe(namespaces.length === 1 ? namespaces[0] : undefined);
       const grantedIn = collectorRoles.map((r) => (r.kind === 'ClusterRole' ? '*' : r.metadata.namespace));
       expect(grantedIn).toEqual([k8sattributes.filter?.namespace ?? '*']);
     });
     it('is granted get/list/watch on pods and nothing else: it extracts no namespace, ReplicaSet or node metadata', () => {
       for (const r of collectorRoles) expect(r.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
-      if (k8sattributes) {
-        expect(k8sattributes.extract.labels.every((l: { from: string }) => l.from === 'pod')).toBe(true);
-        expect(k8sattributes.extract.annotations).toBeUndefined();
-        expect(k8sattributes.extract.metadata.filter((m: string) => !/^k8s\.(pod|namespace)\.(name|uid)$/.test(m))).toEqual([]);
-        expect(k8sattributes.wait_for_metadata).toBe(true);
-      }
+      expect(k8sattributes.extract.labels.every((l: { from: string }) => l.from === 'pod')).toBe(true);
+      expect(k8sattributes.extract.annotations).toBeUndefined();
+      expect(k8sattributes.extract.metadata.filter((m: string) => !/^k8s\.(pod|namespace)\.(name|uid)$/.test(m))).toEqual([]);
+      expect(k8sattributes.wait_for_metadata).toBe(true);
     });
   });
 
