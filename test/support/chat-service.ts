@@ -231,10 +231,17 @@ export class ChatWebSocket {
   private buffered = Buffer.alloc(0);
   private readonly waiting: ((frame: { opcode: number; payload: Buffer }) => void)[] = [];
 
+  /** The socket's error, if it had one (the server went away: a killed pod). */
+  error: Error | undefined;
+
   private constructor(private readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
       this.buffered = Buffer.concat([this.buffered, d]);
       this.drain();
+    });
+    // A server that dies (SIGKILL) ends the connection; kept here, not thrown as an unhandled 'error' event.
+    socket.on('error', (e) => {
+      this.error = e;
     });
   }
 
@@ -267,8 +274,15 @@ export class ChatWebSocket {
       const len = this.buffered[1] & 0x7f;
       if (len >= 126) throw new Error('ChatWebSocket: frames of 126 bytes or more are not supported');
       if (this.buffered.length < 2 + len) return;
-      const frame = { opcode: this.buffered[0] & 0x0f, payload: this.buffered.subarray(2, 2 + len) };
+      const frame = { opcode: this.buffered[0] & 0x0f, payload: Buffer.from(this.buffered.subarray(2, 2 + len)) };
       this.buffered = this.buffered.subarray(2 + len);
+      // The server's keepalive (uvicorn pings every 20 s and closes a connection that does not answer
+      // within 20 s): answered with a pong, as RFC 6455 requires, so a held connection stays open.
+      if (frame.opcode === 0x9) {
+        if (this.socket.writable) this.write(0xa, frame.payload);
+        continue;
+      }
+      if (frame.opcode === 0xa) continue;
       this.waiting.shift()?.(frame);
     }
   }
@@ -294,6 +308,11 @@ export class ChatWebSocket {
   /** The closing handshake (1000, normal closure), then the TCP connection ends. */
   async close(): Promise<void> {
     if (this.socket.destroyed) return;
+    if (!this.socket.writable) {
+      // The other end is gone: nothing to hand shake with.
+      this.socket.destroy();
+      return;
+    }
     const reply = Promise.race([this.nextFrame(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     this.write(0x8, Buffer.from([0x03, 0xe8]));
     await reply;

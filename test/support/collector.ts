@@ -4,7 +4,8 @@
  *
  * The config is the one the chart synthesizes into its ConfigMap. Two functions, and only they,
  * change it for a test machine:
- *  - onLoopback(): every listen address to 127.0.0.1 on a free port;
+ *  - onLoopback() (listenOn() for another address): every listen address to 127.0.0.1 on a free
+ *    port, or to a test host's address on the chart's own ports;
  *  - withKubernetesIdentity(): what the k8sattributes processor needs from a Kubernetes API server.
  */
 import { execFile } from 'child_process';
@@ -67,15 +68,18 @@ export const COLLECTOR_CONFIG_VARIANTS: readonly [string, () => ChartConfig][] =
 export interface CollectorPorts {
   readonly otlpGrpc: number;
   readonly otlpHttp: number;
-  /** The (first) prometheus exporter's port. */
+  /** The prometheus exporter's port; where the config has several (one per service), the first one's. */
   readonly exporter: number;
   readonly selfMetrics: number;
   readonly health: number;
-  /** Each prometheus exporter's port by its id (`prometheus/<service>`): the chart has one per push service. */
+  /**
+   * Each prometheus exporter's port by its key in the config (`prometheus`, `prometheus/chat-auth`,
+   * ...); needed where the config has more than one.
+   */
   readonly exporters?: Readonly<Record<string, number>>;
 }
 
-/** Ids of the config's prometheus exporters, in config order. */
+/** Keys of the config's prometheus exporters (`prometheus` or `prometheus/<name>`), in config order. */
 export function prometheusExporterKeys(config: CollectorConfig): string[] {
   return Object.keys(config.exporters ?? {}).filter((k) => k === 'prometheus' || k.startsWith('prometheus/'));
 }
@@ -92,6 +96,33 @@ export async function freeCollectorPorts(config?: CollectorConfig): Promise<Coll
 }
 
 /**
+ * The chart's own ports, as its config sets them (health_check, OTLP gRPC and HTTP, the prometheus
+ * exporter, the self-metrics reader): for a collector on an address of its own, where the Pod and
+ * EndpointSlice a test creates carry the Deployment's container ports.
+ */
+export function chartCollectorPorts(config: CollectorConfig): CollectorPorts {
+  const portOf = (endpoint: unknown, where: string): number => {
+    const m = typeof endpoint === 'string' ? /:(\d+)$/.exec(endpoint) : null;
+    if (!m) throw new Error(`chartCollectorPorts: ${where} has no host:port endpoint (${String(endpoint)})`);
+    return Number(m[1]);
+  };
+  const readers = (config.service?.telemetry?.metrics?.readers ?? []) as CollectorConfig[];
+  const selfMetrics = readers.map((r) => r.pull?.exporter?.prometheus?.port).find((p) => typeof p === 'number');
+  if (selfMetrics === undefined) throw new Error('chartCollectorPorts: no pull/prometheus self-metrics reader with a port');
+  const keys = prometheusExporterKeys(config);
+  if (keys.length === 0) throw new Error('chartCollectorPorts: the collector config has no prometheus exporter');
+  const exporters = Object.fromEntries(keys.map((k) => [k, portOf(config.exporters[k].endpoint, `exporters.${k}`)]));
+  return {
+    health: portOf(config.extensions?.health_check?.endpoint, 'extensions.health_check'),
+    otlpGrpc: portOf(config.receivers?.otlp?.protocols?.grpc?.endpoint, 'receivers.otlp.protocols.grpc'),
+    otlpHttp: portOf(config.receivers?.otlp?.protocols?.http?.endpoint, 'receivers.otlp.protocols.http'),
+    exporter: exporters[keys[0]],
+    selfMetrics,
+    exporters,
+  };
+}
+
+/**
  * The one place a test rewrites where the chart's collector listens: each listener (health_check,
  * OTLP gRPC and HTTP, the prometheus exporter, the self-metrics reader) moves from 0.0.0.0 and its
  * fixed port to 127.0.0.1 and the given port. Nothing else changes. A listener this function does
@@ -99,8 +130,17 @@ export async function freeCollectorPorts(config?: CollectorConfig): Promise<Coll
  * chart cannot silently bind every interface or collide with a parallel run.
  */
 export function onLoopback(config: CollectorConfig, ports: CollectorPorts): CollectorConfig {
+  return listenOn(config, '127.0.0.1', ports);
+}
+
+/**
+ * onLoopback() for another address: every listener on `host` (an address of this machine, e.g. a
+ * test host's gateway, test/support/test-hosts.ts) and the given ports (chartCollectorPorts() for the
+ * chart's own). The same check: a listener it does not know, left on another address, throws.
+ */
+export function listenOn(config: CollectorConfig, host: string, ports: CollectorPorts): CollectorConfig {
   const out: CollectorConfig = structuredClone(config);
-  const at = (port: number) => `127.0.0.1:${port}`;
+  const at = (port: number) => `${host}:${port}`;
   const need = <T>(value: T | undefined, where: string): T => {
     if (value === undefined || value === null) throw new Error(`onLoopback: the collector config has no ${where}`);
     return value;
@@ -118,7 +158,7 @@ export function onLoopback(config: CollectorConfig, ports: CollectorPorts): Coll
   const readers = need(out.service?.telemetry?.metrics?.readers, 'service.telemetry.metrics.readers') as CollectorConfig[];
   for (const reader of readers) {
     const prometheus = need(reader.pull?.exporter?.prometheus, 'a pull/prometheus self-metrics reader');
-    prometheus.host = '127.0.0.1';
+    prometheus.host = host;
     prometheus.port = ports.selfMetrics;
   }
   const stray: string[] = [];
@@ -126,7 +166,7 @@ export function onLoopback(config: CollectorConfig, ports: CollectorPorts): Coll
     if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}[${i}]`));
     else if (node && typeof node === 'object') {
       for (const [k, v] of Object.entries(node)) {
-        if ((k === 'endpoint' || k === 'host') && typeof v === 'string' && !v.startsWith('127.0.0.1')) stray.push(`${path}.${k}=${v}`);
+        if ((k === 'endpoint' || k === 'host') && typeof v === 'string' && !v.startsWith(host)) stray.push(`${path}.${k}=${v}`);
         walk(v, `${path}.${k}`);
       }
     }
@@ -154,7 +194,11 @@ export const STUB_POD_ATTRIBUTE = 'chat_monitoring.stub.pod';
 export type KubernetesIdentity =
   /** No API server: a transform processor replaces k8sattributes and sets what it would have set. */
   | { readonly stub: readonly StubPod[] }
-  /** A real API server (test/support/control-plane.ts): k8sattributes reads pods with this kubeconfig. Not exercised yet. */
+  /**
+   * A real API server (test/support/control-plane.ts): k8sattributes reads pods with this kubeconfig
+   * (ControlPlane.serviceAccountKubeconfig of the collector's ServiceAccount: a TokenRequest token
+   * and nothing else, so the chart's RBAC is what it may read). test/chain/ runs this.
+   */
   | { readonly kubeconfig: string };
 
 const ottl = (s: string) => JSON.stringify(s);
@@ -224,12 +268,19 @@ export interface CollectorOptions {
   readonly config: CollectorConfig;
   /** How k8sattributes gets pod identity; without it the config runs as is (and needs an API server). */
   readonly identity?: KubernetesIdentity;
+  /**
+   * Where it listens: by default 127.0.0.1 on free ports (onLoopback); `host` alone puts every
+   * listener on that address at the chart's own ports (chartCollectorPorts), as a pod would.
+   */
+  readonly listen?: { readonly host: string; readonly ports?: CollectorPorts };
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
 }
 
 export class RunningCollector {
   private constructor(
+    /** The address every listener is on: 127.0.0.1 unless CollectorOptions.listen said otherwise. */
+    readonly host: string,
     readonly ports: CollectorPorts,
     /** The config it runs, after onLoopback() and withKubernetesIdentity(). */
     readonly config: CollectorConfig,
@@ -239,9 +290,10 @@ export class RunningCollector {
 
   /** Starts the collector and waits until its health_check extension reports it ready. */
   static async start(options: CollectorOptions): Promise<RunningCollector> {
-    const ports = await freeCollectorPorts(options.config);
+    const host = options.listen?.host ?? '127.0.0.1';
+    const ports = options.listen ? options.listen.ports ?? chartCollectorPorts(options.config) : await freeCollectorPorts(options.config);
     const identity = options.identity ? withKubernetesIdentity(options.config, options.identity) : { config: options.config, env: {} };
-    const config = onLoopback(identity.config, ports);
+    const config = listenOn(identity.config, host, ports);
     const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-'));
     const configPath = join(workdir, 'config.yaml');
     writeFileSync(configPath, stringify(config));
@@ -252,10 +304,10 @@ export class RunningCollector {
         args: [`--config=file:${configPath}`],
         cwd: workdir,
         env: { ...process.env, ...identity.env },
-        ready: httpOk(`http://127.0.0.1:${ports.health}/`),
+        ready: httpOk(`http://${host}:${ports.health}/`),
         readyTimeoutMs: options.readyTimeoutMs,
       });
-      return new RunningCollector(ports, config, workdir, proc);
+      return new RunningCollector(host, ports, config, workdir, proc);
     } catch (e) {
       rmSync(workdir, { recursive: true, force: true });
       throw e;
@@ -264,22 +316,22 @@ export class RunningCollector {
 
   /** What a chat service puts in OPENTELEMETRY_COLLECTOR_URL. */
   get otlpGrpcUrl(): string {
-    return `http://127.0.0.1:${this.ports.otlpGrpc}`;
+    return `http://${this.host}:${this.ports.otlpGrpc}`;
   }
 
-  /** host:port of the prometheus exporter, for a scrape config. */
+  /** host:port of the prometheus exporter, for a scrape config (the first, where there are several). */
   get exporterTarget(): string {
-    return `127.0.0.1:${this.ports.exporter}`;
+    return `${this.host}:${this.ports.exporter}`;
   }
 
-  /** host:port of each prometheus exporter, by its id in the config. */
+  /** host:port of each prometheus exporter, by its key in the config. */
   get exporterTargets(): Record<string, string> {
     const ports = this.ports.exporters ?? { prometheus: this.ports.exporter };
-    return Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `127.0.0.1:${p}`]));
+    return Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `${this.host}:${p}`]));
   }
 
   get selfMetricsTarget(): string {
-    return `127.0.0.1:${this.ports.selfMetrics}`;
+    return `${this.host}:${this.ports.selfMetrics}`;
   }
 
   get pid(): number | undefined {
