@@ -68,8 +68,10 @@ export class NetworkPolicies extends Construct {
         spec: {
           podSelector,
           policyTypes: [...(ingress ? ['Ingress'] : []), ...(egress ? ['Egress'] : [])],
-          ...(ingress ? { ingress } : {}),
-          ...(egress ? { egress } : {}),
+          // An empty rule list is what policyTypes alone already says (deny all), and the API server
+          // drops it: written out, every server-side apply would change the object again.
+          ...(ingress?.length ? { ingress } : {}),
+          ...(egress?.length ? { egress } : {}),
         },
       });
     const prometheus = fromPods(NAMES.prometheus);

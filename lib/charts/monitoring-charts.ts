@@ -39,7 +39,11 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
   });
   // The chat services' namespaces hold the Roles that let Prometheus and the collector see their pods.
   for (const serviceNs of serviceNamespaces(config).filter((n) => n !== ns)) {
-    new k8s.KubeNamespace(namespaces, `service-namespace-${serviceNs}`, { metadata: { name: serviceNs } });
+    // One field of our own: with none, server-side apply records no owner for the object and the
+    // next apply rewrites it (its resourceVersion changes on every deploy).
+    new k8s.KubeNamespace(namespaces, `service-namespace-${serviceNs}`, {
+      metadata: { name: serviceNs, labels: { 'chat-monitoring.io/monitored': 'true' } },
+    });
   }
 
   const operatorChart = new Chart(app, '10-prometheus-operator');

@@ -35,6 +35,9 @@ export class PrometheusOperator extends Construct {
         // Resolves namespace selectors and checks storage classes of volume claim templates.
         { apiGroups: [''], resources: ['namespaces'], verbs: READ },
         { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get'] },
+        // v0.93 checks this right across all namespaces at start-up and emits no Events without it
+        // (a namespaced grant is not enough). Events land in the namespaces it watches.
+        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       ],
     });
     new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
@@ -60,8 +63,6 @@ export class PrometheusOperator extends Construct {
         { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: MANAGE },
         { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
         { apiGroups: [''], resources: ['services', 'services/finalizers', 'endpoints'], verbs: ['get', 'create', 'update', 'delete'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-        { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: READ },
       ],
     });

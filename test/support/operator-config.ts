@@ -12,6 +12,22 @@ const POD_SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Where the operator mounts the rule ConfigMaps in the Prometheus pod. */
 const POD_RULES_DIR = '/etc/prometheus/rules';
 
+/**
+ * The operator's Secret holds a template: the config-reloader container renders it, replacing each
+ * `$(NAME)` with its own environment variable (SHARD, POD_NAME), before Prometheus reads it.
+ */
+export function expandReloaderEnv(config: unknown, env: Readonly<Record<string, string>>): unknown {
+  if (typeof config === 'string') {
+    return config.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (_whole, name: string) => {
+      if (!(name in env)) throw new Error(`the generated config uses $(${name}), which the config-reloader's environment does not set`);
+      return env[name];
+    });
+  }
+  if (Array.isArray(config)) return config.map((v) => expandReloaderEnv(v, env));
+  if (config && typeof config === 'object') return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, expandReloaderEnv(v, env)]));
+  return config;
+}
+
 export interface LocalCluster {
   readonly apiServer: string;
   readonly caFile: string;
