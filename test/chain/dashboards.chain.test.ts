@@ -1,0 +1,396 @@
+/**
+ * The proof on the real chain: real chat-service pods -> the real collector on the chart's config
+ * (k8sattributes reading a real API server as the collector's ServiceAccount) -> the real
+ * Prometheus 3.5 on the configuration the real operator generated from the chart's ServiceMonitors
+ * and PrometheusRules (test/support/push-chain.ts). Every panel of every dashboard and every
+ * recording rule must show the values the known traffic implies, within the proof's tolerances
+ * (test/contract/panel-proof.ts), after a pod was replaced, a pod killed and a process restarted
+ * mid-run, and the killed pod must have left the WebSocket and instance panels once the
+ * collector's metric_expiration (read from its config) and a scrape have passed.
+ *
+ * The chart is the default config with chat-messaging on the stable convention, so one run proves
+ * both conventions' dashboards and rules; the collector config, RBAC and ServiceMonitors do not
+ * depend on the convention. Routes, statuses and latencies are the contract's, written out here.
+ */
+import { CHART_CONFIG } from '../../lib/services';
+import { ChatServiceKind, ChatWebSocket } from '../support/chat-service';
+import { configWith } from '../support/manifests';
+import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, until } from '../support/push-chain';
+import { QueryResult, sleep } from '../support/prometheus';
+import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
+import { dashboardsOf } from '../contract/stack';
+import { CONTRACT_NAMES, expectationFor, RequestClass, schedule, ServicePlan } from '../contract/traffic';
+
+const CONFIG = configWith({
+  services: CHART_CONFIG.services.map((s) => (s.name === 'chat-messaging' ? { ...s, convention: 'stable' as const } : s)),
+});
+
+/** Which test chat service stands in for a configured service; another service runs the messaging program. */
+const KIND_OF: Record<string, ChatServiceKind> = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' };
+const kindOf = (service: string): ChatServiceKind => KIND_OF[service] ?? 'messaging';
+
+/**
+ * Traffic per program, on its real routes (test/chat-service/routes.json). Every latency a panel
+ * judges (each service's p95 and p99, each route's p95) is just above the lower edge of a wide
+ * bucket (100..250 ms and up), so the few to tens of ms a busy machine adds to a request cannot move
+ * it to the next bucket; no quantile sits near a bucket edge by rank (expectationFor refuses such a
+ * plan). chat-messaging has no 5xx: its error rate must read 0, not "no data".
+ */
+const MIX: Record<ChatServiceKind, { rps: number; pods: number; mix: RequestClass[] }> = {
+  auth: {
+    rps: 40, pods: 1, mix: [
+      { method: 'POST', route: '/sessions/login', status: 200, latencyMs: 30, weight: 28 },
+      { method: 'POST', route: '/sessions/login', status: 401, latencyMs: 12, weight: 11 },
+      { method: 'POST', route: '/sessions/login', status: 500, latencyMs: 270, weight: 5 },
+      { method: 'GET', route: '/users/{user_id}', status: 200, latencyMs: 12, weight: 43 },
+      { method: 'GET', route: '/users/{user_id}', status: 200, latencyMs: 110, weight: 10 },
+      { method: 'GET', route: '/users/{user_id}', status: 404, latencyMs: 12, weight: 5 },
+      { method: 'DELETE', route: '/sessions/{session_id}', status: 200, latencyMs: 1100, weight: 2 },
+    ],
+  },
+  transport: {
+    rps: 30, pods: 2, mix: [
+      { method: 'POST', route: '/transportation/messages/broadcast', status: 200, latencyMs: 15, weight: 50 },
+      { method: 'POST', route: '/transportation/messages/broadcast', status: 503, latencyMs: 110, weight: 12 },
+      { method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 170, weight: 30 },
+      { method: 'GET', route: '/transportation/connections', status: 422, latencyMs: 30, weight: 5 },
+      { method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 2700, weight: 3 },
+    ],
+  },
+  messaging: {
+    rps: 20, pods: 1, mix: [
+      { method: 'GET', route: '/messaging/chats/get-chats', status: 200, latencyMs: 12, weight: 55 },
+      { method: 'GET', route: '/messaging/chats/get-chats', status: 403, latencyMs: 110, weight: 15 },
+      { method: 'POST', route: '/messaging/chats/create-chat', status: 201, latencyMs: 270, weight: 22 },
+      { method: 'GET', route: '/messaging/messages/{chat_id}', status: 200, latencyMs: 600, weight: 8 },
+    ],
+  },
+};
+/** WebSocket connections each pod of a service with the gauge holds, in pod order. */
+const CONNECTIONS = [7, 5];
+/** Requests per second each stranger sends: enough that counting it anywhere would show. */
+const STRANGER_RPS = 5;
+/** After traffic starts: when the replacements begin. */
+const EVENTS_AFTER_MS = 15_000;
+
+const templateHash = () => Math.random().toString(36).slice(2, 11).padEnd(9, 'x');
+
+const stackNamespace = CONFIG.namespace;
+/** A namespace the chart does not watch, for a pod carrying a configured service's labels. */
+const ELSEWHERE = ['chat-elsewhere', 'chat-elsewhere-2'].find((n) => !CONFIG.services.some((s) => s.namespace === n) && n !== stackNamespace)!;
+/** Labels no configured selector matches, on the first service's keys. */
+const unmatchedLabels = (): Record<string, string> => {
+  const labels = Object.fromEntries(Object.keys(CONFIG.services[0].selector).map((k) => [k, 'chat-presence']));
+  if (CONFIG.services.some((s) => Object.entries(s.selector).every(([k, v]) => labels[k] === v))) throw new Error('the stranger\'s labels match a service');
+  return labels;
+};
+
+interface Running {
+  readonly service: (typeof CONFIG.services)[number];
+  readonly kind: ChatServiceKind;
+  readonly hash: string;
+  /** Pods that should be counted at the proof, in CONNECTIONS order. */
+  pods: ChatPod[];
+  sockets: Map<ChatPod, ChatWebSocket[]>;
+}
+
+const value = (r: QueryResult) => Number(r.value![1]);
+
+describeWithChain('the proof on the real chain: chat-service pods -> collector (chart config, real API server) -> operator-configured Prometheus 3.5', () => {
+  let chain: PushChain;
+  let traffic: LiveTraffic | undefined;
+  const running = new Map<string, Running>();
+  const strangers: ChatPod[] = [];
+  /** The pods replaced or killed, and when they went. */
+  const gone: { pod: ChatPod; service: string; how: 'SIGTERM' | 'SIGKILL'; routedAt: number }[] = [];
+  let restarted: { pod: ChatPod; stoppedAt: number; startedAt: number } | undefined;
+  let proofTime = 0;
+  const log: string[] = [];
+  const note = (line: string) => log.push(line);
+
+  const dashboards = (): DashboardFile[] => dashboardsOf(chain.objects);
+  const histogram = (service: string) => CONTRACT_NAMES[CONFIG.services.find((s) => s.name === service)!.convention].histogram;
+
+  async function openSockets(r: Running, pod: ChatPod, n: number): Promise<void> {
+    const sockets: ChatWebSocket[] = [];
+    for (let i = 0; i < n; i++) sockets.push(await pod.openWebSocket());
+    expect(await sockets[0].send('hello')).toBe('hello');
+    r.sockets.set(pod, sockets);
+  }
+
+  async function closeSockets(r: Running, pod: ChatPod): Promise<void> {
+    for (const s of r.sockets.get(pod) ?? []) await s.close().catch(() => undefined);
+    r.sockets.delete(pod);
+  }
+
+  const newPod = (r: Running) => chain.startPod({
+    namespace: r.service.namespace,
+    name: podName(r.service.name, r.hash),
+    labels: { ...r.service.selector, 'pod-template-hash': r.hash },
+    kind: r.kind,
+    stable: r.service.convention === 'stable',
+  });
+
+  beforeAll(async () => {
+    const started = Date.now();
+    chain = await PushChain.start({ config: CONFIG, extraNamespaces: [ELSEWHERE] });
+    note(`chain up in ${((Date.now() - started) / 1000).toFixed(1)} s (${Object.entries(chain.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')})`);
+    note(`scrape interval ${chain.scrapeIntervalMs / 1000} s, evaluation interval ${chain.evaluationIntervalMs / 1000} s, collector metric_expiration ${chain.metricExpirationMs / 1000} s`);
+
+    const podsStarted = Date.now();
+    await Promise.all(CONFIG.services.map(async (service) => {
+      const kind = kindOf(service.name);
+      const r: Running = { service, kind, hash: templateHash(), pods: [], sockets: new Map() };
+      running.set(service.name, r);
+      for (let i = 0; i < MIX[kind].pods; i++) r.pods.push(await newPod(r));
+    }));
+    strangers.push(await chain.startPod({ namespace: CONFIG.services[0].namespace, name: podName('chat-presence', templateHash()), labels: unmatchedLabels(), kind: 'auth' }));
+    strangers.push(await chain.startPod({
+      namespace: ELSEWHERE, name: podName(CONFIG.services[0].name, templateHash()), labels: { ...CONFIG.services[0].selector }, kind: 'transport', serviceName: 'chat-elsewhere-transport',
+    }));
+    for (const r of running.values()) {
+      if (r.service.websocketGauge) for (const [i, pod] of r.pods.entries()) await openSockets(r, pod, CONNECTIONS[i] ?? 1);
+    }
+    note(`${chain.pods.length} pods started in ${((Date.now() - podsStarted) / 1000).toFixed(1)} s`);
+
+    // Every target the collector's ServiceMonitors make is up before the traffic starts.
+    await until('the collector\'s targets up', async () => {
+      const targets = ((await (await fetch(`${chain.prometheus.url}/api/v1/targets?state=active`)).json()) as { data: { activeTargets: { health: string; scrapeUrl: string; lastError: string }[] } }).data.activeTargets;
+      if (targets.length > 0 && targets.every((t) => t.health === 'up')) return targets;
+      throw new Error(`targets: ${JSON.stringify(targets.map((t) => [t.scrapeUrl, t.health, t.lastError]))}`);
+    }, 60_000, 500);
+
+    traffic = new LiveTraffic([
+      ...[...running.values()].map((r) => ({ name: r.service.name, rps: MIX[r.kind].rps, order: schedule(MIX[r.kind].mix), pods: r.pods })),
+      { name: 'stranger-unmatched', rps: STRANGER_RPS, order: [{ method: 'POST', route: '/sessions/login', status: 200, latencyMs: 12 }], pods: [strangers[0]] },
+      { name: 'stranger-elsewhere', rps: STRANGER_RPS, order: [{ method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 12 }], pods: [strangers[1]] },
+    ]);
+  }, 300_000);
+
+  afterAll(async () => {
+    await traffic?.stop();
+    for (const r of running.values()) for (const pod of [...r.sockets.keys()]) await closeSockets(r, pod);
+    await chain?.stop();
+    console.log(log.join('\n')); // eslint-disable-line no-console
+  }, 120_000);
+
+  it('mid-run: a pod replaced (SIGTERM), another killed (SIGKILL) and replaced, a process restarted; gone pods leave every series after metric_expiration', async () => {
+    await sleep(traffic!.startTime * 1000 + EVENTS_AFTER_MS - Date.now());
+    // Replacements surge first (new pod up and taking traffic), then the old one goes.
+    const replaced: [Running, 'SIGTERM' | 'SIGKILL', number][] = [];
+    const withGauge = [...running.values()].find((r) => r.service.websocketGauge && r.pods.length > 1);
+    const other = [...running.values()].find((r) => r !== withGauge && r.pods.length === 1);
+    if (other) replaced.push([other, 'SIGTERM', 0]);
+    if (withGauge) replaced.push([withGauge, 'SIGKILL', withGauge.pods.length - 1]);
+    expect(replaced.length).toBeGreaterThan(0);
+    await Promise.all(replaced.map(async ([r, how, index]) => {
+      const old = r.pods[index];
+      const fresh = await newPod(r);
+      if (r.sockets.has(old)) await openSockets(r, fresh, r.sockets.get(old)!.length);
+      traffic!.route(r.service.name, fresh);
+      const routedAt = Date.now();
+      await traffic!.unroute(r.service.name, old);
+      if (how === 'SIGKILL') {
+        await old.kill(); // its WebSocket gauge stays at its last value in the collector
+        for (const s of r.sockets.get(old) ?? []) await s.close().catch(() => undefined);
+        r.sockets.delete(old);
+      } else {
+        await closeSockets(r, old);
+        await old.stop();
+      }
+      chain.deletePod(old);
+      r.pods[index] = fresh;
+      gone.push({ pod: old, service: r.service.name, how, routedAt });
+      note(`${r.service.name}: ${old.name} (${old.address}) -> ${fresh.name} (${fresh.address}), old one ${how}`);
+    }));
+    const lastGone = Math.max(...gone.map((g) => g.pod.stoppedAt!));
+    const lastRouted = Math.max(...gone.map((g) => g.routedAt));
+    const expiration = chain.metricExpirationMs;
+    const scrape = chain.scrapeIntervalMs;
+    const evaluation = chain.evaluationIntervalMs;
+    // The proof's 1m windows (a recorded series' window ends up to one evaluation interval before the
+    // proof) start once the new pods' first counts are scraped and the old pods' last ones are final:
+    // a series that starts inside a window is extrapolated by at most half a scrape interval, and
+    // what a stopped pod counted after its last scrape is lost when metric_expiration is shorter
+    // than the scrape interval. And the gone pods must have expired.
+    const windowsFrom = Math.max(lastRouted + scrape + 3_000, lastGone + 2_000);
+    proofTime = Math.max(windowsFrom + 60_000 + evaluation + 2_000, lastGone + expiration + scrape + 5_000, traffic!.startTime * 1000 + 80_000) / 1000;
+
+    // Until the gone pods leave: what the panels read, and when each gone pod's last series went.
+    const transport = withGauge?.service.name;
+    const panelQuery = (file: string, title: string) => {
+      const d = dashboards().find((x) => x.file === file)!;
+      return grafanaInterpolate(panelsOf(d.json).find((p) => p.title === title)!.targets![0].expr!, d.json);
+    };
+    const goneNames = gone.map((g) => g.pod.name).join('|');
+    const leftAt = new Map<string, number>();
+    const seenPanel: number[] = [];
+    const restartAt = proofTime * 1000 - 55_000;
+    let restartDone: Promise<void> | undefined;
+    while (Date.now() < lastGone + expiration + scrape + 20_000 && leftAt.size < gone.length) {
+      const present = new Set((await chain.prometheus.query(`group by (pod) ({pod=~"${goneNames}"})`)).map((r) => r.metric.pod));
+      for (const g of gone) if (!present.has(g.pod.name) && !leftAt.has(g.pod.name)) leftAt.set(g.pod.name, Date.now());
+      if (transport) {
+        const ws = await chain.prometheus.query(panelQuery(`${transport}.json`, 'Active WebSocket connections'));
+        if (ws.length) seenPanel.push(value(ws[0]));
+      }
+      if (!restartDone && Date.now() >= restartAt) restartDone = restart();
+      await sleep(1000);
+    }
+    for (const g of gone) {
+      // What the gone pod answered against the last count Prometheus has of it: the difference is
+      // what it counted after its last scrape (lost when its series expire before the next scrape).
+      const counted = await chain.prometheus.query(`sum(max_over_time(${histogram(g.service)}_count{pod="${g.pod.name}"}[10m]))`);
+      note(`${g.pod.name} (${g.how}): answered ${traffic!.answered.get(g.pod) ?? 0} requests, ${counted.length ? value(counted[0]) : 0} counted in Prometheus`);
+      const after = leftAt.has(g.pod.name) ? (leftAt.get(g.pod.name)! - g.pod.stoppedAt!) / 1000 : undefined;
+      note(`${g.pod.name} (${g.how}): last series gone ${after === undefined ? 'never' : `${after.toFixed(1)} s`} after it stopped (metric_expiration ${expiration / 1000} s + scrape ${scrape / 1000} s)`);
+      expect(`${g.pod.name}: ${after !== undefined && after <= (expiration + scrape + 5_000) / 1000}`).toBe(`${g.pod.name}: true`);
+    }
+    if (transport) {
+      note(`${transport} WebSocket panel after the kill: ${[...new Set(seenPanel)].join(' -> ')}`);
+      const planned = CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
+      // While the killed pod's last value lives in the collector the panel counts it too: the test sees what it is about.
+      if (expiration >= 2 * scrape) expect(Math.max(...seenPanel)).toBe(planned + CONNECTIONS[withGauge!.pods.length - 1]);
+    }
+
+    // A process restarted in its pod (same name and address: a counter reset), inside the proof's windows.
+    await sleep(restartAt - Date.now());
+    await (restartDone ?? restart());
+    note(`restarted ${restarted!.pod.name}: down ${((restarted!.startedAt - restarted!.stoppedAt) / 1000).toFixed(1)} s, ${((proofTime * 1000 - restarted!.startedAt) / 1000).toFixed(1)} s before the proof`);
+
+    async function restart(): Promise<void> {
+      const r = [...running.values()].find((x) => x.service.websocketGauge && x.pods.length > 1) ?? [...running.values()].find((x) => x.pods.length > 1);
+      if (!r) throw new Error('no service with two pods to restart one of without losing its traffic');
+      const pod = r.pods[0];
+      const sockets = r.sockets.get(pod)?.length ?? 0;
+      // Out of the endpoints, drained, and its final count scraped while it still exports (a preStop
+      // wait): the metric_expiration can be shorter than the scrape interval, and a count the collector
+      // drops before Prometheus scrapes it is lost to any dashboard.
+      await traffic!.unroute(r.service.name, pod);
+      const drained = Date.now();
+      await until(`the final count of ${pod.name} scraped`, async () => {
+        const r2 = await chain.prometheus.query(`min(timestamp(${histogram(r.service.name)}_count{pod="${pod.name}"}))`);
+        return r2.length && value(r2[0]) * 1000 >= drained + 2_500 ? true : undefined;
+      }, scrape + 15_000, 500);
+      await closeSockets(r, pod);
+      await pod.stop();
+      const stoppedAt = pod.stoppedAt!;
+      await pod.start();
+      if (sockets) await openSockets(r, pod, sockets);
+      traffic!.route(r.service.name, pod);
+      restarted = { pod, stoppedAt, startedAt: Date.now() };
+    }
+  }, 420_000);
+
+  /** Waits until `proofTime` has been scraped and evaluated. */
+  async function atProofTime(): Promise<void> {
+    expect(proofTime).toBeGreaterThan(0);
+    await sleep(proofTime * 1000 + 2_000 - Date.now());
+  }
+
+  const expectations = () => new Map([...running.values()].map((r) => {
+    const plan: ServicePlan = {
+      service: r.service.name,
+      namespace: r.service.namespace,
+      rps: MIX[r.kind].rps,
+      websocket: !!r.service.websocketGauge,
+      pods: r.pods.map((p, i) => ({ name: p.name, websocketConnections: r.service.websocketGauge ? CONNECTIONS[i] : undefined })),
+      mix: MIX[r.kind].mix,
+    };
+    return [r.service.name, expectationFor(plan, r.service.convention)];
+  }));
+
+  it('every panel of every dashboard shows the injected values (both conventions)', async () => {
+    await atProofTime();
+    const all = dashboards();
+    const reports: ProofReport[] = [];
+    const services = (pred: (c: string) => boolean) => CONFIG.services.filter((s) => pred(s.convention)).map((s) => `${s.name}.json`);
+    for (const convention of ['legacy', 'stable'] as const) {
+      const files = services((c) => c === convention);
+      // The overview reads recorded series by `service` only: proven once, with the legacy group.
+      const mine = all.filter((d) => files.includes(d.file) || (convention === 'legacy' && !CONFIG.services.some((s) => `${s.name}.json` === d.file)));
+      if (mine.length === 0) continue;
+      const r = await provePanels({ prometheus: chain.prometheus, dashboards: mine, convention, expectations: expectations(), time: proofTime });
+      reports.push(r);
+      note(`${convention}: ${mine.map((d) => d.file).join(', ')}: ${r.panels} panels, ${r.rows.length} values proven`);
+    }
+    const failures = reports.flatMap((r) => r.failures);
+    expect(formatRows(failures)).toBe('');
+    expect(reports.reduce((a, r) => a + r.panels, 0)).toBe(all.reduce((a, d) => a + panelsOf(d.json).length, 0));
+    const used = new Set(reports.flatMap((r) => Object.keys(PANEL_ASSERTIONS).filter((t) => !r.unusedAssertions.includes(t))));
+    expect(Object.keys(PANEL_ASSERTIONS).filter((t) => !used.has(t))).toEqual([]);
+    expect(`failed ${traffic!.failed}, unroutable ${traffic!.unroutable}: ${traffic!.errors.join('; ')}`).toBe('failed 0, unroutable 0: ');
+  }, 300_000);
+
+  it('every recording rule of every PrometheusRule returns the injected values', async () => {
+    await atProofTime();
+    /** The panel assertion (and so the tolerance) each recorded series is judged by, by its name. */
+    const ASSERTION_OF: [RegExp, string, string][] = [
+      [/^service:http_requests:rate/, 'Requests per second', 'reqps'],
+      [/^service:http_request_errors:ratio_rate/, 'Error rate (5xx)', 'percentunit'],
+      [/^service:http_request_client_errors:ratio_rate/, 'Client errors (4xx)', 'percentunit'],
+      [/^service:http_request_duration_seconds:p95_rate/, 'p95 latency', 's'],
+      [/^service:http_request_duration_seconds:p99_rate/, 'p99 latency', 's'],
+    ];
+    const records = [...new Set(chain.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { record?: string }[] }) => g.rules.map((r) => r.record).filter(Boolean))))] as string[];
+    expect(records.length).toBeGreaterThan(0);
+    const rows: string[] = [];
+    let proven = 0;
+    for (const record of records) {
+      const match = ASSERTION_OF.find(([re]) => re.test(record));
+      if (!match) {
+        rows.push(`FAIL ${record}: no assertion for this recording rule`);
+        continue;
+      }
+      const [, title, unit] = match;
+      // One dashboard per service whose one panel is the recorded series: judged as that panel is.
+      const probes = CONFIG.services.map((s) => ({
+        file: `${s.name}.json`,
+        json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: `${record}{service="${s.name}"}`, refId: 'A' }] }] },
+      }));
+      const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, convention: 'legacy', expectations: expectations(), time: proofTime });
+      proven += r.rows.length;
+      rows.push(...r.failures.map((f) => `FAIL ${record} | ${f.dashboard} | expected ${f.expected} | observed ${f.observed}`));
+    }
+    note(`recording rules: ${records.length} recorded series x ${CONFIG.services.length} services, ${proven} values proven`);
+    expect(rows.join('\n')).toBe('');
+  }, 120_000);
+
+  it('service, namespace, pod, job and instance are the ones the dashboards expect, for exactly the pods that run', async () => {
+    await atProofTime();
+    for (const r of running.values()) {
+      const want = r.pods.map((p) => ({ service: r.service.name, namespace: r.service.namespace, pod: p.name, job: r.service.name, instance: p.name })).sort((a, b) => a.pod.localeCompare(b.pod));
+      const identity = async (metric: string) => (await chain.prometheus.query(`group by (service, namespace, pod, job, instance) (${metric}{service="${r.service.name}"})`, proofTime))
+        .map((x) => ({ service: x.metric.service, namespace: x.metric.namespace, pod: x.metric.pod, job: x.metric.job, instance: x.metric.instance }))
+        .sort((a, b) => a.pod.localeCompare(b.pod));
+      expect(await identity(`${histogram(r.service.name)}_count`)).toEqual(want);
+      if (r.service.websocketGauge) expect(await identity(r.service.websocketGauge)).toEqual(want);
+      const names = Object.keys((await chain.prometheus.query(`${histogram(r.service.name)}_bucket{service="${r.service.name}"}`, proofTime))[0].metric).sort();
+      note(`${r.service.name} (${r.service.convention}) label names: ${names.join(', ')}`);
+    }
+    // The restarted process's counters reset inside the proof's window, and rate() took it in its stride.
+    if (restarted) {
+      const since = Math.ceil(proofTime - restarted.stoppedAt / 1000 + 30);
+      const resets = await chain.prometheus.query(`sum(resets(${histogram([...running.values()].find((x) => x.pods.includes(restarted!.pod))!.service.name)}_count{pod="${restarted.pod.name}"}[${since}s]))`, proofTime);
+      expect(value(resets[0])).toBeGreaterThan(0);
+    }
+    // What the platform alerts read: the collector's target is up and no target is down.
+    for (const rule of chain.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { alert?: string; expr: string }[] }) => g.rules))) {
+      if (rule.alert && /^(OtelCollectorDown|ScrapeTargetDown)$/.test(rule.alert)) expect(`${rule.alert}: ${JSON.stringify(await chain.prometheus.query(rule.expr, proofTime))}`).toBe(`${rule.alert}: []`);
+    }
+  }, 120_000);
+
+  it('a pod whose labels match no configured service, or that runs in an unwatched namespace, appears in no dashboard', async () => {
+    await atProofTime();
+    const names = strangers.map((p) => p.name).join('|');
+    expect(await chain.prometheus.query(`{pod=~"${names}"}`, proofTime)).toEqual([]);
+    const configured = CONFIG.services.map((s) => s.name);
+    // Whatever of theirs arrives (the collector may drop what it cannot attribute) is under their own
+    // service.name as job and no configured service.
+    const theirs = await chain.prometheus.query('group by (job, instance, service, namespace, pod) ({job=~"unknown_service|chat-elsewhere-transport"})', proofTime);
+    for (const x of theirs) expect(configured).not.toContain(x.metric.service);
+    note(`strangers' series: ${theirs.length ? theirs.map((x) => JSON.stringify(x.metric)).join(' ') : 'none (dropped by the collector)'}`);
+    // They did send: all their requests were answered, and their processes export (still running).
+    for (const p of strangers) expect(`${p.name}: ${p.running}`).toBe(`${p.name}: true`);
+  }, 60_000);
+});
