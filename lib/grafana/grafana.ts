@@ -28,7 +28,8 @@ export interface GrafanaProps {
 const GRAFANA_UID = 472; // the grafana image's user
 const HTTP_PORT = 3000;
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
-const SIDECAR_HEALTH_PORT = 8080;
+/** k8s-sidecar's /healthz (HEALTH_PORT); only the kubelet's liveness probe uses it. */
+export const SIDECAR_HEALTH_PORT = 8080;
 
 /** Grafana with a provisioned datasource and a sidecar that loads labelled dashboard ConfigMaps. */
 export class Grafana extends Construct {
@@ -81,7 +82,9 @@ export class Grafana extends Construct {
         name: 'chat-monitoring',
         orgId: 1,
         type: 'file',
-        disableDeletion: true,
+        // A dashboard whose file is gone (its ConfigMap deleted, so the sidecar removed the file) is
+        // deleted from Grafana too: a removed service's dashboard does not linger.
+        disableDeletion: false,
         allowUiUpdates: false,
         updateIntervalSeconds: 30,
         options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: true },
@@ -135,6 +138,14 @@ export class Grafana extends Construct {
                   { name: 'GF_ANALYTICS_CHECK_FOR_UPDATES', value: 'false' },
                   { name: 'GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES', value: 'false' },
                   { name: 'GF_NEWS_NEWS_FEED_ENABLED', value: 'false' },
+                  // Nothing from the internet at runtime: Grafana 12 otherwise downloads its default app
+                  // plugins from grafana.com on first start, fetches plugin signing keys from there, lets
+                  // admins install catalog plugins, and offers to publish snapshots to snapshots.raintank.io.
+                  // Plugins come with the pinned image only.
+                  { name: 'GF_PLUGINS_PREINSTALL_DISABLED', value: 'true' },
+                  { name: 'GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED', value: 'true' },
+                  { name: 'GF_PLUGINS_PLUGIN_ADMIN_ENABLED', value: 'false' },
+                  { name: 'GF_SNAPSHOTS_EXTERNAL_ENABLED', value: 'false' },
                   { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
                   { name: 'GF_PATHS_LOGS', value: '/var/log/grafana' },
                   { name: 'GF_PATHS_PLUGINS', value: '/var/lib/grafana/plugins' },
@@ -171,8 +182,11 @@ export class Grafana extends Construct {
                   { name: 'HEALTH_PORT', value: String(SIDECAR_HEALTH_PORT) },
                 ],
                 ports: [{ name: 'sidecar-health', containerPort: SIDECAR_HEALTH_PORT }],
-                // Ready after the first full sync of dashboards; live while it can reach the API and its watchers run.
-                readinessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('sidecar-health') }, periodSeconds: 5 },
+                // Liveness only. k8s-sidecar 2.5.0's /healthz answers 503 until its first sync is done (and
+                // when a watcher has died): as a readiness probe it would keep Grafana out of its Service
+                // while the API server is slow or unreachable, though Grafana serves the dashboards it has.
+                // As liveness it restarts a sidecar stuck before its first sync (e.g. an initial list hung
+                // on a dead connection) or without watchers.
                 livenessProbe: {
                   httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('sidecar-health') },
                   initialDelaySeconds: 35, periodSeconds: 10,
