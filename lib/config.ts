@@ -2,6 +2,7 @@
  * The one place the chart is configured: its types, defaults and validation.
  * Everything downstream (constructs, dashboards, rules) reads a validated `ChartConfig`.
  */
+import { parseCidr } from './cidr';
 import { NAMES, PLATFORM_RULES_NAME } from './labels';
 import { parsePromQL } from './queries/promql';
 import { ALERT_LABEL_NAMES, ALERT_NAMES, SEVERITIES } from './rules/alert-catalog';
@@ -195,6 +196,22 @@ export const DEFAULT_SAMPLE_LIMIT = 20000;
 /** Labels the chart's queries read: never dropped (attribute "a.b" becomes label "a_b"). */
 const QUERIED_LABELS = ['service', 'namespace', 'pod', 'le', 'http_status_code', 'http_target', 'http_response_status_code', 'http_route'];
 
+/** Addresses the NetworkPolicies need and the chart cannot know: they differ per cluster. */
+export interface NetworkPolicySettings {
+  /**
+   * The Kubernetes API server's addresses (CIDRs), which the components that call the API may reach
+   * on 443 and 6443. Empty: any address on those ports. @default []
+   */
+  readonly apiServerCidrs: readonly string[];
+  /**
+   * The addresses the kubelet's probes come from (the nodes'). Empty: any address, and only on the
+   * ports that serve nothing but health (the collector's 13133, the dashboard sidecar's 8080). Given:
+   * only these addresses, on every probed port (also Prometheus's 9090, Alertmanager's 9093 and the
+   * operator's 8080). @default []
+   */
+  readonly nodeCidrs: readonly string[];
+}
+
 export interface ChartConfig {
   /** Namespace holding the whole stack. @default 'monitoring' */
   readonly namespace: string;
@@ -223,6 +240,7 @@ export interface ChartConfig {
   /** Page holding the alerts' runbook sections; each alert links to `<url>#<alert name in lower case>`. @default this project's README on GitHub */
   readonly runbookBaseUrl: string;
   readonly alertmanager: AlertmanagerSettings;
+  readonly networkPolicies: NetworkPolicySettings;
   readonly services: readonly ChatServiceConfig[];
 }
 
@@ -240,7 +258,8 @@ export type AlertmanagerInput = Partial<Omit<AlertmanagerSettings, 'receivers' |
   })[];
   readonly routes?: readonly { receiver: string; matchers: readonly (Partial<AlertMatcher> & { name: string; value: string })[]; continue?: boolean }[];
 };
-export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector'>> & {
+export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector' | 'networkPolicies'>> & {
+  readonly networkPolicies?: Partial<NetworkPolicySettings>;
   readonly images?: Partial<Images>;
   readonly collector?: Partial<CollectorSettings>;
   readonly alertmanager?: AlertmanagerInput;
@@ -285,7 +304,7 @@ export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/aleksandrshaulskyi/c
 const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
-  'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'services'];
+  'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'networkPolicies', 'services'];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels', 'sampleLimit'];
 const PORT_KEYS = ['name', 'port', 'path'];
@@ -419,7 +438,6 @@ const GO_DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const EMAIL_LIST = /^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:([0-9]{1,5})$/;
-const CIDR = /^([0-9]{1,3}(\.[0-9]{1,3}){3}\/[0-9]{1,2}|[0-9a-fA-F:]+:[0-9a-fA-F:]*\/[0-9]{1,3})$/;
 /** The built-in receiver without integrations: Alertmanager keeps the alert (UI, API, Grafana) and notifies no one. */
 export const NULL_RECEIVER = 'null';
 const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver',
@@ -580,8 +598,7 @@ function validateAlertmanager(raw: unknown, services: readonly ChatServiceConfig
     groupWait: dur('groupWait', a.groupWait ?? '30s', false),
     groupInterval,
     repeatInterval,
-    receiverEgressCidrs: list('alertmanager.receiverEgressCidrs', a.receiverEgressCidrs)
-      .map((c, i) => str(`alertmanager.receiverEgressCidrs[${i}]`, c, CIDR, 'give a CIDR such as "203.0.113.0/24"')),
+    receiverEgressCidrs: cidrList('alertmanager.receiverEgressCidrs', a.receiverEgressCidrs),
   };
 }
 
@@ -611,6 +628,29 @@ function validateCollector(raw: unknown): CollectorSettings {
       return key;
     });
   return { exportInterval, metricExpiration, droppedAttributes };
+}
+
+const CIDR_FIX = 'give a CIDR: address/prefix with the host bits zero, e.g. "172.18.0.0/16", "172.18.0.2/32" for one address, "fd00::/64"';
+
+/** A list of CIDRs for a NetworkPolicy ipBlock, each checked as parseCidr does. */
+function cidrList(field: string, v: unknown): string[] {
+  return list(field, v).map((c, i) => {
+    const parsed = typeof c === 'string' ? parseCidr(c) : 'is not a string';
+    if (typeof parsed === 'string') throw new ConfigError(`${field}[${i}]`, `${JSON.stringify(c)} ${parsed}`, CIDR_FIX);
+    return c as string;
+  });
+}
+
+function validateNetworkPolicies(raw: unknown): NetworkPolicySettings {
+  const n = requireObject('networkPolicies', raw, ['apiServerCidrs', 'nodeCidrs']);
+  const nodeCidrs = cidrList('networkPolicies.nodeCidrs', n.nodeCidrs);
+  nodeCidrs.forEach((c, i) => {
+    if (c.endsWith('/0')) {
+      throw new ConfigError(`networkPolicies.nodeCidrs[${i}]`, `"${c}" is every address, which would open Prometheus's and Alertmanager's APIs to all`,
+        'give the nodes\' addresses, or leave nodeCidrs empty (then only the health-only ports are open to all)');
+    }
+  });
+  return { apiServerCidrs: cidrList('networkPolicies.apiServerCidrs', n.apiServerCidrs), nodeCidrs };
 }
 
 /** Validates raw (possibly untyped, e.g. JSON) input and fills in defaults. Throws ConfigError. */
@@ -674,6 +714,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),
     alertmanager: validateAlertmanager(c.alertmanager ?? {}, services),
+    networkPolicies: validateNetworkPolicies(c.networkPolicies ?? {}),
     services,
   };
 }

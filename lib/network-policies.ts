@@ -15,6 +15,12 @@ export interface NetworkPoliciesProps {
   readonly grafanaPort: number;
   /** Alertmanager's ports, and where it may send notifications. */
   readonly alertmanager: AlertmanagerFlows;
+  /** The dashboard sidecar's health port (liveness probe only). */
+  readonly sidecarHealthPort: number;
+  /** The API server's addresses; empty: any address on its ports. */
+  readonly apiServerCidrs: readonly string[];
+  /** Where the kubelet's probes come from; empty: anywhere, to the health-only ports. */
+  readonly nodeCidrs: readonly string[];
 }
 
 export interface AlertmanagerFlows {
@@ -47,16 +53,12 @@ const inNamespace = (ns: string): k8s.LabelSelector => ({ matchLabels: { 'kubern
 
 /** Name resolution, wherever the cluster's DNS runs (CoreDNS pods, NodeLocal DNSCache). */
 const DNS: k8s.NetworkPolicyEgressRule = { ports: [port('UDP', 53), port('TCP', 53)] };
-/**
- * The Kubernetes API. Its address is cluster-specific (kind: the control-plane node's 6443;
- * managed clusters: 443 on an address outside the pod network), so the rule names only the ports.
- */
-const API_SERVER: k8s.NetworkPolicyEgressRule = { ports: [tcp(443), tcp(6443)] };
+const ipBlocks = (cidrs: readonly string[]): k8s.NetworkPolicyPeer[] => cidrs.map((cidr) => ({ ipBlock: { cidr } }));
 
 /**
  * Allow-lists for the stack's namespace: all ingress and egress is denied except the flows the
  * stack needs. Egress is DNS and the API server for every component that watches it, plus
- * Prometheus's scrapes and Grafana's queries.
+ * Prometheus's scrapes and Grafana's queries; ingress includes the kubelet's probes.
  */
 export class NetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, props: NetworkPoliciesProps) {
@@ -75,6 +77,18 @@ export class NetworkPolicies extends Construct {
         },
       });
     const prometheus = fromPods(NAMES.prometheus);
+    // The Kubernetes API. Its address is cluster-specific (kind: the control-plane node's 6443; managed
+    // clusters: 443 on an address outside the pod network): the configured CIDRs, else any address.
+    const API_SERVER: k8s.NetworkPolicyEgressRule = {
+      ...(props.apiServerCidrs.length ? { to: ipBlocks(props.apiServerCidrs) } : {}),
+      ports: [tcp(443), tcp(6443)],
+    };
+    // The kubelet's probes come from the node. A port that serves only health is open to any address
+    // when the nodes' addresses are not configured; a probed port that also serves an API (Prometheus,
+    // Alertmanager, the operator) is opened to the nodes only, and only when they are configured.
+    const nodes = props.nodeCidrs.length ? { from: ipBlocks(props.nodeCidrs) } : undefined;
+    const healthProbes = (...ports: number[]): k8s.NetworkPolicyIngressRule[] => [{ ...nodes, ports: ports.map(tcp) }];
+    const apiProbes = (...ports: number[]): k8s.NetworkPolicyIngressRule[] => (nodes ? [{ ...nodes, ports: ports.map(tcp) }] : []);
     const am = props.alertmanager;
     const alertmanager = fromPods(NAMES.alertmanager);
     const gossip = am.replicas > 1 ? [tcp(am.clusterPort), port('UDP', am.clusterPort)] : [];
@@ -90,12 +104,14 @@ export class NetworkPolicies extends Construct {
           ports: [tcp(COLLECTOR_PORTS.otlpGrpc), tcp(COLLECTOR_PORTS.otlpHttp)],
         },
         { from: [prometheus], ports: collectorScrapes },
+        ...healthProbes(COLLECTOR_PORTS.health),
       ], [DNS, API_SERVER]); // k8sattributes watches pods
     }
     policy(NAMES.prometheus, { matchLabels: selectorLabels(NAMES.prometheus) }, [
       { from: [fromPods(NAMES.grafana)], ports: [tcp(9090)] },
       // Self-monitoring: Prometheus scrapes its own server and config reloader.
       { from: [prometheus], ports: [tcp(9090), tcp(8080)] },
+      ...apiProbes(9090),
     ], [
       DNS,
       API_SERVER, // service discovery
@@ -109,9 +125,14 @@ export class NetworkPolicies extends Construct {
     ]);
     policy(NAMES.operator, { matchLabels: selectorLabels(NAMES.operator) }, [
       { from: [prometheus], ports: [tcp(8080)] },
+      ...apiProbes(8080),
     ], [DNS, API_SERVER]);
     // Users reach Grafana through its NodePort, from any address; Prometheus scrapes it there too.
-    policy(NAMES.grafana, { matchLabels: selectorLabels(NAMES.grafana) }, [{ ports: [tcp(props.grafanaPort)] }], [
+    // Grafana's own probes use that port too.
+    policy(NAMES.grafana, { matchLabels: selectorLabels(NAMES.grafana) }, [
+      { ports: [tcp(props.grafanaPort)] },
+      ...healthProbes(props.sidecarHealthPort),
+    ], [
       DNS,
       API_SERVER, // the dashboard sidecar watches ConfigMaps
       { to: [prometheus], ports: [tcp(9090)] },
@@ -122,6 +143,7 @@ export class NetworkPolicies extends Construct {
       { from: [prometheus], ports: [tcp(am.port), tcp(am.reloaderPort)] },
       { from: [fromPods(NAMES.grafana)], ports: [tcp(am.port)] },
       ...(gossip.length ? [{ from: [alertmanager], ports: gossip }] : []),
+      ...apiProbes(am.port),
     ], [
       DNS,
       ...(gossip.length ? [{ to: [alertmanager], ports: gossip }] : []),

@@ -11,7 +11,7 @@ import { OtelCollector } from '../collector/otel-collector';
 import { serviceExporters } from '../collector/service-exporters';
 import { ChartConfig, serviceNamespaces } from '../config';
 import { allDashboards, GeneratedDashboard } from '../dashboards';
-import { DashboardConfigMap, Grafana } from '../grafana/grafana';
+import { DashboardConfigMap, Grafana, SIDECAR_HEALTH_PORT } from '../grafana/grafana';
 import { componentLabels, NAMES, PART_OF, PLATFORM_RULES_NAME } from '../labels';
 import { NetworkPolicies, podDisruptionBudgetFor } from '../network-policies';
 import { Prometheus } from '../prometheus/prometheus';
@@ -176,5 +176,8 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
       receiverPorts: receiverEgressPorts(config),
       receiverCidrs: config.alertmanager.receiverEgressCidrs,
     },
+    sidecarHealthPort: SIDECAR_HEALTH_PORT,
+    apiServerCidrs: config.networkPolicies.apiServerCidrs,
+    nodeCidrs: config.networkPolicies.nodeCidrs,
   });
 }

@@ -52,6 +52,7 @@ describe('synth', () => {
     ['route to an undefined receiver', { services: [{ name: 'a' }], alertmanager: { criticalReceiver: 'oncall' } }, 'alertmanager.criticalReceiver'],
     ['malformed Alertmanager duration', { services: [{ name: 'a' }], alertmanager: { repeatInterval: '4 hours' } }, 'alertmanager.repeatInterval'],
     ['route matcher on a label no alert carries', { services: [{ name: 'a' }], alertmanager: { routes: [{ receiver: 'null', matchers: [{ name: 'team', value: 'x' }] }] } }, 'alertmanager.routes[0].matchers[0].name'],
+    ['API server CIDR that is not one', { services: [{ name: 'a' }], networkPolicies: { apiServerCidrs: ['172.18.0.2'] } }, 'networkPolicies.apiServerCidrs[0]'],
   ];
   it.each(bad)('%s: exits 1 with one line naming the field and the fix, dist/ untouched', (_what, config, field) => {
     const dist = join(work, 'dist-kept');

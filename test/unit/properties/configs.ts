@@ -1,7 +1,8 @@
 /**
  * Configs the property suites run on besides the default: the smallest possible, and five services
  * mixing everything a service can be (push and pull, both conventions, own namespaces, custom
- * selector labels, WebSocket gauges, custom panels, SLOs) with the collector and Prometheus replicated.
+ * selector labels, WebSocket gauges, custom panels, SLOs) with the collector and Prometheus replicated,
+ * and the API server's and the nodes' addresses given to the NetworkPolicies.
  */
 import { ChartConfig, validateConfig } from '../../../lib/config';
 
@@ -12,6 +13,8 @@ export const FIVE_SERVICES = (): ChartConfig => validateConfig({
   grafanaNodePort: 31000,
   collectorReplicas: 2,
   prometheusReplicas: 2,
+  // kind's addresses: the control plane's API endpoint, the nodes' network; an IPv6 range beside it.
+  networkPolicies: { apiServerCidrs: ['172.18.0.2/32', 'fd00:10:96::/112'], nodeCidrs: ['172.18.0.0/16'] },
   services: [
     { name: 'chat-auth' },
     { name: 'chat-transport', websocketGauge: 'websocket_hub_active_connections' },

@@ -5,7 +5,7 @@
  */
 import { ChartConfig, ChatServiceConfig } from '../../../lib/config';
 import { ofKind, synthObjects } from '../../support/manifests';
-import { External, flowAllowed, isolated, NetworkPolicy, Pod } from '../support/network-policy';
+import { External, flowAllowed, isolated, NetworkPolicy, Pod, selectorMatches } from '../support/network-policy';
 import { stackPods } from '../support/stack-pods';
 
 export type Flow = [string, Pod | External, Pod | External, number, string?];
@@ -15,6 +15,26 @@ export const rows = (flows: Flow[]) => flows.map(([what, from, to, port, protoco
 export const user: External = { name: 'a user via the NodePort', ip: '203.0.113.7' };
 export const apiServer: External = { name: 'the API server', ip: '172.18.0.2' };
 const dns: Pod = { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+/** An address in an IPv4 CIDR: its second address (its only one for a /32). */
+export const addressIn = (cidr: string): string => {
+  const [base, bits] = cidr.split('/');
+  const n = base.split('.').reduce((x, o) => x * 256 + Number(o), 0) + (Number(bits) < 32 ? 1 : 0);
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+};
+const inIpv4Cidr = (ip: string, cidr: string) => {
+  if (cidr.includes(':')) return false;
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const int = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+  return Math.floor(int(ip) / size) === Math.floor(int(base) / size);
+};
+/** The first of these addresses that lies in none of the CIDRs. */
+const outside = (cidrs: readonly string[], name: string): External => {
+  const ip = ['203.0.113.50', '198.51.100.20', '192.0.2.99', '100.64.9.9'].find((a) => !cidrs.some((c) => inIpv4Cidr(a, c)));
+  if (!ip) throw new Error(`every candidate address is in ${cidrs.join(', ')}`);
+  return { name, ip };
+};
+
 /** A chat service's pod: its namespace and selector labels. */
 export const chatPod = (s: ChatServiceConfig): Pod => ({ name: s.name, namespace: s.namespace, labels: { ...s.selector } });
 
@@ -31,6 +51,9 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
   const prometheus = pods.find((p) => p.labels['app.kubernetes.io/managed-by'] === 'prometheus-operator' && p.labels.prometheus)!;
   const grafana = pod('grafana');
   const operator = pod('prometheus-operator');
+  const { apiServerCidrs, nodeCidrs } = config.networkPolicies;
+  /** The API server: in the configured range, or the kind control plane's address when any address is allowed. */
+  const apiServerHere: External = apiServerCidrs.length ? { name: 'the API server', ip: addressIn(apiServerCidrs.find((c) => !c.includes(':'))!) } : apiServer;
   const pushing = config.services.filter((s) => s.exportMode === 'push');
   const pulled = config.services.filter((s) => s.exportMode === 'pull');
   const pushNamespaces = new Set(pushing.map((s) => s.namespace));
@@ -61,8 +84,8 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ['Grafana -> Prometheus', grafana, prometheus, 9090],
       ['a user -> Grafana', user, grafana, 3000],
       ...[operator, collector, grafana, prometheus].flatMap((p): Flow[] => [
-        [`${p.name} -> API server 443`, p, apiServer, 443],
-        [`${p.name} -> API server 6443`, p, apiServer, 6443],
+        [`${p.name} -> API server 443`, p, apiServerHere, 443],
+        [`${p.name} -> API server 6443`, p, apiServerHere, 6443],
         [`${p.name} -> DNS (UDP)`, p, dns, 53, 'UDP'],
         [`${p.name} -> DNS (TCP)`, p, dns, 53],
       ]),
@@ -91,7 +114,7 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ['Grafana -> operator', grafana, operator, 8080],
       ['a user -> Prometheus', user, prometheus, 9090],
       ['a user -> collector OTLP', user, collector, 4317],
-      ['a user -> Grafana on another port', user, grafana, 8080],
+      ['a user -> Grafana on another port', user, grafana, 3001], // its declared ports: the probe tests below
       ['collector -> Prometheus', collector, prometheus, 9090],
       ['collector -> the internet on 80', collector, { name: 'example.com', ip: '93.184.216.34' }, 80],
       ['operator -> Prometheus', operator, prometheus, 9090],
@@ -100,5 +123,56 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       expect(flowAllowed(policies, from, to, port, protocol)).toBe(false);
     });
     it('names its flows uniquely', () => expect(new Set(denied.map(([w]) => w)).size).toBe(denied.length));
+  });
+  describe(`network policies (${name}): the kubelet's probes (nodeCidrs ${nodeCidrs.length ? nodeCidrs.join(', ') : 'not set'})`, () => {
+    const services = ofKind(objects, 'Service').filter((svc) => svc.spec.selector);
+    const targets = (p: Pod, types?: string[]) => new Set(services
+      .filter((svc) => svc.metadata.namespace === p.namespace && selectorMatches({ matchLabels: svc.spec.selector }, p.labels))
+      .filter((svc) => !types || types.includes(svc.spec.type))
+      .flatMap((svc) => svc.spec.ports.map((sp: { targetPort?: number | string; port: number }) => sp.targetPort ?? sp.port))
+      .map((t: number | string) => (typeof t === 'string' ? p.ports?.[t] : t)));
+    const node: External = { name: 'the kubelet on a node', ip: nodeCidrs.length ? addressIn(nodeCidrs[0]) : '172.18.0.3' };
+    const notANode = outside(nodeCidrs, 'an address outside nodeCidrs');
+    const cases = pods.map((p) => {
+      const probed = new Set(p.probePorts ?? []);
+      const served = targets(p);
+      const published = targets(p, ['NodePort', 'LoadBalancer']); // open to users by design
+      const ports = [...new Set([...probed, ...Object.values(p.ports ?? {})])].sort((a, b) => a - b);
+      /** From the node: every probed port when the nodes are configured, else only those that serve nothing but health. */
+      const fromNode = (port: number) => published.has(port) || (probed.has(port) && (nodeCidrs.length > 0 || !served.has(port)));
+      const fromElsewhere = (port: number) => published.has(port) || (probed.has(port) && nodeCidrs.length === 0 && !served.has(port));
+      return [p.name, { p, probed, ports, fromNode, fromElsewhere }] as const;
+    });
+
+    it('finds a probed port on every pod', () => {
+      for (const [, c] of cases) expect([c.p.name, c.probed.size > 0]).toEqual([c.p.name, true]);
+    });
+    it.each(cases)('%s: the node reaches exactly its probed ports (those that also serve an API only when nodeCidrs is set)', (_n, c) => {
+      const allowed = c.ports.filter((port) => flowAllowed(policies, node, c.p, port));
+      expect(allowed).toEqual(c.ports.filter(c.fromNode));
+    });
+    it.each(cases)('%s: an address outside nodeCidrs reaches only the health-only ports, and those only when nodeCidrs is not set', (_n, c) => {
+      const allowed = c.ports.filter((port) => flowAllowed(policies, notANode, c.p, port));
+      expect(allowed).toEqual(c.ports.filter(c.fromElsewhere));
+    });
+    it('opens the collector\'s health_check and the dashboard sidecar\'s /healthz to the node', () => {
+      expect(flowAllowed(policies, node, collector, 13133)).toBe(true);
+      expect(flowAllowed(policies, node, grafana, 8080)).toBe(true);
+    });
+  });
+
+  describe(`network policies (${name}): egress to the API server (apiServerCidrs ${apiServerCidrs.length ? apiServerCidrs.join(', ') : 'not set'})`, () => {
+    const internet = outside(apiServerCidrs, 'an address on the internet');
+    const apiClients = [operator, collector, grafana, prometheus];
+    it.each(apiClients.map((p) => [p.name, p] as const))('%s reaches the API server, and another address on its ports only when apiServerCidrs is not set', (_n, p) => {
+      for (const port of [443, 6443]) {
+        expect([port, flowAllowed(policies, p, apiServerHere, port)]).toEqual([port, true]);
+        expect([port, flowAllowed(policies, p, internet, port)]).toEqual([port, apiServerCidrs.length === 0]);
+      }
+    });
+    it('lets Grafana reach nothing else outside the cluster: not the API server\'s ports elsewhere when restricted, no other port anywhere', () => {
+      expect(flowAllowed(policies, grafana, internet, 443)).toBe(apiServerCidrs.length === 0);
+      for (const port of [80, 8080, 3000, 9090]) expect([port, flowAllowed(policies, grafana, internet, port)]).toEqual([port, false]);
+    });
   });
 }

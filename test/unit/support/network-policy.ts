@@ -27,6 +27,8 @@ export interface Pod {
   readonly labels: Record<string, string>;
   /** Named container ports, for policies that name ports. */
   readonly ports?: Record<string, number>;
+  /** Ports the kubelet probes (liveness, readiness, startup). */
+  readonly probePorts?: readonly number[];
 }
 /** An address outside the cluster's pods: a user, the API server, an external service. */
 export interface External { readonly name: string; readonly ip: string }
@@ -48,6 +50,11 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
 const ipToInt = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 function inCidr(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/');
+  // An IPv4 address is never in an IPv6 block and vice versa; the flows here are IPv4.
+  if (base.includes(':') || ip.includes(':')) {
+    if (base.includes(':') !== ip.includes(':')) return false;
+    throw new Error(`IPv6 flows are not modelled: ${ip} in ${cidr}`);
+  }
   const size = 2 ** (32 - Number(bits));
   return Math.floor(ipToInt(ip) / size) === Math.floor(ipToInt(base) / size);
 }
