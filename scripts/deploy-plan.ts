@@ -39,6 +39,13 @@ export type Step =
   | { readonly kind: 'poll'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds: number }
   /** Create the Secret with a random admin password unless it exists; the password goes to kubectl on stdin only. */
   | { readonly kind: 'ensure-grafana-secret'; readonly title: string; readonly namespace: string; readonly name: string; readonly kubectlArgs: readonly string[] }
+  /** Check, without reading any value, that the receivers' Secret exists and has a value for every key dist/ references. */
+  | { readonly kind: 'check-receivers-secret'; readonly title: string; readonly secret: ReceiversSecret; readonly args: readonly string[] }
+  /**
+   * Create or update the receivers' Secret from the --receivers-file content, which goes to kubectl
+   * on stdin only (receiversSecretManifest); `args` hold no value.
+   */
+  | { readonly kind: 'apply-receivers-secret'; readonly title: string; readonly secret: ReceiversSecret; readonly file: string; readonly args: readonly string[] }
   /** Print these lines. */
   | { readonly kind: 'print'; readonly title: string; readonly lines: readonly string[] };
 
@@ -51,6 +58,8 @@ export interface PlanInput {
   readonly context?: string;
   /** Per-rollout timeout. @default 300 */
   readonly timeoutSeconds?: number;
+  /** --receivers-file: env-style file the receivers' Secret is created or updated from (its content is not part of the plan). */
+  readonly receiversFile?: string;
 }
 
 const ofKind = (files: readonly ManifestFile[], kind: string) =>
@@ -91,6 +100,97 @@ export function stackFacts(dist: readonly ManifestFile[]): StackFacts {
     && (o.spec?.ports ?? []).some((p: Loose) => p.nodePort !== undefined));
   const nodePort = service?.spec?.ports.find((p: Loose) => p.nodePort !== undefined)?.nodePort as number | undefined;
   return { namespace, grafanaAdminSecret: grafana.secret, grafanaNodePort: nodePort };
+}
+
+/** The Secret holding the receivers' credentials, as dist/'s AlertmanagerConfigs reference it. */
+export interface ReceiversSecret {
+  readonly namespace: string;
+  readonly name: string;
+  /** Every key a receiver reads, sorted. */
+  readonly keys: readonly string[];
+}
+
+/**
+ * The Secret the receivers of dist/'s AlertmanagerConfigs read their credentials from (every
+ * `{ name, key }` selector under `spec.receivers`); undefined when no receiver references one.
+ */
+export function receiversSecret(dist: readonly ManifestFile[]): ReceiversSecret | undefined {
+  const refs: { namespace: string; name: string; key: string }[] = [];
+  const walk = (v: Loose, namespace: string): void => {
+    if (Array.isArray(v)) v.forEach((x) => walk(x, namespace));
+    else if (v && typeof v === 'object') {
+      if (typeof v.name === 'string' && typeof v.key === 'string') refs.push({ namespace, name: v.name, key: v.key });
+      else Object.values(v).forEach((x) => walk(x, namespace));
+    }
+  };
+  for (const o of ofKind(dist, 'AlertmanagerConfig')) walk(o.spec?.receivers ?? [], o.metadata.namespace ?? 'default');
+  if (refs.length === 0) return undefined;
+  const secrets = [...new Set(refs.map((r) => `${r.namespace}/${r.name}`))];
+  if (secrets.length > 1) throw new Error(`dist/'s Alertmanager receivers read more than one Secret (${secrets.join(', ')}); deploy fills one: run \`npm run synth\``);
+  return { namespace: refs[0].namespace, name: refs[0].name, keys: [...new Set(refs.map((r) => r.key))].sort() };
+}
+
+/** kubectl's rule for a key of `--from-env-file` (an environment variable name). */
+const ENV_FILE_KEY = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * The `key=value` lines of a --receivers-file, as `kubectl create secret --from-env-file` reads
+ * them: leading whitespace ignored, blank and `#` lines skipped, the value is everything after the
+ * first `=` (no quotes, no escapes; a trailing `\r` of a Windows line end is dropped). Errors name
+ * the line number only, never its text, which may hold a credential.
+ */
+export function parseReceiversFile(content: string, file: string): Map<string, string> {
+  const values = new Map<string, string>();
+  content.replace(/^\uFEFF/, '').split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '').replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const where = `${file} line ${i + 1}`;
+    if (eq < 0) throw new Error(`${where} is not key=value (its text is not shown: it may hold a credential)`);
+    const key = line.slice(0, eq);
+    if (!ENV_FILE_KEY.test(key)) throw new Error(`${where}: the key is not letters, digits, "-", "_" and "." (not starting with a digit); its text is not shown`);
+    if (values.has(key)) throw new Error(`${where}: key ${key} is given twice`);
+    values.set(key, line.slice(eq + 1));
+  });
+  return values;
+}
+
+/** Why a --receivers-file cannot fill `secret` (the keys it has no value for), or undefined. Never shows a value. */
+export function receiversFileProblem(secret: ReceiversSecret, file: string, values: ReadonlyMap<string, string>): string | undefined {
+  const missing = secret.keys.filter((k) => !values.get(k));
+  if (missing.length === 0) return undefined;
+  return `${file} has no value for ${missing.join(', ')}: dist/'s Alertmanager receivers read ${missing.length === 1 ? 'this key' : 'these keys'} `
+    + `of Secret ${secret.namespace}/${secret.name} (needed: ${secret.keys.join(', ')}); add a key=value line for each`;
+}
+
+/**
+ * Why the Secret in the cluster (`present`: its keys with a non-empty value, undefined when it does
+ * not exist) cannot serve dist/'s receivers, or undefined.
+ */
+export function receiversSecretProblem(secret: ReceiversSecret, present: readonly string[] | undefined): string | undefined {
+  const id = `${secret.namespace}/${secret.name}`;
+  const fix = 'give them with `npm run deploy -- --receivers-file <file>` (key=value lines), or add them to the Secret';
+  if (present === undefined) {
+    return `Secret ${id} does not exist, and dist/'s Alertmanager receivers read its keys ${secret.keys.join(', ')}: `
+      + 'create it with `npm run deploy -- --receivers-file <file>` (one key=value line each)';
+  }
+  const missing = secret.keys.filter((k) => !present.includes(k));
+  if (missing.length === 0) return undefined;
+  return `Secret ${id} has no value for ${missing.join(', ')}, which dist/'s Alertmanager receivers read: ${fix}`;
+}
+
+/** Lists the keys of a Secret that have a value, one a line, and nothing of the values. */
+export const SECRET_KEYS_TEMPLATE = '{{range $k, $v := .data}}{{if $v}}{{$k}}{{"\\n"}}{{end}}{{end}}';
+
+/** The receivers' Secret `apply-receivers-secret` pipes to kubectl on stdin: the file's keys, base64 in `data`. */
+export function receiversSecretManifest(secret: ReceiversSecret, values: ReadonlyMap<string, string>): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secret.name, namespace: secret.namespace, labels: { 'app.kubernetes.io/part-of': 'chat-monitoring', 'app.kubernetes.io/name': 'alertmanager' } },
+    type: 'Opaque',
+    data: Object.fromEntries([...values].map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+  });
 }
 
 /** A config deploy was given, e.g. `{ name: 'CHAT_MONITORING_CONFIG=obs.json', synth: 'CHAT_MONITORING_CONFIG=obs.json npm run synth' }`. */
@@ -162,8 +262,22 @@ export function deployPlan(input: PlanInput): Step[] {
   const namespaceFiles = input.dist.filter((f) => f.objects.some((o) => o.kind === 'Namespace'));
   const otherFiles = input.dist.filter((f) => !namespaceFiles.includes(f));
 
+  const receivers = receiversSecret(input.dist);
+  if (input.receiversFile !== undefined && !receivers) {
+    throw new Error(`--receivers-file ${input.receiversFile} was given, but no Alertmanager receiver in dist/ reads a Secret: `
+      + 'configure alertmanager.receivers and run `npm run synth`, or leave the flag out');
+  }
+  const receiversId = receivers ? `${receivers.namespace}/${receivers.name}` : '';
+
   const steps: Step[] = [
     { kind: 'check-cluster', title: `check that kubectl context ${input.context ? `"${input.context}"` : '(the current one)'} reaches a cluster`, context: input.context },
+    // Before any write: without the file, the Secret must already hold every key (keys read, never values).
+    ...(receivers && input.receiversFile === undefined ? [{
+      kind: 'check-receivers-secret' as const,
+      title: `check that Secret ${receiversId} has a value for ${receivers.keys.join(', ')} (keys only)`,
+      secret: receivers,
+      args: [...global, '-n', receivers.namespace, 'get', 'secret', receivers.name, '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+    }] : []),
     // Server-side: the Prometheus CRD is larger than client-side apply's 256 KiB annotation limit.
     // --force-conflicts takes over fields another installer (Helm, an older deploy) owned.
     kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
@@ -178,6 +292,15 @@ export function deployPlan(input: PlanInput): Step[] {
       name: stack.grafanaAdminSecret,
       kubectlArgs: global,
     },
+    // Before dist/'s Alertmanager file, so the operator finds every key on its first render. Server-side:
+    // client-side apply would copy the values into the last-applied-configuration annotation.
+    ...(receivers && input.receiversFile !== undefined ? [{
+      kind: 'apply-receivers-secret' as const,
+      title: `create or update Secret ${receiversId} from ${input.receiversFile} (values on stdin only)`,
+      secret: receivers,
+      file: input.receiversFile,
+      args: [...global, '-n', receivers.namespace, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'],
+    }] : []),
     ...otherFiles.map((f) => kubectl(`apply ${f.path}`, ...apply(f.path))),
     ...rollouts(input.dist),
   ];
@@ -224,14 +347,16 @@ export interface DeployArgs {
   readonly dryRun: boolean;
   readonly context?: string;
   readonly timeoutSeconds?: number;
+  readonly receiversFile?: string;
   readonly help: boolean;
 }
 
-export const USAGE = `usage: npm run deploy -- [--demo] [--context NAME] [--timeout SECONDS] [--dry-run]
-  --demo        also synthesize and apply the demo workload (dist-demo/): chat-like services and a load generator
-  --context     kubectl context to deploy to (default: the current one)
-  --timeout     seconds to wait for each rollout (default 300)
-  --dry-run     print the steps without running them`;
+export const USAGE = `usage: npm run deploy -- [--demo] [--context NAME] [--timeout SECONDS] [--receivers-file PATH] [--dry-run]
+  --demo            also synthesize and apply the demo workload (dist-demo/): chat-like services and a load generator
+  --context         kubectl context to deploy to (default: the current one)
+  --timeout         seconds to wait for each rollout (default 300)
+  --receivers-file  key=value lines: create or update the Alertmanager receivers' Secret from them (values never printed)
+  --dry-run         print the steps without running them`;
 
 /** Parses the deploy script's flags; throws with the usage on anything unknown. */
 export function parseDeployArgs(argv: readonly string[]): DeployArgs {
@@ -240,6 +365,7 @@ export function parseDeployArgs(argv: readonly string[]): DeployArgs {
   let help = false;
   let context: string | undefined;
   let timeoutSeconds: number | undefined;
+  let receiversFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -255,7 +381,8 @@ export function parseDeployArgs(argv: readonly string[]): DeployArgs {
       const v = value();
       timeoutSeconds = Number(v);
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) throw new Error(`--timeout must be a positive whole number of seconds, not ${v}\n${USAGE}`);
-    } else throw new Error(`unknown argument ${a}\n${USAGE}`);
+    } else if (a === '--receivers-file' || a.startsWith('--receivers-file=')) receiversFile = value();
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  return { demo, dryRun, context, timeoutSeconds, help };
+  return { demo, dryRun, context, timeoutSeconds, receiversFile, help };
 }

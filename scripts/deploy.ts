@@ -1,7 +1,8 @@
 /**
  * `npm run deploy [-- --demo]`: from a bare cluster to dashboards. Runs the steps of
  * scripts/deploy-plan.ts with kubectl (its output shown as it goes): CRDs, namespaces, the Grafana
- * admin Secret (random password, never printed), dist/, rollouts, and optionally the demo workload.
+ * admin Secret (random password, never printed), the Alertmanager receivers' Secret from
+ * --receivers-file (values on stdin only, never printed), dist/, rollouts, and optionally the demo workload.
  * It deploys dist/ as it is; given a config (CHAT_MONITORING_CONFIG, or --demo, which is built from
  * the config) that does not synthesize the same dist/, it refuses and says how they differ.
  */
@@ -17,7 +18,8 @@ import { loadConfig } from '../lib/synth';
 import { CHART_CONFIG } from '../lib/services';
 import { DEMO_DIST, synthDemo } from '../demo/main';
 import {
-  ConfigSource, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, Step, USAGE,
+  ConfigSource, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, parseReceiversFile,
+  receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, Step, USAGE,
 } from './deploy-plan';
 
 const DIST = process.env.CHAT_MONITORING_DIST ?? 'dist';
@@ -44,6 +46,8 @@ function run(args: readonly string[], stdin?: string): Promise<number> {
     const child = spawn('kubectl', args, { stdio: [stdin === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('exit', (code) => resolve(code ?? 1));
+    // A kubectl that exits without reading its input (an error) is reported by its exit code, not EPIPE.
+    child.stdin?.on('error', () => undefined);
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
 }
@@ -75,7 +79,21 @@ function checkCluster(context: string): void {
   throw new Error(`the cluster of kubectl context "${context}"${server ? ` (${server})` : ''} does not answer (${reason}): start it, or ${HOW_TO_GET_A_CLUSTER}`);
 }
 
-async function execute(step: Step, index: number, total: number, context: string): Promise<void> {
+/** The keys of the receivers' Secret that have a value (undefined: no such Secret); kubectl prints no value. */
+function secretKeys(args: readonly string[], id: string): string[] | undefined {
+  const r = output(args);
+  if (r.status === 0) return r.stdout.split('\n').filter(Boolean);
+  if (/\bNotFound\b|not found/.test(r.stderr)) return undefined;
+  const reason = r.stderr.trim().split('\n').pop() || `kubectl exited with ${r.status}`;
+  throw new Error(`could not read the keys of Secret ${id} (${reason})`);
+}
+
+/** What --receivers-file holds; read once, before any step, and only ever written to kubectl's stdin. */
+interface Receivers {
+  readonly values: ReadonlyMap<string, string>;
+}
+
+async function execute(step: Step, index: number, total: number, context: string, receivers?: Receivers): Promise<void> {
   const started = Date.now();
   say(`\n[${index + 1}/${total}] ${step.title}`);
   switch (step.kind) {
@@ -109,6 +127,20 @@ async function execute(step: Step, index: number, total: number, context: string
       if (code !== 0) throw new Error(`could not create secret ${step.namespace}/${step.name}`);
       break;
     }
+    case 'check-receivers-secret': {
+      const id = `${step.secret.namespace}/${step.secret.name}`;
+      const problem = receiversSecretProblem(step.secret, secretKeys(step.args, id));
+      if (problem) throw new Error(problem);
+      say(`secret/${step.secret.name} has a value for every key the receivers read (${step.secret.keys.join(', ')})`);
+      break;
+    }
+    case 'apply-receivers-secret': {
+      if (!receivers) throw new Error(`${step.file} was not read`);
+      say(`$ kubectl ${step.args.join(' ')}  < Secret ${step.secret.name} with the ${receivers.values.size} key(s) of ${step.file} (not shown)`);
+      const code = await run(step.args, receiversSecretManifest(step.secret, receivers.values));
+      if (code !== 0) throw new Error(`step ${index + 1}/${total} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
+      break;
+    }
     case 'print':
       say(step.lines.join('\n'));
       break;
@@ -138,9 +170,24 @@ async function main() {
     synthDemo(DEMO_DIST);
     demo = readManifests(DEMO_DIST);
   }
-  const steps = deployPlan({ dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds });
+  const steps = deployPlan({ dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds, receiversFile: args.receiversFile });
+  // The file is checked before anything runs (also with --dry-run): every key the receivers read.
+  let receivers: Receivers | undefined;
+  const secret = receiversSecret(dist);
+  if (args.receiversFile !== undefined && secret) {
+    let content: string;
+    try {
+      content = readFileSync(args.receiversFile, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read --receivers-file ${args.receiversFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+    const values = parseReceiversFile(content, args.receiversFile);
+    const problem = receiversFileProblem(secret, args.receiversFile, values);
+    if (problem) throw new Error(problem);
+    receivers = { values };
+  }
   if (args.dryRun) {
-    steps.forEach((s, i) => say(`[${i + 1}/${steps.length}] ${s.title}${s.kind === 'kubectl' || s.kind === 'poll' ? `\n    kubectl ${s.args.join(' ')}` : ''}`));
+    steps.forEach((s, i) => say(`[${i + 1}/${steps.length}] ${s.title}${'args' in s ? `\n    kubectl ${s.args.join(' ')}` : ''}`));
     return;
   }
   if (spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status !== 0) {
@@ -148,7 +195,7 @@ async function main() {
   }
   const context = resolveContext(args.context);
   say(`chat-monitoring: deploying ${DIST}/ to kubectl context "${context}"${args.demo ? ' with the demo workload' : ''}`);
-  for (const [i, step] of steps.entries()) await execute(step, i, steps.length, context);
+  for (const [i, step] of steps.entries()) await execute(step, i, steps.length, context, receivers);
 }
 
 main().catch((e) => {

@@ -1,13 +1,14 @@
 /**
  * The deploy plan (scripts/deploy-plan.ts): order, kubectl arguments, and that the Grafana
- * password never appears in an argument or in anything printed.
+ * password and the Alertmanager receivers' credentials never appear in an argument or in anything printed.
  */
 import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import {
-  CRD_URL, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, parseDeployArgs, passwordCommand, prometheusStatefulSets, stackFacts, Step,
+  CRD_URL, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, parseDeployArgs, parseReceiversFile, passwordCommand, prometheusStatefulSets,
+  receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, SECRET_KEYS_TEMPLATE, stackFacts, Step,
 } from '../../scripts/deploy-plan';
 import { ChartConfigInput } from '../../lib/config';
 import { allDashboards } from '../../lib/dashboards';
@@ -27,6 +28,30 @@ const indexOf = (steps: Step[], pred: (s: Step) => boolean) => {
   return i;
 };
 const argsOf = (s: Step) => (s.kind === 'kubectl' || s.kind === 'poll' ? s.args.join(' ') : '');
+/** Receivers of every kind: four keys of the receivers' Secret. */
+const RECEIVERS: ChartConfigInput['alertmanager'] = {
+  receivers: [
+    { name: 'oncall', pagerduty: { routingKeySecretKey: 'pagerduty-routing-key' } },
+    { name: 'chat-team', slack: { apiUrlSecretKey: 'slack-webhook-url', channel: '#chat-alerts' } },
+    { name: 'auth-team', webhook: { urlSecretKey: 'auth-webhook-url', port: 8443 } },
+    { name: 'mail', email: { to: 'oncall@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp-pw' } },
+  ],
+  criticalReceiver: 'oncall',
+  warningReceiver: 'chat-team',
+};
+const RECEIVER_KEYS = ['auth-webhook-url', 'pagerduty-routing-key', 'slack-webhook-url', 'smtp-pw'];
+/** A value that must never be printed nor passed as an argument (also checked in base64, as the manifest carries it). */
+const CANARY = 'CANARY-s3cr3t-9f2c';
+const receiversFile = (values: Record<string, string>) => Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n');
+const FULL_FILE = receiversFile({
+  'pagerduty-routing-key': `${CANARY}-pd`,
+  'slack-webhook-url': `https://hooks.slack.com/services/T0/B0/${CANARY}?a=b`,
+  'auth-webhook-url': `https://auth.example.com/hook?token=${CANARY}`,
+  'smtp-pw': `${CANARY} with spaces=and equals`,
+});
+const leaks = (text: string) => [CANARY, Buffer.from(`${CANARY}-pd`).toString('base64'), Buffer.from(CANARY).toString('base64').slice(0, 16)]
+  .filter((v) => text.includes(v));
+
 const demoFile: ManifestFile = {
   path: 'dist-demo/chat-demo.k8s.yaml',
   objects: [
@@ -127,6 +152,89 @@ describe('deploy plan', () => {
   });
 });
 
+describe('Alertmanager receivers\' Secret', () => {
+  const withReceivers = distFor({ alertmanager: RECEIVERS });
+  const secret = { namespace: 'monitoring', name: 'alertmanager-receivers', keys: RECEIVER_KEYS };
+
+  it('is read from dist/: every key a receiver references, in the AlertmanagerConfig\'s namespace', () => {
+    expect(receiversSecret(withReceivers)).toEqual(secret);
+    expect(receiversSecret(distFor({ namespace: 'observability', alertmanager: { ...RECEIVERS, receiversSecret: 'am-creds' } })))
+      .toEqual({ namespace: 'observability', name: 'am-creds', keys: RECEIVER_KEYS });
+    expect(receiversSecret(dist())).toBeUndefined(); // the default config has no receivers
+  });
+
+  it('without receivers nothing changes: no receivers step, and --receivers-file is refused', () => {
+    const plain = deployPlan({ dist: dist() });
+    expect(plain.some((s) => s.kind === 'check-receivers-secret' || s.kind === 'apply-receivers-secret')).toBe(false);
+    expect(JSON.stringify(plain)).not.toMatch(/receivers/);
+    expect(() => deployPlan({ dist: dist(), receiversFile: 'r.env' }))
+      .toThrow('--receivers-file r.env was given, but no Alertmanager receiver in dist/ reads a Secret: configure alertmanager.receivers and run `npm run synth`, or leave the flag out');
+  });
+
+  it('with --receivers-file: applied server-side from stdin after the namespaces, before dist/\'s Alertmanager file', () => {
+    const steps = deployPlan({ dist: withReceivers, receiversFile: 'receivers.env', context: 'kind-x' });
+    const applyStep = indexOf(steps, (s) => s.kind === 'apply-receivers-secret');
+    expect(steps[applyStep]).toEqual({
+      kind: 'apply-receivers-secret',
+      title: 'create or update Secret monitoring/alertmanager-receivers from receivers.env (values on stdin only)',
+      secret,
+      file: 'receivers.env',
+      args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
+    });
+    expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
+    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/35-alertmanager.k8s.yaml')));
+    expect(steps.some((s) => s.kind === 'check-receivers-secret')).toBe(false);
+  });
+
+  it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
+    const steps = deployPlan({ dist: withReceivers });
+    expect(steps[1]).toEqual({
+      kind: 'check-receivers-secret',
+      title: 'check that Secret monitoring/alertmanager-receivers has a value for auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw (keys only)',
+      secret,
+      args: ['-n', 'monitoring', 'get', 'secret', 'alertmanager-receivers', '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+    });
+    expect(SECRET_KEYS_TEMPLATE).toBe('{{range $k, $v := .data}}{{if $v}}{{$k}}{{"\\n"}}{{end}}{{end}}');
+    expect(steps[0].kind).toBe('check-cluster');
+    expect(indexOf(steps, (s) => argsOf(s).startsWith('apply'))).toBe(2);
+    expect(steps.some((s) => s.kind === 'apply-receivers-secret')).toBe(false);
+  });
+
+  it('parses key=value lines as kubectl --from-env-file does, and names only line numbers on errors', () => {
+    const values = parseReceiversFile(`\uFEFF# comment\n\n  a=1\r\nb.c_d-e=x=y \nempty=\n`, 'f.env');
+    expect([...values]).toEqual([['a', '1'], ['b.c_d-e', 'x=y '], ['empty', '']]);
+    expect(() => parseReceiversFile(`a=1\n${CANARY}\n`, 'f.env')).toThrow('f.env line 2 is not key=value (its text is not shown: it may hold a credential)');
+    expect(() => parseReceiversFile(`https://x/${CANARY}?t=1`, 'f.env')).toThrow(/^f\.env line 1: the key is not letters/);
+    expect(() => parseReceiversFile('a=1\na=2', 'f.env')).toThrow('f.env line 2: key a is given twice');
+    for (const bad of [`a=1\n${CANARY}`, `https://x/${CANARY}?t=1`]) {
+      try { parseReceiversFile(bad, 'f.env'); } catch (e) { expect(leaks((e as Error).message)).toEqual([]); }
+    }
+  });
+
+  it('names the keys a file or the Secret lacks (an empty value counts as missing), never a value', () => {
+    const values = parseReceiversFile(receiversFile({ 'slack-webhook-url': CANARY, 'smtp-pw': '', extra: CANARY }), 'receivers.env');
+    const message = receiversFileProblem(secret, 'receivers.env', values)!;
+    expect(message).toBe('receivers.env has no value for auth-webhook-url, pagerduty-routing-key, smtp-pw: dist/\'s Alertmanager receivers read these keys '
+      + 'of Secret monitoring/alertmanager-receivers (needed: auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw); add a key=value line for each');
+    expect(leaks(message)).toEqual([]);
+    expect(receiversFileProblem(secret, 'f', parseReceiversFile(FULL_FILE, 'f'))).toBeUndefined();
+    expect(receiversSecretProblem(secret, undefined)).toBe('Secret monitoring/alertmanager-receivers does not exist, and dist/\'s Alertmanager receivers read its keys '
+      + 'auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw: create it with `npm run deploy -- --receivers-file <file>` (one key=value line each)');
+    expect(receiversSecretProblem(secret, ['smtp-pw', 'slack-webhook-url', 'other'])).toBe('Secret monitoring/alertmanager-receivers has no value for '
+      + 'auth-webhook-url, pagerduty-routing-key, which dist/\'s Alertmanager receivers read: give them with `npm run deploy -- --receivers-file <file>` (key=value lines), or add them to the Secret');
+    expect(receiversSecretProblem(secret, RECEIVER_KEYS)).toBeUndefined();
+  });
+
+  it('carries the values only in the manifest piped to kubectl (base64 in data), never in the plan', () => {
+    const values = parseReceiversFile(FULL_FILE, 'receivers.env');
+    const manifest = JSON.parse(receiversSecretManifest(secret, values));
+    expect(manifest).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'alertmanager-receivers', namespace: 'monitoring' } });
+    expect(Object.fromEntries(Object.entries(manifest.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])))
+      .toEqual(Object.fromEntries(values));
+    expect(leaks(JSON.stringify(deployPlan({ dist: withReceivers, receiversFile: 'receivers.env' })))).toEqual([]);
+  });
+});
+
 describe('dist/ against the config deploy was given', () => {
   const source = { name: 'CHAT_MONITORING_CONFIG=obs.json', synth: 'CHAT_MONITORING_CONFIG=obs.json npm run synth' };
   it('agree when the config synthesizes exactly dist/ (written as YAML and read back, as deploy reads it)', () => {
@@ -171,6 +279,11 @@ describe('Grafana admin Secret', () => {
 });
 
 describe('deploy flags', () => {
+  it('parses --receivers-file', () => {
+    expect(parseDeployArgs(['--receivers-file', 'r.env']).receiversFile).toBe('r.env');
+    expect(parseDeployArgs(['--receivers-file=./r.env']).receiversFile).toBe('./r.env');
+    expect(() => parseDeployArgs(['--receivers-file'])).toThrow(/--receivers-file needs a value/);
+  });
   it('parses --demo, --context, --timeout, --dry-run', () => {
     expect(parseDeployArgs([])).toEqual({ demo: false, dryRun: false, help: false, context: undefined, timeoutSeconds: undefined });
     expect(parseDeployArgs(['--demo', '--context', 'kind-x', '--timeout=60', '--dry-run']))
@@ -316,6 +429,99 @@ exit 0
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(
         /^deploy: dist\/ was synthesized with namespace "observability", but CHAT_MONITORING_CONFIG=.*monitoring\.json gives "monitoring": run `CHAT_MONITORING_CONFIG=.*monitoring\.json npm run synth` first/)]);
+      expect(calls()).toEqual([]);
+    });
+  });
+
+  describe('the Alertmanager receivers\' Secret', () => {
+    let work: string;
+    let distDir: string;
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'deploy-receivers-'));
+      distDir = join(work, 'dist');
+      const config = configWith({ alertmanager: RECEIVERS });
+      synthesizeManifests(config, allDashboards(config), distDir);
+    });
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const RECEIVERS_APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+    /** Records the receivers' manifest kubectl gets on stdin; `secretKeys` answers the keys check (undefined: NotFound). */
+    const receiversKubectl = (secretKeys?: string[]) => fakeKubectl(`  *"${RECEIVERS_APPLY}"*) echo "RECEIVERS $(cat)" >> "${log}"; echo "secret/alertmanager-receivers serverside-applied" ;;
+  *"get secret alertmanager-receivers"*) ${secretKeys === undefined
+    ? 'echo \'Error from server (NotFound): secrets "alertmanager-receivers" not found\' >&2; exit 1'
+    : `printf '${secretKeys.map((k) => `${k}\\n`).join('')}'`} ;;`);
+    const everything = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}\n${calls().filter((l) => l.startsWith('ARGS ')).join('\n')}`;
+
+    it('--receivers-file: pipes the values on stdin only, before dist/\'s Alertmanager file; no value in argv or output', () => {
+      receiversKubectl();
+      const file = join(work, 'receivers.env');
+      writeFileSync(file, FULL_FILE);
+      const dry = deploy(['--dry-run', '--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      expect(dry.stderr).toBe('');
+      expect(dry.stdout).toContain(`create or update Secret monitoring/alertmanager-receivers from ${file} (values on stdin only)\n    kubectl -n monitoring ${RECEIVERS_APPLY}`);
+      expect(leaks(dry.stdout)).toEqual([]);
+      const r = deploy(['--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(leaks(everything(r))).toEqual([]);
+      const stdin = calls().find((l) => l.startsWith('RECEIVERS '))!;
+      const data: Record<string, string> = JSON.parse(stdin.slice('RECEIVERS '.length)).data;
+      expect(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])))
+        .toEqual(Object.fromEntries(parseReceiversFile(FULL_FILE, file)));
+      const args = calls().filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
+      const receiversApply = args.indexOf(`-n monitoring ${RECEIVERS_APPLY}`);
+      expect(args.findIndex((a) => a.endsWith('00-namespaces.k8s.yaml'))).toBeLessThan(receiversApply);
+      expect(receiversApply).toBeLessThan(args.findIndex((a) => a.endsWith('35-alertmanager.k8s.yaml')));
+      expect(args.some((a) => a.includes('get secret alertmanager-receivers'))).toBe(false);
+    });
+
+    it('--receivers-file without every key: names the missing ones, before any kubectl call', () => {
+      receiversKubectl();
+      const file = join(work, 'partial.env');
+      writeFileSync(file, receiversFile({ 'slack-webhook-url': CANARY, 'smtp-pw': `${CANARY}-pw` }));
+      for (const extra of [[], ['--dry-run']]) {
+        const r = deploy(['--receivers-file', file, ...extra], { CHAT_MONITORING_DIST: distDir });
+        expect(r.status).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr.trim().split('\n')).toEqual([`deploy: ${file} has no value for auth-webhook-url, pagerduty-routing-key: dist/'s Alertmanager receivers read these keys `
+          + 'of Secret monitoring/alertmanager-receivers (needed: auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw); add a key=value line for each']);
+        expect(calls()).toEqual([]);
+      }
+    });
+
+    it('without the file and without the Secret: names the keys, after the read-only checks, before any write', () => {
+      receiversKubectl();
+      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual(['deploy: Secret monitoring/alertmanager-receivers does not exist, and dist/\'s Alertmanager receivers read its keys '
+        + 'auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw: create it with `npm run deploy -- --receivers-file <file>` (one key=value line each)']);
+      const args = calls().map((l) => l.slice(5));
+      expect(args.some((a) => /\b(apply|create)\b/.test(a))).toBe(false);
+      // (the fake's `echo` turns the template's \n into a line break: compare its start)
+      expect(args).toContain('-n monitoring get secret alertmanager-receivers -o go-template={{range $k, $v := .data}}{{if $v}}{{$k}}{{"');
+    });
+
+    it('without the file, with a Secret lacking keys: names them; with every key: deploys and leaves the Secret alone', () => {
+      receiversKubectl(['smtp-pw', 'slack-webhook-url']);
+      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^deploy: Secret monitoring\/alertmanager-receivers has no value for auth-webhook-url, pagerduty-routing-key, which/);
+      expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
+      rmSync(log, { force: true });
+      receiversKubectl(RECEIVER_KEYS);
+      const ok = deploy([], { CHAT_MONITORING_DIST: distDir });
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      expect(calls().some((l) => l.includes(RECEIVERS_APPLY) || l.startsWith('RECEIVERS'))).toBe(false);
+      expect(ok.stdout).toContain('secret/alertmanager-receivers has a value for every key the receivers read');
+    });
+
+    it('--receivers-file with a dist/ that has no receivers: refused, nothing run', () => {
+      receiversKubectl();
+      const file = join(work, 'receivers.env');
+      writeFileSync(file, FULL_FILE);
+      const r = deploy(['--receivers-file', file]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^deploy: --receivers-file .* was given, but no Alertmanager receiver in dist\/ reads a Secret/);
       expect(calls()).toEqual([]);
     });
   });

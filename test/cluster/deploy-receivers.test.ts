@@ -1,0 +1,71 @@
+/**
+ * The two steps `npm run deploy` takes for the Alertmanager receivers' Secret, with the plan's own
+ * kubectl arguments, on a real API server (etcd + kube-apiserver): the keys check reads key names
+ * only and tells a missing Secret apart; the server-side apply from stdin creates the Secret, takes
+ * over one created by hand, and leaves no copy of the values in a last-applied annotation.
+ */
+import { ChartConfigInput } from '../../lib/config';
+import {
+  deployPlan, ManifestFile, parseReceiversFile, receiversSecretManifest, receiversSecretProblem, Step,
+} from '../../scripts/deploy-plan';
+import { ControlPlane, describeWithControlPlane } from '../support/control-plane';
+import { configWith, synthCharts } from '../support/manifests';
+
+const RECEIVERS: ChartConfigInput['alertmanager'] = {
+  receivers: [
+    { name: 'oncall', pagerduty: { routingKeySecretKey: 'pagerduty-routing-key' } },
+    { name: 'chat-team', slack: { apiUrlSecretKey: 'slack-webhook-url', channel: '#chat-alerts' } },
+  ],
+  criticalReceiver: 'oncall',
+  warningReceiver: 'chat-team',
+};
+const CANARY = 'CANARY-s3cr3t-7d1e';
+
+describeWithControlPlane('deploy: the receivers\' Secret on a real API server', [], () => {
+  let cp: ControlPlane;
+  const dist: ManifestFile[] = [...synthCharts(configWith({ alertmanager: RECEIVERS })).entries()]
+    .map(([id, objects]) => ({ path: `dist/${id}.k8s.yaml`, objects }));
+  const step = <K extends Step['kind']>(steps: Step[], kind: K) => steps.find((s) => s.kind === kind) as Extract<Step, { kind: K }>;
+  const check = step(deployPlan({ dist }), 'check-receivers-secret');
+  const apply = step(deployPlan({ dist, receiversFile: 'receivers.env' }), 'apply-receivers-secret');
+  /** What deploy's check step concludes from kubectl's answer (deploy.ts: secretKeys). */
+  const checkKeys = () => {
+    const r = cp.admin.run(check.args);
+    expect(r.stdout + r.stderr).not.toContain(CANARY);
+    if (r.status === 0) return r.stdout.split('\n').filter(Boolean);
+    expect(r.stderr).toMatch(/\bNotFound\b|not found/);
+    return undefined;
+  };
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start();
+    cp.admin.ok(['create', 'namespace', 'monitoring']);
+  }, 180_000);
+  afterAll(async () => cp?.stop(), 60_000);
+
+  it('the keys check tells a missing Secret apart, then lists only the keys with a value', () => {
+    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(/^Secret monitoring\/alertmanager-receivers does not exist/);
+    // Created by hand, one key empty: the check names it, and prints no value.
+    cp.admin.ok(['-n', 'monitoring', 'create', 'secret', 'generic', 'alertmanager-receivers',
+      `--from-literal=slack-webhook-url=https://hooks.example.com/${CANARY}`, '--from-literal=pagerduty-routing-key=']);
+    expect(checkKeys()).toEqual(['slack-webhook-url']);
+    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(/has no value for pagerduty-routing-key, which/);
+  });
+
+  it('the apply from stdin takes over the hand-made Secret, updates it, and keeps no last-applied copy', () => {
+    const values = parseReceiversFile(`slack-webhook-url=https://hooks.example.com/${CANARY}-2\npagerduty-routing-key=${CANARY}-pd\n`, 'receivers.env');
+    const r = cp.admin.run(apply.args, receiversSecretManifest(apply.secret, values));
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(CANARY);
+    const secret = cp.admin.json(['-n', 'monitoring', 'get', 'secret', 'alertmanager-receivers']);
+    const decoded = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    expect(decoded).toEqual(Object.fromEntries(values));
+    expect(JSON.stringify(secret.metadata.annotations ?? {})).not.toContain('last-applied');
+    expect(receiversSecretProblem(check.secret, checkKeys())).toBeUndefined();
+    // A second deploy with the same file changes nothing.
+    const before = secret.metadata.resourceVersion;
+    cp.admin.ok(apply.args, receiversSecretManifest(apply.secret, values));
+    expect(cp.admin.json(['-n', 'monitoring', 'get', 'secret', 'alertmanager-receivers']).metadata.resourceVersion).toBe(before);
+  });
+});
