@@ -130,14 +130,16 @@ export function receiversSecret(dist: readonly ManifestFile[]): ReceiversSecret 
   return { namespace: refs[0].namespace, name: refs[0].name, keys: [...new Set(refs.map((r) => r.key))].sort() };
 }
 
-/** kubectl's rule for a key of `--from-env-file` (an environment variable name). */
-const ENV_FILE_KEY = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** A Secret key, as Kubernetes and alertmanager.receivers' `*SecretKey` fields allow it. */
+const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /**
- * The `key=value` lines of a --receivers-file, as `kubectl create secret --from-env-file` reads
+ * The `key=value` lines of a --receivers-file, much as `kubectl create secret --from-env-file` reads
  * them: leading whitespace ignored, blank and `#` lines skipped, the value is everything after the
- * first `=` (no quotes, no escapes; a trailing `\r` of a Windows line end is dropped). Errors name
- * the line number only, never its text, which may hold a credential.
+ * first `=` (no quotes, no escapes; a trailing `\r` of a Windows line end is dropped). Unlike
+ * kubectl, a line without `=` is an error (not a value taken from the environment) and a key may
+ * start with a digit, as a Secret key may. Errors name the line number only, never its text, which
+ * may hold a credential.
  */
 export function parseReceiversFile(content: string, file: string): Map<string, string> {
   const values = new Map<string, string>();
@@ -148,7 +150,7 @@ export function parseReceiversFile(content: string, file: string): Map<string, s
     const where = `${file} line ${i + 1}`;
     if (eq < 0) throw new Error(`${where} is not key=value (its text is not shown: it may hold a credential)`);
     const key = line.slice(0, eq);
-    if (!ENV_FILE_KEY.test(key)) throw new Error(`${where}: the key is not letters, digits, "-", "_" and "." (not starting with a digit); its text is not shown`);
+    if (!SECRET_DATA_KEY.test(key)) throw new Error(`${where}: the key is not letters, digits, "-", "_" and "."; its text is not shown`);
     if (values.has(key)) throw new Error(`${where}: key ${key} is given twice`);
     values.set(key, line.slice(eq + 1));
   });

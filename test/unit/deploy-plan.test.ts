@@ -198,11 +198,13 @@ describe('Alertmanager receivers\' Secret', () => {
     expect(steps[0].kind).toBe('check-cluster');
     expect(indexOf(steps, (s) => argsOf(s).startsWith('apply'))).toBe(2);
     expect(steps.some((s) => s.kind === 'apply-receivers-secret')).toBe(false);
+    const withContext = deployPlan({ dist: withReceivers, context: 'kind-x' }).find((s) => s.kind === 'check-receivers-secret');
+    expect(withContext && 'args' in withContext && withContext.args.slice(0, 4)).toEqual(['--context', 'kind-x', '-n', 'monitoring']);
   });
 
   it('parses key=value lines as kubectl --from-env-file does, and names only line numbers on errors', () => {
-    const values = parseReceiversFile(`\uFEFF# comment\n\n  a=1\r\nb.c_d-e=x=y \nempty=\n`, 'f.env');
-    expect([...values]).toEqual([['a', '1'], ['b.c_d-e', 'x=y '], ['empty', '']]);
+    const values = parseReceiversFile(`\uFEFF# comment\n\n  a=1\r\nb.c_d-e=x=y \nempty=\n2fa=z\n`, 'f.env');
+    expect([...values]).toEqual([['a', '1'], ['b.c_d-e', 'x=y '], ['empty', ''], ['2fa', 'z']]);
     expect(() => parseReceiversFile(`a=1\n${CANARY}\n`, 'f.env')).toThrow('f.env line 2 is not key=value (its text is not shown: it may hold a credential)');
     expect(() => parseReceiversFile(`https://x/${CANARY}?t=1`, 'f.env')).toThrow(/^f\.env line 1: the key is not letters/);
     expect(() => parseReceiversFile('a=1\na=2', 'f.env')).toThrow('f.env line 2: key a is given twice');
