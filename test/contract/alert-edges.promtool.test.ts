@@ -31,11 +31,13 @@ const FOR_S = {
   ChatServiceWebSocketConnectionsZero: 5 * 60,
   OtelCollectorDown: 5 * 60,
   ScrapeTargetDown: 5 * 60,
+  ChatServiceSampleLimitExceeded: 2 * 60,
 } as const;
 type AlertName = keyof typeof FOR_S;
 const SEVERITY: Record<AlertName, string> = {
   ChatServiceErrorBudgetBurnFast: 'critical', ChatServiceErrorBudgetBurnSlow: 'warning', ChatServiceLatencyP99High: 'warning',
   ChatServiceMetricsAbsent: 'warning', ChatServiceWebSocketConnectionsZero: 'warning', OtelCollectorDown: 'critical', ScrapeTargetDown: 'warning',
+  ChatServiceSampleLimitExceeded: 'critical',
 };
 /** Burn-rate factors of a 30-day error budget: 2 % of it in 1 hour pages, 5 % in 6 hours warns. */
 const FAST_FACTOR = 14.4;
@@ -212,7 +214,29 @@ function edges(): Edges[] {
     };
   };
 
+  const sampleLimit = (): Edges => {
+    const alert = 'ChatServiceSampleLimitExceeded';
+    const t = timing(alert, false);
+    const steps = stepsFor(t.settled);
+    const limit = auth.sampleLimit; // the service's ServiceMonitor sampleLimit, from the config
+    // What Prometheus records for the service's scrape of the collector: the samples it returned.
+    const samples = (n: number): InputSeries[] => [{
+      series: `scrape_samples_post_metric_relabeling{job="chat-auth",service="chat-auth",namespace="${config.namespace}",instance="10.244.0.12:9464"}`,
+      values: constant(n, steps),
+    }];
+    return {
+      file: 'chat-auth', alert,
+      checks: [
+        { name: `exactly the limit (${limit})`, series: samples(limit), at: at(t.settled), firing: false, labels: [] },
+        { name: `one sample above the limit (${limit + 1})`, series: samples(limit + 1), at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
+        { name: 'just before its for elapses', series: samples(limit + 1), at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: samples(limit + 1), at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
+      ],
+    };
+  };
+
   return [
+    sampleLimit(),
     burn('ChatServiceErrorBudgetBurnFast', FAST_FACTOR),
     burn('ChatServiceErrorBudgetBurnSlow', SLOW_FACTOR),
     latency(),
