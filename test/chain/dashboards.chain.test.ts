@@ -14,7 +14,7 @@
  */
 import { CHART_CONFIG } from '../../lib/services';
 import { ChatServiceKind, ChatWebSocket } from '../support/chat-service';
-import { configWith } from '../support/manifests';
+import { configWith, defaultConfig, synthObjects } from '../support/manifests';
 import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, until } from '../support/push-chain';
 import { QueryResult, sleep } from '../support/prometheus';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
@@ -173,6 +173,15 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     await chain?.stop();
     console.log(log.join('\n')); // eslint-disable-line no-console
   }, 120_000);
+
+  it('the chart it runs is the default one but for the dashboards and rules of chat-messaging\'s convention', () => {
+    const key = (o: { kind: string; metadata: { namespace?: string; name: string } }) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const byConvention = (o: { kind: string; metadata: { labels?: Record<string, string> } }) => o.kind === 'PrometheusRule' || (o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    const mine = new Map(chain.objects.map((o) => [key(o), o]));
+    const differing = synthObjects(defaultConfig()).filter((o) => JSON.stringify(o) !== JSON.stringify(mine.get(key(o))));
+    expect(differing.filter((o) => !byConvention(o)).map(key)).toEqual([]);
+    expect(chain.objects.length).toBe(synthObjects(defaultConfig()).length);
+  });
 
   it('mid-run: a pod replaced (SIGTERM), another killed (SIGKILL) and replaced, a process restarted; gone pods leave every series after metric_expiration', async () => {
     await sleep(traffic!.startTime * 1000 + EVENTS_AFTER_MS - Date.now());

@@ -4,7 +4,8 @@
  * (otelcol-chat) running the chart's ConfigMap config, k8sattributes reading pods from a real
  * kube-apiserver with the collector ServiceAccount's token -> the real Prometheus 3.5 running the
  * configuration the real Prometheus Operator generated from the chart's ServiceMonitors and
- * PrometheusRules, discovering the collector through EndpointSlices.
+ * PrometheusRules (made runnable by operator-config.ts, as test/cluster/ does), discovering the
+ * collector through EndpointSlices.
  *
  * What a cluster would do and nothing here does is done by this file, and only that: create the
  * Pod objects (a ReplicaSet's job) and patch their status with the address (the kubelet's and
@@ -34,7 +35,7 @@ import { CONTROL_PLANE_BINARIES, ControlPlane } from './control-plane';
 import { operatorCrdFiles } from './crds';
 import { K8sObject, synthCharts } from './manifests';
 import { Operator } from './operator';
-import { adaptOperatorConfig, decodeOperatorConfig, podPathsLeft } from './operator-config';
+import { adaptOperatorConfig, decodeOperatorConfig, expandReloaderEnv, podPathsLeft } from './operator-config';
 import { sleep } from './process';
 import { PROMETHEUS_BINARIES, PrometheusServer } from './prometheus';
 import { createTestHosts, TestHosts, testHostsUnavailable } from './test-hosts';
@@ -399,7 +400,7 @@ export class PushChain {
     const tokenFile = join(this.workdir, 'prometheus.token');
     writeFileSync(tokenFile, admin.ok(['create', 'token', prometheusCr.spec.serviceAccountName, '-n', stackNs, '--duration=2h']).stdout.trim(), { mode: 0o600 });
     const sts = admin.json<K8sObject>(['get', 'statefulset', secretName, '-n', stackNs]);
-    const adapted = adaptOperatorConfig(reloaderEnvsubst(generated, sts), { apiServer: this.cp.apiServer.url, caFile: this.cp.apiServer.caFile, tokenFile, rulesDir });
+    const adapted = adaptOperatorConfig(expandReloaderEnv(generated, reloaderEnv(sts)) as typeof generated, { apiServer: this.cp.apiServer.url, caFile: this.cp.apiServer.caFile, tokenFile, rulesDir });
     const left = podPathsLeft(adapted);
     if (left.length) throw new Error(`the adapted Prometheus config still names pod paths: ${left.join(', ')}`);
     this.prometheus = await this.timed('prometheus', () => PrometheusServer.start({ config: stringify(adapted) }));
@@ -466,35 +467,20 @@ export class PushChain {
 }
 
 /**
- * What the operator's config-reloader does before Prometheus reads the generated config
- * (--config-envsubst-file): every `$(VAR)` replaced by that variable of its container in the
- * generated StatefulSet (SHARD, POD_NAME from the pod's name). Without it the sharding relabelling
- * keeps no target. test/support/operator-config.ts's adaptOperatorConfig does not do this (yet), so
- * the chain does it here, with the values of the StatefulSet's first pod.
+ * The environment the generated StatefulSet gives its config-reloader, as the pod of replica 0 sees
+ * it (SHARD, POD_NAME): what operator-config.ts's expandReloaderEnv puts into the generated config's
+ * `$(VAR)`s, as the reloader does (--config-envsubst-file) before Prometheus reads it.
  */
-export function reloaderEnvsubst<T>(config: T, statefulSet: K8sObject): T {
+export function reloaderEnv(statefulSet: K8sObject): Record<string, string> {
   const containers: { args?: string[]; env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] = statefulSet.spec.template.spec.containers;
   const reloader = containers.find((c) => (c.args ?? []).some((a) => a.startsWith('--config-envsubst-file=')));
   if (!reloader) throw new Error(`StatefulSet ${statefulSet.metadata.name} has no config-reloader container (--config-envsubst-file)`);
-  const pod = { 'metadata.name': `${statefulSet.metadata.name}-0`, 'metadata.namespace': statefulSet.metadata.namespace };
-  const env = new Map((reloader.env ?? []).map((e) => {
-    const v = e.value ?? (e.valueFrom?.fieldRef ? (pod as Record<string, string | undefined>)[e.valueFrom.fieldRef.fieldPath] : undefined);
+  const pod: Record<string, string | undefined> = { 'metadata.name': `${statefulSet.metadata.name}-0`, 'metadata.namespace': statefulSet.metadata.namespace };
+  return Object.fromEntries((reloader.env ?? []).map((e) => {
+    const v = e.value ?? (e.valueFrom?.fieldRef ? pod[e.valueFrom.fieldRef.fieldPath] : undefined);
     if (v === undefined) throw new Error(`config-reloader env ${e.name}: no value this test can give`);
     return [e.name, v];
   }));
-  const subst = (v: unknown): unknown => {
-    if (typeof v === 'string') {
-      return v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_m, name: string) => {
-        const value = env.get(name);
-        if (value === undefined) throw new Error(`the generated config references $(${name}), which the config-reloader's env does not set`);
-        return value;
-      });
-    }
-    if (Array.isArray(v)) return v.map(subst);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, subst(x)]));
-    return v;
-  };
-  return subst(config) as T;
 }
 
 /** A ReplicaSet-style pod name: <service>-<template hash>-<5 characters>. */
