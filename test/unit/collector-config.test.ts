@@ -45,19 +45,21 @@ describe('collector: which pods it watches', () => {
   });
 });
 
-describe('collector: a stopped pod\'s series expire a few export intervals after its last point', () => {
+describe('collector: a stopped pod\'s series expire a few export intervals after its last scrape', () => {
   const expiration = (input: Parameters<typeof configWith>[0]) => collectorOf(synthObjects(configWith(input))).exporters;
   const expirations = (exporters: Record<string, { metric_expiration: string }>) => [...new Set(Object.values(exporters).map((e) => e.metric_expiration))];
 
-  it('by default 5 export intervals (the services export every 1 s)', () => {
+  it('by default one scrape interval plus 5 export intervals (the services export every 1 s)', () => {
     const config = defaultConfig();
-    expect(durationSeconds(config.collector.metricExpiration)).toBe(5 * durationSeconds(config.collector.exportInterval));
+    expect(durationSeconds(config.collector.metricExpiration))
+      .toBe(durationSeconds(config.scrapeInterval) + 5 * durationSeconds(config.collector.exportInterval));
     expect(expirations(expiration({}))).toEqual([config.collector.metricExpiration]);
   });
 
-  it('follows a configured export interval, and takes an explicit expiration', () => {
-    expect(expirations(expiration({ collector: { exportInterval: '10s' } }))).toEqual(['50s']);
-    expect(expirations(expiration({ collector: { exportInterval: '500ms' } }))).toEqual(['2500ms']);
+  it('follows the configured scrape and export intervals, and takes an explicit expiration', () => {
+    expect(expirations(expiration({ collector: { exportInterval: '10s' } }))).toEqual(['65s']);
+    expect(expirations(expiration({ collector: { exportInterval: '500ms' } }))).toEqual(['17500ms']);
+    expect(expirations(expiration({ scrapeInterval: '30s', recordingWindow: '2m' }))).toEqual(['35s']);
     expect(expirations(expiration({ collector: { metricExpiration: '30s' } }))).toEqual(['30s']);
   });
 });

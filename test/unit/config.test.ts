@@ -42,7 +42,7 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a service in the stack\'s own namespace', { services: [{ name: 'a', namespace: 'monitoring' }] }, 'services[0].namespace', /monitoring stack's own namespace/],
     ['a runbook URL with a #fragment', { services, runbookBaseUrl: 'https://wiki.example.com/runbooks#chat' }, 'runbookBaseUrl', /is not valid/],
     ['a collector export interval in days (not a Go duration)', { services, collector: { exportInterval: '1d' } }, 'collector.exportInterval', /duration in h, m, s or ms/],
-    ['a metric expiration shorter than 3 export intervals', { services, collector: { exportInterval: '10s', metricExpiration: '20s' } }, 'collector.metricExpiration', /3 x exportInterval/],
+    ['a metric expiration shorter than a scrape plus 3 export intervals', { services, collector: { exportInterval: '1s', metricExpiration: '17s' } }, 'collector.metricExpiration', /scrapeInterval \(15s\) \+ 3 x exportInterval \(1s\)/],
     ['an unknown collector key', { services, collector: { metricExpiry: '5s' } }, 'collector.metricExpiry', /unknown field.*metricExpiration/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];
