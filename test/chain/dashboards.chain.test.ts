@@ -15,7 +15,8 @@
 import { CHART_CONFIG } from '../../lib/services';
 import { ChatServiceKind, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects } from '../support/manifests';
-import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, until } from '../support/push-chain';
+import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName } from '../support/push-chain';
+import { until } from '../support/process';
 import { QueryResult, sleep } from '../support/prometheus';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
 import { dashboardsOf } from '../contract/stack';

@@ -21,7 +21,7 @@ import { K8sObject, readDist } from '../support/manifests';
 import { startMetricsStandIns } from '../support/metrics-stand-in';
 import { Operator } from '../support/operator';
 import { adaptOperatorConfig, decodeOperatorConfig, expandReloaderEnv, podPathsLeft } from '../support/operator-config';
-import { RunningProcess, sleep } from '../support/process';
+import { RunningProcess, sleep, until } from '../support/process';
 import { PrometheusServer } from '../support/prometheus';
 import { createTestHosts, TestHosts, testHostsUnavailable } from '../support/test-hosts';
 
@@ -39,21 +39,6 @@ const stackNamespace = prometheusCr.metadata.namespace!;
 const operatorDeployment = of('Deployment').find((d) => d.spec.template.spec.containers.some((c: { args?: string[] }) =>
   (c.args ?? []).some((a) => a.startsWith('--prometheus-config-reloader='))))!;
 const saOf = (o: K8sObject) => `system:serviceaccount:${o.metadata.namespace}:${o.spec.template.spec.serviceAccountName}`;
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describeWithControlPlane('dist/ on a real API server, Prometheus Operator and Prometheus 3.5', ['prometheus-operator', 'prometheus', 'promtool'], () => {
   let cp: ControlPlane;

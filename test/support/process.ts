@@ -92,3 +92,19 @@ export class RunningProcess {
 export function httpOk(url: string, init?: RequestInit): () => Promise<boolean> {
   return async () => (await fetch(url, init)).ok;
 }
+
+/** Polls `fn` until it returns a value other than undefined; on timeout, says what it waited for and the last error. */
+export async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

@@ -36,7 +36,7 @@ import { operatorCrdFiles } from './crds';
 import { K8sObject, synthCharts } from './manifests';
 import { Operator } from './operator';
 import { adaptOperatorConfig, decodeOperatorConfig, expandReloaderEnv, podPathsLeft } from './operator-config';
-import { sleep } from './process';
+import { until } from './process';
 import { PROMETHEUS_BINARIES, PrometheusServer } from './prometheus';
 import { createTestHosts, TestHosts, testHostsUnavailable } from './test-hosts';
 
@@ -60,22 +60,6 @@ export function describeWithChain(name: string, body: () => void): void {
     return;
   }
   describe(name, body);
-}
-
-/** Polls `fn` until it returns a value other than undefined. */
-export async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
 /** A Go duration as the collector and Prometheus write them ("2m", "30s", "1m30s", "500ms") in ms. */
