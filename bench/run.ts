@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: synth speed and memory, scaling with the number of chat services, dashboard
- * query cost on a real Prometheus, metric freshness. Prints a markdown table and writes the report
+ * query cost on a real Prometheus, metric freshness, cardinality, the real collector's throughput,
+ * memory and overload (collector-throughput.ts, collector-overload.ts), rule evaluation at 10 / 100 /
+ * 1,000 pods (rule-eval.ts). `--only <section>[,...]` runs some sections alone. Prints a markdown table and writes the report
  * to bench/.work/RESULTS.md; `npm run bench -- --write` also records it in the tracked
  * bench/RESULTS.md, so an ordinary run leaves the tree clean. Every figure is the median of
  * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
@@ -14,11 +16,14 @@ import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
 import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
 import { benchCardinality } from './cardinality';
+import { benchCollectorOverload } from './collector-overload';
+import { benchCollectorThroughput } from './collector-throughput';
 import { benchFreshness } from './freshness';
 import { BenchArgs, BENCH_USAGE, parseBenchArgs } from './lib/args';
 import { machine, peakRssMethod } from './lib/measure';
 import { Row, table } from './lib/report';
 import { benchQueryCost } from './query-cost';
+import { benchRuleEval } from './rule-eval';
 import { benchScaling, benchSynth, profileSynth, REPO, WORK } from './synth';
 
 async function main(args: BenchArgs) {
@@ -37,30 +42,72 @@ async function main(args: BenchArgs) {
     return r;
   };
 
-  const synth = await section('synth', () => benchSynth(runs));
-  rows.push(...synth.rows);
-  notes.push(...synth.notes);
-  const scaling = await section('scaling', () => benchScaling(runs));
-  rows.push(...scaling.rows);
-  notes.push(...scaling.notes);
-  const chartProfile = await section('profile', () => profileSynth('the default chart (3 services)'));
+  const want = (name: string) => !args.only || args.only.includes(name);
+  let fastestRunner: string | undefined;
+  let chartProfile = '';
+  let scalingProfile = '';
+  let dir30: string | undefined;
+  if (want('synth') || want('query-cost')) {
+    const synth = await section('synth', () => benchSynth(runs));
+    if (want('synth')) {
+      rows.push(...synth.rows);
+      notes.push(...synth.notes);
+    }
+    fastestRunner = synth.fastestRunner;
+  }
+  if (want('scaling') || want('freshness')) {
+    const scaling = await section('scaling', () => benchScaling(runs));
+    if (want('scaling')) {
+      rows.push(...scaling.rows);
+      notes.push(...scaling.notes);
+      scalingProfile = scaling.profile;
+    }
+    dir30 = scaling.dir30;
+  }
+  if (want('profile')) chartProfile = await section('profile', () => profileSynth('the default chart (3 services)'));
 
   const unavailable = binariesUnavailable(PROMETHEUS_BINARIES);
-  if (unavailable) {
-    rows.push({ section: '3, 4', measure: 'query cost and freshness', value: `skipped: ${unavailable}` });
-  } else {
-    const cost = await section('query cost', () => benchQueryCost(join(WORK, 'synth', 'chart'), join(WORK, 'query-cost'), runs));
-    rows.push(...cost.rows);
-    notes.push(...cost.notes);
-    const fresh = await section('freshness', () => benchFreshness(scaling.dir30, Math.max(runs, 5)));
-    rows.push(...fresh.rows);
-    notes.push(...fresh.notes);
+  if (want('query-cost') || want('freshness')) {
+    if (unavailable) {
+      rows.push({ section: '3, 4', measure: 'query cost and freshness', value: `skipped: ${unavailable}` });
+    } else {
+      if (want('query-cost')) {
+        const cost = await section('query cost', () => benchQueryCost(join(WORK, 'synth', 'chart'), join(WORK, 'query-cost'), runs));
+        rows.push(...cost.rows);
+        notes.push(...cost.notes);
+      }
+      if (want('freshness') && dir30) {
+        const d = dir30;
+        const fresh = await section('freshness', () => benchFreshness(d, Math.max(runs, 5)));
+        rows.push(...fresh.rows);
+        notes.push(...fresh.notes);
+      }
+    }
   }
 
   // Needs the built collector and the chat service's virtualenv (npm run binaries); says so otherwise.
-  const cardinality = await section('cardinality', () => benchCardinality());
-  rows.push(...cardinality.rows);
-  notes.push(...cardinality.notes);
+  if (want('cardinality')) {
+    const cardinality = await section('cardinality', () => benchCardinality());
+    rows.push(...cardinality.rows);
+    notes.push(...cardinality.notes);
+  }
+
+  // Needs the built collector; at most 3 runs (each is a collector under load for ~40 s).
+  if (want('collector')) {
+    const collector = await section('collector', () => benchCollectorThroughput(Math.min(runs, 3)));
+    rows.push(...collector.rows);
+    notes.push(...collector.notes);
+    const overload = await section('collector overload', () => benchCollectorOverload());
+    rows.push(...overload.rows);
+    notes.push(...overload.notes);
+  }
+
+  // Prometheus scraping 10 / 100 / 1,000 pods' histograms with the chart's rules (about 4 minutes).
+  if (want('rules')) {
+    const rules = await section('rules', () => benchRuleEval());
+    rows.push(...rules.rows);
+    notes.push(...rules.notes);
+  }
 
   const total = Math.round((Date.now() - started) / 1000);
   const failed = rows.filter((r) => r.pass === false);
@@ -68,7 +115,7 @@ async function main(args: BenchArgs) {
   const text = [
     '# Benchmark results',
     '',
-    `Run ${new Date().toISOString()} with \`npm run bench\` (${runs} runs per figure, medians; whole bench ${total} s: ${durations.join(', ')}).`,
+    `Run ${new Date().toISOString()} with \`npm run bench${args.only ? ` -- --only ${args.only.join(',')}` : ''}\` (${runs} runs per figure, medians; whole bench ${total} s: ${durations.join(', ')}).`,
     '',
     `Machine: ${machineLine}.`,
     '',
@@ -76,7 +123,7 @@ async function main(args: BenchArgs) {
     '',
     failed.length === 0 ? 'Every target is met.' : `Targets missed: ${failed.map((r) => `${r.measure} (${r.ratio}, target ${r.target})`).join('; ')}.`,
     '',
-    `Fastest way to run the app: ${synth.fastestRunner.replace('chart, ', '')} (cdk8s.yaml's \`app\` uses esbuild + node).`,
+    fastestRunner ? `Fastest way to run the app: ${fastestRunner.replace('chart, ', '')} (cdk8s.yaml's \`app\` uses esbuild + node).` : `Sections run: ${args.only?.join(', ')} (\`--only\`).`,
     '',
     '## How it was measured',
     '',
@@ -87,7 +134,7 @@ async function main(args: BenchArgs) {
     '',
     chartProfile,
     '',
-    scaling.profile,
+    scalingProfile,
     '',
   ].join('\n');
   writeFileSync(join(WORK, 'RESULTS.md'), text);

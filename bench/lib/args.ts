@@ -3,18 +3,33 @@ export interface BenchArgs {
   /** Also write the report to bench/RESULTS.md (it always goes to bench/.work/RESULTS.md). */
   readonly write: boolean;
   readonly help: boolean;
+  /** Run only these sections (names in BENCH_SECTIONS); empty: all. */
+  readonly only?: readonly string[];
 }
 
-export const BENCH_USAGE = `usage: npm run bench -- [--write]
-  --write   also record the report in bench/RESULTS.md (tracked; by default it goes only to bench/.work/RESULTS.md)`;
+export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'freshness', 'cardinality', 'collector', 'rules'] as const;
+
+export const BENCH_USAGE = `usage: npm run bench -- [--write] [--only <section>[,<section>...]]
+  --write   also record the report in bench/RESULTS.md (tracked; by default it goes only to bench/.work/RESULTS.md)
+  --only    run only these sections: ${BENCH_SECTIONS.join(', ')} (query-cost and freshness run the synths they read); a partial run never writes bench/RESULTS.md`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let write = false;
   let help = false;
-  for (const a of argv) {
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
     if (a === '--write') write = true;
     else if (a === '--help' || a === '-h') help = true;
-    else throw new Error(`unknown argument ${a}\n${BENCH_USAGE}`);
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (!value) throw new Error(`--only needs a section\n${BENCH_USAGE}`);
+      for (const s of value.split(',')) {
+        if (!(BENCH_SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section ${s}\n${BENCH_USAGE}`);
+        only.push(s);
+      }
+    } else throw new Error(`unknown argument ${a}\n${BENCH_USAGE}`);
   }
-  return { write, help };
+  if (write && only.length) throw new Error(`--write records a full run only; --only writes bench/.work/RESULTS.md\n${BENCH_USAGE}`);
+  return { write, help, ...(only.length ? { only } : {}) };
 }

@@ -1,0 +1,190 @@
+/**
+ * Section 6 (issue 14, 1 and the first half of 2): the real collector (otelcol-chat, built by
+ * `npm run binaries`) under OTLP load shaped like the real chat services (bench/lib/otlp-load.ts).
+ *
+ * Variants, on the same binary and the same load:
+ *  - chart: the chart's synthesized collector config (memory_limiter, k8sattributes stubbed by
+ *    withKubernetesIdentity() exactly as test/support/collector.ts does, identity transform, filter,
+ *    attribute drop + aggregate, batch, routing connector, one prometheus exporter per service);
+ *  - bare: otlp -> prometheus, nothing between;
+ *  - stub only: otlp -> the k8sattributes stub -> prometheus, so the stub's own cost (an OTTL
+ *    `where` per pod and attribute, where the real k8sattributes does a map lookup by peer IP) can be
+ *    told apart from the chart's processors.
+ *
+ * CPU is utime+stime of the collector's PID from /proc/<pid>/stat over a window after a warm-up;
+ * points are the collector's own otelcol_receiver_accepted_metric_points over the same window. Each
+ * exporter is scraped every 10 s during the window, as Prometheus would. The machine is shared, so
+ * "sustainable points/s per core" is derived from CPU-seconds per million points (1e6 / that), not
+ * from saturating the collector; the ratio chart/bare is the price of attribution and transforms.
+ */
+import { readFileSync } from 'fs';
+import { binariesUnavailable } from '../test/support/binaries';
+import { chartCollectorConfig, COLLECTOR_BINARIES, CollectorConfig, RunningCollector, STUB_POD_ATTRIBUTE, StubPod, withKubernetesIdentity } from '../test/support/collector';
+import { defaultConfig } from '../test/support/manifests';
+import { sleep } from '../test/support/process';
+import { LoadPod, RunningLoad } from './lib/otlp-load';
+import { median, procStatusKb } from './lib/measure';
+import { Row } from './lib/report';
+
+const KINDS = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' } as const;
+const CLK_TCK = 100;
+
+export function loadPods(n: number): LoadPod[] {
+  const services = defaultConfig().services;
+  return Array.from({ length: n }, (_, i) => {
+    const s = services[i % services.length];
+    return { name: `${s.name}-7c9d8f${Math.floor(i / services.length)}-x${i}`, service: s.name, kind: KINDS[s.name as keyof typeof KINDS], namespace: s.namespace };
+  });
+}
+
+const stubPods = (pods: readonly LoadPod[]): StubPod[] => {
+  const services = defaultConfig().services;
+  return pods.map((p) => ({ namespace: p.namespace, name: p.name, labels: { ...services.find((s) => s.name === p.service)!.selector } }));
+};
+
+/** otlp -> prometheus, with the chart's receiver, health_check and self-metrics reader; `processors` between. */
+function bareConfig(chart: CollectorConfig, processors: Record<string, unknown> = {}): CollectorConfig {
+  return {
+    extensions: chart.extensions,
+    receivers: chart.receivers,
+    ...(Object.keys(processors).length ? { processors } : {}),
+    exporters: { prometheus: { endpoint: '0.0.0.0:9464', metric_expiration: '5s' } },
+    service: {
+      extensions: chart.service.extensions,
+      telemetry: chart.service.telemetry,
+      pipelines: { metrics: { receivers: ['otlp'], ...(Object.keys(processors).length ? { processors: Object.keys(processors) } : {}), exporters: ['prometheus'] } },
+    },
+  };
+}
+
+export type Variant = 'chart' | 'bare' | 'stub only';
+
+export function variantOptions(variant: Variant, pods: readonly LoadPod[]): { config: CollectorConfig; identity?: { stub: StubPod[] } } {
+  const chart = chartCollectorConfig();
+  if (variant === 'chart') return { config: chart, identity: { stub: stubPods(pods) } };
+  if (variant === 'bare') return { config: bareConfig(chart) };
+  const stubbed = withKubernetesIdentity(chart, { stub: stubPods(pods) }).config;
+  return { config: bareConfig(chart, { 'transform/k8sattributes_stub': stubbed.processors['transform/k8sattributes_stub'] }) };
+}
+
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+}
+
+/** Sum of a counter over all its series in the collector's self-metrics. */
+export async function selfCounter(c: RunningCollector, name: string): Promise<number> {
+  const text = await (await fetch(`http://${c.selfMetricsTarget}/metrics`)).text();
+  const re = new RegExp(`^${name}(?:_total)?(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'gm');
+  let sum = 0;
+  for (const m of text.matchAll(re)) sum += Number(m[1]);
+  return sum;
+}
+
+async function scrapeAll(c: RunningCollector): Promise<number> {
+  let lines = 0;
+  for (const t of Object.values(c.exporterTargets)) {
+    const text = await (await fetch(`http://${t}/metrics`)).text();
+    lines += text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+  }
+  return lines;
+}
+
+export interface WindowStats {
+  readonly variant: Variant;
+  readonly pods: number;
+  readonly offeredPerS: number;
+  readonly acceptedPerS: number;
+  readonly refusedPerS: number;
+  readonly cpuSecPerMillion: number;
+  readonly cpuCores: number;
+  readonly rssKb: number;
+  readonly seriesExposed: number;
+}
+
+/** One collector, one load, one measured window. */
+export async function measureWindow(variant: Variant, nPods: number, warmupS: number, windowS: number): Promise<WindowStats> {
+  const pods = loadPods(nPods);
+  const collector = await RunningCollector.start(variantOptions(variant, pods));
+  let load: RunningLoad | undefined;
+  try {
+    load = await RunningLoad.start({ url: collector.otlpGrpcUrl, pods, stubAttribute: STUB_POD_ATTRIBUTE, intervalMs: 1000 });
+    await sleep(warmupS * 1000);
+    const pid = collector.pid!;
+    const [t0, a0, r0, c0] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
+    let series = 0;
+    const end = t0 + windowS * 1000;
+    while (Date.now() < end) {
+      await sleep(Math.min(10000, end - Date.now()));
+      series = await scrapeAll(collector);
+    }
+    const [t1, a1, r1, c1] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
+    const secs = (t1 - t0) / 1000;
+    const cpu = (c1 - c0) / CLK_TCK;
+    if (!collector.running) throw new Error(`collector exited: ${collector.output.slice(-2000)}`);
+    return {
+      variant, pods: nPods, offeredPerS: load.pointsPerRound,
+      acceptedPerS: (a1 - a0) / secs, refusedPerS: (r1 - r0) / secs,
+      cpuSecPerMillion: a1 > a0 ? cpu / ((a1 - a0) / 1e6) : NaN, cpuCores: cpu / secs,
+      rssKb: procStatusKb(pid, 'VmRSS') ?? 0, seriesExposed: series,
+    };
+  } finally {
+    await load?.stop();
+    await collector.stop();
+  }
+}
+
+const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(x >= 10 ? 0 : 2));
+
+export interface ThroughputResults { rows: Row[]; notes: string[]; raw: WindowStats[] }
+
+export async function benchCollectorThroughput(runs: number, opts = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300] }): Promise<ThroughputResults> {
+  const unavailable = binariesUnavailable(COLLECTOR_BINARIES);
+  if (unavailable) return { rows: [{ section: '6', measure: 'collector throughput', value: `skipped: ${unavailable}` }], notes: [], raw: [] };
+  const variants: Variant[] = ['chart', 'bare', 'stub only'];
+  const raw: WindowStats[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const v of variants) {
+      const w = await measureWindow(v, opts.pods, opts.warmupS, opts.windowS);
+      process.stderr.write(`collector ${JSON.stringify(w)}\n`);
+      raw.push(w);
+    }
+  }
+  const by = (v: Variant) => raw.filter((w) => w.variant === v && w.pods === opts.pods);
+  const med = (v: Variant, f: (w: WindowStats) => number) => median(by(v).map(f));
+  const perM = (v: Variant) => med(v, (w) => w.cpuSecPerMillion);
+  const rows: Row[] = [];
+  for (const v of variants) {
+    rows.push({
+      section: '6', measure: `collector, ${v}: ${opts.pods} pods, offered ${fmt(med(v, (w) => w.offeredPerS))} points/s: accepted points/s, CPU-s per million points, sustainable points/s per core (1e6 / CPU-s per million)`,
+      value: `${fmt(med(v, (w) => w.acceptedPerS))}/s, ${perM(v).toFixed(1)} CPU-s/M, ${fmt(1e6 / perM(v))}/s per core (refused ${fmt(med(v, (w) => w.refusedPerS))}/s, RSS ${(med(v, (w) => w.rssKb) / 1024).toFixed(0)} MB)`,
+    });
+  }
+  rows.push({ section: '6', measure: 'price of attribution and transforms: CPU per point, chart vs bare (same binary, same load)', value: `${perM('chart').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('chart') / perM('bare')).toFixed(2)}x` });
+  rows.push({ section: '6', measure: 'of which the k8sattributes stub (test harness only): stub only vs bare', value: `${perM('stub only').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('stub only') / perM('bare')).toFixed(2)}x` });
+  const rss: WindowStats[] = [];
+  for (const n of opts.rssPods) {
+    const w = await measureWindow('chart', n, opts.warmupS, 20);
+    process.stderr.write(`collector rss ${JSON.stringify(w)}\n`);
+    rss.push(w);
+  }
+  raw.push(...rss);
+  rows.push({
+    section: '7', measure: `collector RSS on the chart's config (stubbed identity) at ${opts.rssPods.join(' / ')} chat pods (one run each)`,
+    value: rss.map((w) => `${(w.rssKb / 1024).toFixed(0)} MB (${fmt(w.acceptedPerS)} of ${fmt(w.offeredPerS)} points/s accepted, ${w.cpuCores.toFixed(2)} cores)`).join(' / '),
+  });
+  const notes = [
+    `Sections 6, 7: otelcol-chat (contrib 0.145.0 components) on 127.0.0.1; load from bench/lib/otlp-load.ts, a Node child process running one OpenTelemetry JS MeterProvider per pod (distinct resource with the stub pod attribute), OTLP/gRPC every 1 s, cumulative, ` +
+      'the legacy HTTP instruments with their real labels (http.method, http.scheme, http.host, http.flavor, http.server_name, net.host.port, http.status_code, http.target; ms buckets 0..10000), every route x 200/404/500 x 5 Host headers per pod. ' +
+      `${opts.warmupS} s warm-up, then a ${opts.windowS} s window: CPU = utime+stime of the collector PID (/proc/<pid>/stat), points = otelcol_receiver_accepted_metric_points; exporters scraped every 10 s. Variants interleaved, ${runs} runs, medians. The machine was shared with other jobs (2 cores), so capacity is CPU-derived, not measured by saturation.`,
+  ];
+  return { rows, notes, raw };
+}
+
+if (require.main === module) {
+  benchCollectorThroughput(Number(process.env.BENCH_RUNS ?? 3)).then((r) => process.stdout.write(`${JSON.stringify(r.rows, null, 1)}\n`)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
