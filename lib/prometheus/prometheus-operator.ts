@@ -61,9 +61,12 @@ export class PrometheusOperator extends Construct {
         // The generated Prometheus and Alertmanager configurations and rule files live in Secrets and
         // ConfigMaps it owns; it reads the receivers' credentials from the Secret the user created.
         { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: MANAGE },
-        { apiGroups: [''], resources: ['pods'], verbs: ['list', 'delete'] },
-        { apiGroups: [''], resources: ['services', 'services/finalizers', 'endpoints'], verbs: ['get', 'create', 'update', 'delete'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: READ },
+        // Replica status of the StatefulSets it generates. (Deleting pods is for a repair policy the
+        // chart does not set; Endpoints are the kubelet controller's, disabled by --kubelet-service=;
+        // Ingresses are Probe targets, and the chart selects no Probes.)
+        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+        // The governing Services prometheus-operated and alertmanager-operated.
+        { apiGroups: [''], resources: ['services'], verbs: ['get', 'create', 'update', 'delete'] },
       ],
     });
     new k8s.KubeRoleBinding(this, 'role-binding', {
