@@ -12,6 +12,7 @@ import { join } from 'path';
 import { gunzipSync } from 'zlib';
 import { parse, stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
+import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { amtool } from '../support/alertmanager';
 import { ControlPlane, describeWithControlPlane } from '../support/control-plane';
 import { operatorCrdFiles } from '../support/crds';
@@ -20,23 +21,9 @@ import { Operator } from '../support/operator';
 import { renderOperatorAlertmanagerConfig, SecretStore } from '../support/operator-alertmanager-config';
 import { sleep } from '../support/process';
 
-const SECRET = 'alertmanager-receivers';
-const CREDENTIALS = { pd: 'R0UTINGKEYFAKE', slack: 'https://hooks.slack.com/services/T000/B000/FAKE', hook: 'https://hooks.example.com:8443/alerts', smtp: 'not-a-real-one' };
-const withReceivers = configWith({
-  alertmanager: {
-    receiversSecret: SECRET,
-    receivers: [
-      { name: 'oncall', pagerduty: { routingKeySecretKey: 'pd' } },
-      { name: 'chat-team', slack: { apiUrlSecretKey: 'slack', channel: '#chat-alerts' } },
-      { name: 'auth-team', webhook: { urlSecretKey: 'hook', port: 8443 } },
-      { name: 'mail', email: { to: 'oncall@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp' } },
-    ],
-    criticalReceiver: 'oncall',
-    warningReceiver: 'chat-team',
-    routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
-    groupWait: '10s',
-  },
-});
+const SECRET = RECEIVERS_SECRET;
+const CREDENTIALS = RECEIVER_CREDENTIALS;
+const withReceivers = configWith({ alertmanager: { ...EVERY_RECEIVER_KIND, groupWait: '10s' } });
 
 /** The charts the Alertmanager needs: namespaces, the operator, Alertmanager itself. */
 const objectsFor = (config: ChartConfig): K8sObject[] => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { ALERTMANAGER_BINARIES, amtool } from '../support/alertmanager';
+import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { describeWithBinaries } from '../support/binaries';
 import { configWith, defaultConfig, K8sObject, readDist, synthObjects } from '../support/manifests';
 import { renderedReceiverName, renderOperatorAlertmanagerConfig } from '../support/operator-alertmanager-config';
@@ -16,22 +17,9 @@ import { renderedReceiverName, renderOperatorAlertmanagerConfig } from '../suppo
 const dist = readDist(join(__dirname, '..', '..', 'dist')).flatMap((f) => f.objects);
 const distAmConfig = dist.find((o) => o.kind === 'AlertmanagerConfig')!;
 
-const SECRET = 'alertmanager-receivers';
-const FAKE = { pd: 'R0UTINGKEYFAKE', slack: 'https://hooks.slack.com/services/T000/B000/FAKE', hook: 'https://hooks.example.com:8443/alerts', smtp: 'not-a-real-one' };
-const full = configWith({
-  alertmanager: {
-    receiversSecret: SECRET,
-    receivers: [
-      { name: 'oncall', pagerduty: { routingKeySecretKey: 'pd' } },
-      { name: 'chat-team', slack: { apiUrlSecretKey: 'slack', channel: '#chat-alerts' } },
-      { name: 'auth-team', webhook: { urlSecretKey: 'hook', port: 8443 } },
-      { name: 'mail', email: { to: 'oncall@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp' } },
-    ],
-    criticalReceiver: 'oncall',
-    warningReceiver: 'chat-team',
-    routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
-  },
-});
+const SECRET = RECEIVERS_SECRET;
+const FAKE = RECEIVER_CREDENTIALS;
+const full = configWith({ alertmanager: EVERY_RECEIVER_KIND });
 const fullAmConfig = synthObjects(full).find((o) => o.kind === 'AlertmanagerConfig')!;
 
 describeWithBinaries('Alertmanager configuration: amtool on what the operator renders', ALERTMANAGER_BINARIES, () => {

@@ -1,0 +1,28 @@
+/**
+ * An Alertmanager config using every receiver kind and a user route, with fake credentials for
+ * its Secret: shared by the suites that render, check and reconcile the receivers.
+ */
+import { ChartConfigInput } from '../../lib/config';
+
+export const RECEIVERS_SECRET = 'alertmanager-receivers';
+
+/** Values of the Secret's keys; fake, never a real credential. */
+export const RECEIVER_CREDENTIALS = {
+  pd: 'R0UTINGKEYFAKE',
+  slack: 'https://hooks.slack.com/services/T000/B000/FAKE',
+  hook: 'https://hooks.example.com:8443/alerts',
+  smtp: 'not-a-real-one',
+};
+
+export const EVERY_RECEIVER_KIND: NonNullable<ChartConfigInput['alertmanager']> = {
+  receiversSecret: RECEIVERS_SECRET,
+  receivers: [
+    { name: 'oncall', pagerduty: { routingKeySecretKey: 'pd' } },
+    { name: 'chat-team', slack: { apiUrlSecretKey: 'slack', channel: '#chat-alerts' } },
+    { name: 'auth-team', webhook: { urlSecretKey: 'hook', port: 8443 } },
+    { name: 'mail', email: { to: 'oncall@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp' } },
+  ],
+  criticalReceiver: 'oncall',
+  warningReceiver: 'chat-team',
+  routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
+};
