@@ -17,7 +17,9 @@
  * "sustainable points/s per core" is derived from CPU-seconds per million points (1e6 / that), not
  * from saturating the collector; the ratio chart/bare is the price of attribution and transforms.
  */
-import { readFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
 import { chartCollectorConfig, COLLECTOR_BINARIES, CollectorConfig, RunningCollector, STUB_POD_ATTRIBUTE, StubPod, withKubernetesIdentity } from '../test/support/collector';
 import { defaultConfig } from '../test/support/manifests';
@@ -103,16 +105,26 @@ export interface WindowStats {
   readonly seriesExposed: number;
 }
 
-/** One collector, one load, one measured window. */
-export async function measureWindow(variant: Variant, nPods: number, warmupS: number, windowS: number): Promise<WindowStats> {
+/**
+ * One collector, one load, one measured window. With `profilePath`, the collector also runs the
+ * pprof extension and a CPU profile of the whole window is written there (a separate run: profiling
+ * costs CPU, so such a window never feeds the CPU-per-point figures).
+ */
+export async function measureWindow(variant: Variant, nPods: number, warmupS: number, windowS: number, profilePath?: string): Promise<WindowStats> {
   const pods = loadPods(nPods);
-  const collector = await RunningCollector.start(variantOptions(variant, pods));
+  const collector = await RunningCollector.start({ ...variantOptions(variant, pods), pprof: profilePath !== undefined });
   let load: RunningLoad | undefined;
   try {
     load = await RunningLoad.start({ url: collector.otlpGrpcUrl, pods, stubAttribute: STUB_POD_ATTRIBUTE, intervalMs: 1000 });
     await sleep(warmupS * 1000);
     const pid = collector.pid!;
     const [t0, a0, r0, c0] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
+    const profile = profilePath === undefined ? undefined
+      : fetch(`${collector.pprofUrl}/debug/pprof/profile?seconds=${windowS}`).then(async (r) => {
+        if (!r.ok) throw new Error(`pprof profile: HTTP ${r.status}`);
+        writeFileSync(profilePath, Buffer.from(await r.arrayBuffer()));
+      });
+    profile?.catch(() => undefined); // awaited below, after the window; a failure surfaces there
     let series = 0;
     const end = t0 + windowS * 1000;
     while (Date.now() < end) {
@@ -120,6 +132,7 @@ export async function measureWindow(variant: Variant, nPods: number, warmupS: nu
       series = await scrapeAll(collector);
     }
     const [t1, a1, r1, c1] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
+    await profile;
     const secs = (t1 - t0) / 1000;
     const cpu = (c1 - c0) / CLK_TCK;
     if (!collector.running) throw new Error(`collector exited: ${collector.output.slice(-2000)}`);
@@ -135,11 +148,130 @@ export async function measureWindow(variant: Variant, nPods: number, warmupS: nu
   }
 }
 
+/**
+ * Where a sample's CPU goes: the leaf-most frame of a collector component decides (so allocation and
+ * GC assists inside a processor count for that processor). Transform samples are split by OTTL
+ * context and function, the only things on a stack that tell its three instances apart. Samples
+ * with no component frame go by what they are: gRPC receive and protobuf decode (before the
+ * receiver's Export), the HTTP scrapes' gather and encode, GC background workers, the runtime.
+ */
+const CONTRIB_PKG = 'github.com/open-telemetry/opentelemetry-collector-contrib/';
+const CORE_PKG = 'go.opentelemetry.io/collector/';
+const G = {
+  aggregate: 'drop_attributes: aggregate_on_attributes',
+  deleteKey: 'drop_attributes: delete_key x6',
+  set: 'chat_service_identity: datapoint set x3',
+  dpOther: 'datapoint iteration and `where` (identity\'s 3 conditions)',
+  resource: 'resource context (k8sattributes stub: a `set` per pod and attribute; identity: 5 statements)',
+  transformOther: 'transform, other',
+  gc: 'GC background',
+  grpc: 'gRPC receive + protobuf decode',
+  http: 'HTTP scrapes + self-telemetry',
+  runtime: 'runtime other',
+} as const;
+function profileGroup(stack: readonly string[]): string {
+  for (const f of stack) {
+    if (f.includes('processor/transformprocessor/')) {
+      const ctx = stack.find((g) => /transformprocessor\/internal\/common\.(resource|dataPoint|metric)Statements/.test(g));
+      if (ctx?.includes('metricStatements')) return G.aggregate;
+      if (ctx?.includes('dataPointStatements')) {
+        if (stack.some((g) => g.includes('ottlfuncs.NewDeleteKeyFactory'))) return G.deleteKey;
+        if (stack.some((g) => g.includes('ottlfuncs.NewSetFactory'))) return G.set;
+        return G.dpOther;
+      }
+      return ctx?.includes('resourceStatements') ? G.resource : G.transformOther;
+    }
+    const m = /(?:processor|receiver|exporter|connector|extension)\/([a-z]+?)(processor|receiver|exporter|connector|extension)[./]/.exec(f);
+    if (m && (f.startsWith(CONTRIB_PKG) || f.startsWith(CORE_PKG))) return `${m[1]} ${m[2]}`;
+    if (f.startsWith(`${CORE_PKG}internal/memorylimiter`)) return 'memorylimiter processor';
+  }
+  const has = (re: RegExp) => stack.some((f) => re.test(f));
+  if (has(/^runtime\.(gcBgMarkWorker|bgsweep|bgscavenge)/)) return G.gc;
+  if (has(/^google\.golang\.org\/grpc|^golang\.org\/x\/net\/http2|pdata\/internal.*Unmarshal/)) return G.grpc;
+  if (has(/^github\.com\/prometheus\/(client_golang|common)|^net\/http|^go\.opentelemetry\.io\/otel/)) return G.http;
+  return has(/^runtime\./) ? G.runtime : 'other';
+}
+
+/** `go tool pprof -traces` as [seconds, frames leaf first]; pprof names functions from the profile itself. */
+function profileTraces(path: string): [number, string[]][] {
+  const text = execFileSync('go', ['tool', 'pprof', '-traces', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 << 20 });
+  const unit = (v: string, u: string) => Number(v) * ({ ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1 } as Record<string, number>)[u];
+  return text.split(/^-+\+-+$/m).slice(1).flatMap((block) => {
+    const lines = block.split('\n').filter((l) => l.trim());
+    const m = /^\s*([\d.]+)(ns|us|µs|ms|s)\s+(.*)$/.exec(lines[0] ?? '');
+    if (!m) return [];
+    return [[unit(m[1], m[2]), [m[3], ...lines.slice(1)].map((l) => l.trim().replace(/ \(inline\)$/, ''))]];
+  });
+}
+
+/** Wrappers every sample of a path passes through (gRPC server, consumer fan-out, helpers): left out of the -cum list. */
+const PLUMBING = /^(google\.golang\.org\/grpc\.|runtime\.(systemstack|goexit|mcall)$)|consumer\.ConsumeMetricsFunc|fanoutconsumer|refconsumer|obsconsumer|processorhelper|configgrpc|otelgrpc|pmetricotlp\.rawMetricsServer|ottl\.\(\*?(StatementSequence|Statement)\b|ottl\.Expr\b/;
+
+/** Top functions from `go tool pprof -top` (flat, or -cum), each with the group(s) its samples fall in. */
+function profileTop(path: string, cum: boolean, n: number, groupOf: Map<string, Map<string, number>>): string[] {
+  const text = execFileSync('go', ['tool', 'pprof', '-top', ...(cum ? ['-cum'] : []), '-nodecount=300', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const rows = [...text.matchAll(/^\s*[\d.]+\w*s?\s+([\d.]+)%\s+[\d.]+%\s+[\d.]+\w*s?\s+([\d.]+)%\s+(.+)$/gm)]
+    .map((m) => ({ flat: Number(m[1]), cum: Number(m[2]), fn: m[3].replace(/ \(inline\)$/, '') }));
+  const out: string[] = [];
+  for (const r of rows) {
+    if (cum && PLUMBING.test(r.fn)) continue;
+    const groups = [...(groupOf.get(r.fn) ?? new Map<string, number>()).entries()].sort((a, b) => b[1] - a[1]);
+    const all = groups.reduce((a, [, v]) => a + v, 0);
+    const frac = groups.length ? groups[0][1] / all : 0;
+    const where = groups.length === 0 ? '' : frac > 0.99 ? groups[0][0] : `${Math.round(100 * frac)}% ${groups[0][0]}`;
+    const short = r.fn.replace(CONTRIB_PKG, '').replace(CORE_PKG, '').replace(/\[go\.shape[^\]]*\]/g, '');
+    out.push(`${(cum ? r.cum : r.flat).toFixed(1)}% ${short}${where ? ` [${where}]` : ''}`);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+/** A note summarising a CPU profile of the chart variant: shares by component and chart processor, top functions. */
+export function summariseProfile(path: string, w: WindowStats, windowS: number): string {
+  const traces = profileTraces(path);
+  const total = traces.reduce((a, [v]) => a + v, 0);
+  const byGroup = new Map<string, number>();
+  const anywhere = new Map<string, Map<string, number>>(); // function -> group -> seconds, wherever on the stack
+  const leaf = new Map<string, Map<string, number>>(); // function -> group -> seconds, as the leaf (flat)
+  const add = (m: Map<string, Map<string, number>>, f: string, g: string, v: number) => {
+    const x = m.get(f) ?? new Map<string, number>();
+    x.set(g, (x.get(g) ?? 0) + v);
+    m.set(f, x);
+  };
+  for (const [v, stack] of traces) {
+    const g = profileGroup(stack);
+    byGroup.set(g, (byGroup.get(g) ?? 0) + v);
+    for (const f of new Set(stack)) add(anywhere, f, g, v);
+    add(leaf, stack[0], g, v);
+  }
+  const share = (...gs: string[]) => gs.reduce((a, g) => a + (byGroup.get(g) ?? 0), 0);
+  const pct = (v: number) => `${((100 * v) / total).toFixed(1)}%`;
+  const groups = [...byGroup.entries()].sort((a, b) => b[1] - a[1]);
+  const chart: [string, number][] = [
+    ['memory_limiter', share('memorylimiter processor')],
+    ['k8sattributes (stubbed: a transform, test only; with identity\'s 5 resource statements)', share(G.resource)],
+    ['transform/chat_service_identity datapoint sets (+ the datapoint `where` evaluation)', share(G.set, G.dpOther)],
+    ['filter/unattributed', share('filter processor')],
+    ['transform/drop_attributes', share(G.aggregate, G.deleteKey)],
+    ['batch', share('batch processor')],
+  ];
+  return [
+    `Section 6, CPU profile of the chart variant (one extra ${w.pods}-pod run with the pprof extension, not one of the timed runs; ${path.replace(/^.*\/bench\//, 'bench/')}; ` +
+      `\`go tool pprof\` names functions from the profile, which the Go runtime writes, so the stripped binary needs no symbols): ` +
+      `${total.toFixed(2)} CPU-s sampled of ${(w.cpuCores * windowS).toFixed(2)} CPU-s by /proc over the ${windowS} s window; that run: ${w.cpuSecPerMillion.toFixed(1)} CPU-s/M, ${fmt(w.acceptedPerS)} points/s. ` +
+      'Each sample is given to the leaf-most collector component on its stack (allocation and GC assists inside a processor count for it); samples with no component frame by what they are.',
+    `  By component: ${groups.map(([g, v]) => `${g} ${pct(v)}`).join('; ')}.`,
+    `  Chart processors: ${chart.map(([p, v]) => `${p} ${pct(v)}`).join('; ')}; together ${pct(chart.reduce((a, [, v]) => a + v, 0))}.`,
+    `  Top by cumulative time (wrappers left out): ${profileTop(path, true, 12, anywhere).join('; ')}.`,
+    `  Top by flat time: ${profileTop(path, false, 12, leaf).join('; ')}.`,
+  ].join('\n');
+}
+
 const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(x >= 10 ? 0 : 2));
 
 export interface ThroughputResults { rows: Row[]; notes: string[]; raw: WindowStats[] }
 
-export async function benchCollectorThroughput(runs: number, opts = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300] }): Promise<ThroughputResults> {
+export async function benchCollectorThroughput(runs: number, opts: { pods: number; warmupS: number; windowS: number; rssPods: number[]; profile?: boolean } = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300] }): Promise<ThroughputResults> {
   const unavailable = binariesUnavailable(COLLECTOR_BINARIES);
   if (unavailable) return { rows: [{ section: '6', measure: 'collector throughput', value: `skipped: ${unavailable}` }], notes: [], raw: [] };
   const variants: Variant[] = ['chart', 'bare', 'stub only'];
@@ -163,6 +295,20 @@ export async function benchCollectorThroughput(runs: number, opts = { pods: 40, 
   }
   rows.push({ section: '6', measure: 'price of attribution and transforms: CPU per point, chart vs bare (same binary, same load)', value: `${perM('chart').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('chart') / perM('bare')).toFixed(2)}x` });
   rows.push({ section: '6', measure: 'of which the k8sattributes stub (test harness only): stub only vs bare', value: `${perM('stub only').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('stub only') / perM('bare')).toFixed(2)}x` });
+  // Where the chart's CPU goes: one more chart window, with the pprof extension, after the timed ones.
+  const profileNotes: string[] = [];
+  if (opts.profile !== false) {
+    const dir = join(__dirname, '.work');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'collector-chart-cpu.pprof');
+    const w = await measureWindow('chart', opts.pods, opts.warmupS, opts.windowS, path);
+    process.stderr.write(`collector profiled ${JSON.stringify(w)}\n`);
+    try {
+      profileNotes.push(summariseProfile(path, w, opts.windowS));
+    } catch (e) {
+      profileNotes.push(`Section 6: a CPU profile of the chart variant is in ${path}, not summarised here (\`go tool pprof\` failed: ${(e as Error).message.split('\n')[0]}).`);
+    }
+  }
   const rss: WindowStats[] = [];
   for (const n of opts.rssPods) {
     const w = await measureWindow('chart', n, opts.warmupS, 20);
@@ -178,12 +324,13 @@ export async function benchCollectorThroughput(runs: number, opts = { pods: 40, 
     `Sections 6, 7: otelcol-chat (contrib 0.145.0 components) on 127.0.0.1; load from bench/lib/otlp-load.ts, a Node child process running one OpenTelemetry JS MeterProvider per pod (distinct resource with the stub pod attribute), OTLP/gRPC every 1 s, cumulative, ` +
       'the legacy HTTP instruments with their real labels (http.method, http.scheme, http.host, http.flavor, http.server_name, net.host.port, http.status_code, http.target; ms buckets 0..10000), every route x 200/404/500 x 5 Host headers per pod. ' +
       `${opts.warmupS} s warm-up, then a ${opts.windowS} s window: CPU = utime+stime of the collector PID (/proc/<pid>/stat), points = otelcol_receiver_accepted_metric_points; exporters scraped every 10 s. Variants interleaved, ${runs} runs, medians. The machine was shared with other jobs (2 cores), so capacity is CPU-derived, not measured by saturation.`,
+    ...profileNotes,
   ];
   return { rows, notes, raw };
 }
 
 if (require.main === module) {
-  benchCollectorThroughput(Number(process.env.BENCH_RUNS ?? 3)).then((r) => process.stdout.write(`${JSON.stringify(r.rows, null, 1)}\n`)).catch((e) => {
+  benchCollectorThroughput(Number(process.env.BENCH_RUNS ?? 3)).then((r) => process.stdout.write(`${JSON.stringify(r.rows, null, 1)}\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n`)).catch((e) => {
     console.error(e);
     process.exit(1);
   });

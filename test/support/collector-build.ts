@@ -16,6 +16,17 @@ export const COLLECTOR_MANIFEST = join(COLLECTOR_TOOL_DIR, 'manifest.yaml');
 export type ComponentKind = 'extensions' | 'receivers' | 'processors' | 'exporters' | 'connectors' | 'providers';
 export const COMPONENT_KINDS: readonly ComponentKind[] = ['extensions', 'receivers', 'processors', 'exporters', 'connectors', 'providers'];
 
+/**
+ * Component types the manifest carries for the test harness only, which the chart's collector config
+ * never references. Everything else in the manifest must be a component the chart uses
+ * (test/unit/collector-manifest.test.ts, test/contract/collector.validate.test.ts). Keep it short.
+ */
+export const HARNESS_ONLY_COMPONENTS: Readonly<Partial<Record<ComponentKind, readonly string[]>>> = {
+  // pprof: /debug/pprof for CPU profiles of the collector under load (RunningCollector's `pprof`
+  // start option, used by bench/collector-throughput.ts).
+  extensions: ['pprof'],
+};
+
 export interface BuilderManifest {
   dist: { module: string; name: string; description?: string; version: string; output_path?: string };
   extensions?: { gomod: string }[];

@@ -275,6 +275,11 @@ export interface CollectorOptions {
   readonly listen?: { readonly host: string; readonly ports?: CollectorPorts };
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
+  /**
+   * Harness only (the chart's config has no pprof): adds the pprof extension on 127.0.0.1 at a free
+   * port, for CPU profiles (RunningCollector.pprofUrl).
+   */
+  readonly pprof?: boolean;
 }
 
 export class RunningCollector {
@@ -294,6 +299,10 @@ export class RunningCollector {
     const ports = options.listen ? options.listen.ports ?? chartCollectorPorts(options.config) : await freeCollectorPorts(options.config);
     const identity = options.identity ? withKubernetesIdentity(options.config, options.identity) : { config: options.config, env: {} };
     const config = listenOn(identity.config, host, ports);
+    if (options.pprof) {
+      config.extensions = { ...config.extensions, pprof: { endpoint: `127.0.0.1:${await freePort()}` } };
+      config.service.extensions = [...(config.service.extensions ?? []), 'pprof'];
+    }
     const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-'));
     const configPath = join(workdir, 'config.yaml');
     writeFileSync(configPath, stringify(config));
@@ -328,6 +337,12 @@ export class RunningCollector {
   get exporterTargets(): Record<string, string> {
     const ports = this.ports.exporters ?? { prometheus: this.ports.exporter };
     return Object.fromEntries(Object.entries(ports).map(([k, p]) => [k, `${this.host}:${p}`]));
+  }
+
+  /** http://127.0.0.1:<port> of the pprof extension (/debug/pprof/...), where started with `pprof`. */
+  get pprofUrl(): string | undefined {
+    const endpoint = this.config.extensions?.pprof?.endpoint as string | undefined;
+    return endpoint ? `http://${endpoint}` : undefined;
   }
 
   get selfMetricsTarget(): string {
