@@ -14,7 +14,8 @@
  * values and timestamps), so the generator's CPU stays small next to the collector's.
  *
  * Runs as a child process (RunningLoad) so its CPU is not the bench's. It writes "ready <points per
- * round>" once every pod has its series, then "sent <n> failed <n>" (Export calls) every 5 s.
+ * round>" once every pod has its series, then "sent <n> failed <n> by <failures by gRPC status, as
+ * JSON>" (Export calls so far) every second.
  */
 import { ChildProcess, fork } from 'child_process';
 import { join } from 'path';
@@ -43,12 +44,15 @@ export class RunningLoad {
   /** Export calls answered OK / failed (deadline, refused, unavailable) so far, as last reported. */
   sent = 0;
   failed = 0;
+  /** Failed Export calls by gRPC status name (DEADLINE_EXCEEDED, UNAVAILABLE, ...), as last reported. */
+  failedBy: Record<string, number> = {};
 
   private constructor(private readonly child: ChildProcess, readonly pointsPerRound: number) {
     child.stdout?.on('data', (d) => {
-      for (const m of String(d).matchAll(/sent (\d+) failed (\d+)/g)) {
+      for (const m of String(d).matchAll(/sent (\d+) failed (\d+)(?: by (\{.*\}))?/g)) {
         this.sent = Number(m[1]);
         this.failed = Number(m[2]);
+        if (m[3]) this.failedBy = JSON.parse(m[3]);
       }
     });
   }
@@ -160,11 +164,16 @@ async function child(spec: LoadSpec): Promise<void> {
   const identity = (b: Buffer) => b;
   let sent = 0;
   let failed = 0;
+  const failedBy: Record<string, number> = {};
+  // A failed Export is not retried: the pod's next round (1 s later) carries its cumulative state.
   const send = (bytes: Buffer) => new Promise<void>((resolve) => {
     client.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', identity, identity, bytes,
-      { deadline: Date.now() + spec.intervalMs * 10 }, (err: Error | null) => {
-        if (err) failed++;
-        else sent++;
+      { deadline: Date.now() + spec.intervalMs * 10 }, (err: (Error & { code?: number }) | null) => {
+        if (err) {
+          failed++;
+          const code = grpc.status[err.code ?? -1] ?? String(err.code);
+          failedBy[code] = (failedBy[code] ?? 0) + 1;
+        } else sent++;
         resolve();
       });
   });
@@ -177,7 +186,7 @@ async function child(spec: LoadSpec): Promise<void> {
     pods.forEach((p, i) => setTimeout(() => void send(p.bytes!), (i * spec.intervalMs) / pods.length));
   };
   setInterval(() => void tick(), spec.intervalMs);
-  setInterval(() => process.stdout.write(`sent ${sent} failed ${failed}\n`), 5000);
+  setInterval(() => process.stdout.write(`sent ${sent} failed ${failed} by ${JSON.stringify(failedBy)}\n`), 1000);
   process.stdout.write(`ready ${points}\n`);
   process.on('SIGTERM', () => {
     client.close();
