@@ -14,13 +14,13 @@ import { mb, median, ms, procStatusKb, ratio } from './lib/measure';
 import { Row } from './lib/report';
 
 /** The contract's legacy histogram buckets (ms), and +Inf. */
-const BUCKETS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+export const BUCKETS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 const LE = [...BUCKETS.map(String), '+Inf'];
-const METRIC = 'http_server_duration_milliseconds';
+export const METRIC = 'http_server_duration_milliseconds';
 const STEP_S = 15;
 const PODS_PER_SERVICE = 4;
-const STATUSES: readonly [number, number][] = [[200, 1], [201, 0.3], [400, 0.1], [401, 0.1], [404, 0.1], [500, 0.05]]; // [status, req/s per pod and route]
-const ROUTES: Record<string, readonly [string, string, number][]> = { // [method, http_target, median latency ms]
+export const STATUSES: readonly [number, number][] = [[200, 1], [201, 0.3], [400, 0.1], [401, 0.1], [404, 0.1], [500, 0.05]]; // [status, req/s per pod and route]
+export const ROUTES: Record<string, readonly [string, string, number][]> = { // [method, http_target, median latency ms]
   'chat-auth': [['POST', '/sessions/login', 60], ['POST', '/sessions/refresh', 15], ['POST', '/sessions/logout', 10], ['POST', '/users/register', 120],
     ['GET', '/users/me', 12], ['GET', '/users/{user_id}', 14], ['GET', '/users/search', 45], ['PUT', '/users/avatar', 200]],
   'chat-transport': [['GET', '/transportation/health-probe', 5], ['POST', '/transportation/tickets', 20], ['GET', '/transportation/tickets/{ticket}', 8],
@@ -28,7 +28,7 @@ const ROUTES: Record<string, readonly [string, string, number][]> = { // [method
   'chat-messaging': [['GET', '/messaging/chats/get-chats', 40], ['POST', '/messaging/chats/create-chat', 80], ['GET', '/messaging/messages/get-messages', 55],
     ['POST', '/messaging/messages/send-message', 30], ['PUT', '/messaging/messages/edit-message', 35], ['DELETE', '/messaging/messages/delete-message', 25], ['GET', '/messaging/chats/search', 150], ['POST', '/messaging/chats/read', 18]],
 };
-const PORTS: Record<string, number> = { 'chat-auth': 8000, 'chat-transport': 8001, 'chat-messaging': 8002 };
+export const PORTS: Record<string, number> = { 'chat-auth': 8000, 'chat-transport': 8001, 'chat-messaging': 8002 };
 
 /** Deterministic PRNG (mulberry32) so every run backfills the same data. */
 function prng(seed: number): () => number {
@@ -109,21 +109,21 @@ function writeOpenMetrics(path: string, services: readonly string[], startS: num
   return { series: combos.length * (LE.length + 2), samples };
 }
 
-interface QueryStats { timings: { evalTotalTime: number; execTotalTime: number }; samples: { totalQueryableSamples: number; peakSamples: number } }
+export interface QueryStats { timings: { evalTotalTime: number; execTotalTime: number }; samples: { totalQueryableSamples: number; peakSamples: number } }
 interface RangeResponse { result: QueryResult[]; stats: QueryStats }
 
-interface Measured { wallMs: number; execMs: number; samples: number; peakSamples: number; result: QueryResult[] }
+export interface Measured { wallMs: number; execMs: number; samples: number; peakSamples: number; result: QueryResult[] }
 
 /** query_range as Grafana sends it (wall time), or with `stats=all` (samples touched, Prometheus's own timings). */
-async function rangeQuery(prom: PrometheusServer, query: string, start: number, end: number, withStats = true): Promise<Measured> {
+export async function rangeQuery(prom: PrometheusServer, query: string, start: number, end: number, withStats = true, step = STEP_S): Promise<Measured> {
   const t0 = process.hrtime.bigint();
-  const data = await prom.api<RangeResponse>('query_range', { query, start, end, step: STEP_S, ...(withStats ? { stats: 'all' } : {}) });
+  const data = await prom.api<RangeResponse>('query_range', { query, start, end, step, ...(withStats ? { stats: 'all' } : {}) });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (!withStats) return { wallMs, execMs: NaN, samples: NaN, peakSamples: NaN, result: data.result };
   return { wallMs, execMs: data.stats.timings.execTotalTime * 1000, samples: data.stats.samples.totalQueryableSamples, peakSamples: data.stats.samples.peakSamples, result: data.result };
 }
 
-const blocks = (dir: string) => readdirSync(dir).filter((f) => /^[0-9A-Z]{26}$/.test(f)).sort();
+export const blocks = (dir: string) => readdirSync(dir).filter((f) => /^[0-9A-Z]{26}$/.test(f)).sort();
 
 export interface QueryCostResults { rows: Row[]; notes: string[] }
 

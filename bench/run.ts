@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: synth speed and memory, scaling with the number of chat services, dashboard
- * query cost on a real Prometheus, metric freshness, cardinality, the real collector's throughput,
+ * query cost on a real Prometheus, whole dashboards at 100k series over 6 h (dashboard-load.ts), metric freshness, cardinality, the real collector's throughput,
  * memory and overload (collector-throughput.ts, collector-overload.ts), rule evaluation at 10 / 100 /
  * 1,000 pods (rule-eval.ts). `--only <section>[,...]` runs some sections alone. Prints a markdown table and writes the report
  * to bench/.work/RESULTS.md; `npm run bench -- --write` also records it in the tracked
@@ -8,8 +8,9 @@
  * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
  * dist/, dashboards/ and .build/ are not touched.
  *
- * Needs prometheus and promtool on PATH for sections 3 and 4 (`apt-get install -y prometheus`);
- * without them those sections are skipped and say so.
+ * Sections 3 to 8 need the real programs from `npm run binaries` (Prometheus and promtool 3.5, the
+ * collector, the chat service's virtualenv; section 5 also Go for its TSDB writer); without them
+ * those sections are skipped and say so.
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -18,6 +19,7 @@ import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
 import { benchCardinality } from './cardinality';
 import { benchCollectorOverload } from './collector-overload';
 import { benchCollectorThroughput } from './collector-throughput';
+import { benchDashboardLoad } from './dashboard-load';
 import { benchFreshness } from './freshness';
 import { BenchArgs, BENCH_USAGE, parseBenchArgs } from './lib/args';
 import { machine, peakRssMethod } from './lib/measure';
@@ -47,7 +49,7 @@ async function main(args: BenchArgs) {
   let chartProfile = '';
   let scalingProfile = '';
   let dir30: string | undefined;
-  if (want('synth') || want('query-cost')) {
+  if (want('synth') || want('query-cost') || want('dashboards')) {
     const synth = await section('synth', () => benchSynth(runs));
     if (want('synth')) {
       rows.push(...synth.rows);
@@ -75,6 +77,12 @@ async function main(args: BenchArgs) {
         const cost = await section('query cost', () => benchQueryCost(join(WORK, 'synth', 'chart'), join(WORK, 'query-cost'), runs));
         rows.push(...cost.rows);
         notes.push(...cost.notes);
+      }
+      // Every service dashboard at 100,000+ series over 6 h (a few minutes, most of it the raw variant).
+      if (want('dashboards')) {
+        const load = await section('dashboard load', () => benchDashboardLoad(join(WORK, 'synth', 'chart'), join(WORK, 'dashboard-load'), Math.min(runs, 5)));
+        rows.push(...load.rows);
+        notes.push(...load.notes);
       }
       if (want('freshness') && dir30) {
         const d = dir30;

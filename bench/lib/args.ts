@@ -7,11 +7,11 @@ export interface BenchArgs {
   readonly only?: readonly string[];
 }
 
-export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'freshness', 'cardinality', 'collector', 'rules'] as const;
+export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'dashboards', 'freshness', 'cardinality', 'collector', 'rules'] as const;
 
 export const BENCH_USAGE = `usage: npm run bench -- [--write] [--only <section>[,<section>...]]
   --write   also record the report in bench/RESULTS.md (tracked; by default it goes only to bench/.work/RESULTS.md)
-  --only    run only these sections: ${BENCH_SECTIONS.join(', ')} (query-cost and freshness run the synths they read); a partial run never writes bench/RESULTS.md`;
+  --only    run only these sections: ${BENCH_SECTIONS.join(', ')} (query-cost, dashboards and freshness run the synths they read); a partial run never writes bench/RESULTS.md`;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let write = false;

@@ -1,16 +1,13 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
-import { instanceCount, latencyQuantileByRoute, requestRateBy, websocketConnections } from '../queries/http';
+import { websocketConnections } from '../queries/http';
 import { recorded, recordedName } from '../queries/recorded';
 import { renderDashboard, RowSpec } from './panels';
 import { serviceDashboardUid } from './uids';
 
-/** Grafana's rate window: at least four scrapes, widened with the panel's resolution. */
-const RATE = '$__rate_interval';
-
 /**
- * One chat service: its golden signals read from recording rules (cheap at any time range),
- * then raw breakdowns by route and status.
+ * One chat service: golden signals, then breakdowns by route and status, every HTTP panel read from
+ * recording rules (cheap at any time range and series count; bench section 5 measures it).
  */
 export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Record<string, unknown> {
   const w = config.recordingWindow;
@@ -36,14 +33,14 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
       panels: [
         { title: 'Client errors (4xx)', unit: 'percentunit', legend: '{{service}}', expr: recorded(recordedName.clientErrorRatio(w), s),
           description: `Share of requests answered with a 4xx status over ${w}; shown apart because clients, not the service, cause them.` },
-        { title: 'Instances', unit: 'short', kind: 'stat', expr: instanceCount(s),
+        { title: 'Instances', unit: 'short', kind: 'stat', expr: recorded(recordedName.instances, s),
           description: 'Pods currently reporting HTTP metrics for this service.' },
-        { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: requestRateBy(s, 'route', RATE),
-          description: `Requests per second per route template (${c.routeLabel}).` },
-        { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: requestRateBy(s, 'status', RATE),
-          description: `Requests per second per HTTP status code (${c.statusLabel}).` },
-        { title: 'p95 latency by route', unit: 's', legend: `{{${c.routeLabel}}}`, expr: latencyQuantileByRoute(s, 0.95, RATE),
-          description: '95th percentile request duration per route, in seconds.' },
+        { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: recorded(recordedName.requestRateByRoute(w), s),
+          description: `Requests per second per route template (${c.routeLabel}) over ${w}.` },
+        { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: recorded(recordedName.requestRateByStatus(w), s),
+          description: `Requests per second per HTTP status code (${c.statusLabel}) over ${w}.` },
+        { title: 'p95 latency by route', unit: 's', legend: `{{${c.routeLabel}}}`, expr: recorded(recordedName.latencyByRoute(95, w), s),
+          description: `95th percentile request duration per route over ${w}, in seconds.` },
       ],
     },
   ];

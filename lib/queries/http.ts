@@ -25,26 +25,34 @@ export function statusRatio(s: ChatServiceConfig, statusRegex: string, window: s
   return `sum by (service) (${matching} or ${all} * 0) / sum by (service) (${all})`;
 }
 
-/** Latency quantile in seconds across all of the service's pods and routes. */
-export function latencyQuantile(s: ChatServiceConfig, q: number, window: string): string {
-  return inSeconds(s, `histogram_quantile(${q}, sum by (service, le) (rate(${conv(s).bucket}${sel(s)}[${window}])))`);
+/**
+ * Bucket rates per route: the one full read of the service's buckets each evaluation; every
+ * latency quantile (service-wide and per route) is derived from its few series.
+ */
+export function bucketRateByRoute(s: ChatServiceConfig, window: string): string {
+  const c = conv(s);
+  return `sum by (service, ${c.routeLabel}, le) (rate(${c.bucket}${sel(s)}[${window}]))`;
 }
 
-/** Latency quantile in seconds per route. */
-export function latencyQuantileByRoute(s: ChatServiceConfig, q: number, window: string): string {
-  const c = conv(s);
-  return inSeconds(s, `histogram_quantile(${q}, sum by (${c.routeLabel}, le) (rate(${c.bucket}${sel(s)}[${window}])))`);
+/** Latency quantile in seconds across all of the service's pods and routes, from `bucketRates` (bucketRateByRoute or its recorded series). */
+export function latencyQuantile(s: ChatServiceConfig, q: number, bucketRates: string): string {
+  return inSeconds(s, `histogram_quantile(${q}, sum by (service, le) (${bucketRates}))`);
+}
+
+/** Latency quantile in seconds per route, from `bucketRates` (bucketRateByRoute or its recorded series). */
+export function latencyQuantileByRoute(s: ChatServiceConfig, q: number, bucketRates: string): string {
+  return inSeconds(s, `histogram_quantile(${q}, ${bucketRates})`);
 }
 
 /** Requests per second split by one label (route or status). */
 export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', window: string): string {
   const c = conv(s);
-  return `sum by (${label === 'route' ? c.routeLabel : c.statusLabel}) (rate(${c.count}${sel(s)}[${window}]))`;
+  return `sum by (service, ${label === 'route' ? c.routeLabel : c.statusLabel}) (rate(${c.count}${sel(s)}[${window}]))`;
 }
 
 /** Number of pods reporting HTTP metrics. */
 export function instanceCount(s: ChatServiceConfig): string {
-  return `count(count by (pod) (${conv(s).count}${sel(s)}))`;
+  return `count by (service) (count by (service, pod) (${conv(s).count}${sel(s)}))`;
 }
 
 /** Active WebSocket connections summed over the service's pods (each reports its own gauge). */

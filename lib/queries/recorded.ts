@@ -12,6 +12,12 @@ export const recordedName = {
   errorRatio: (w: string) => `service:http_request_errors:ratio_rate${w}`,
   clientErrorRatio: (w: string) => `service:http_request_client_errors:ratio_rate${w}`,
   latency: (q: 95 | 99, w: string) => `service:http_request_duration_seconds:p${q}_rate${w}`,
+  /** Named after the service's own bucket metric: its `le` values are in that metric's unit. */
+  bucketRateByRoute: (bucket: string, w: string) => `service_route_le:${bucket}:rate${w}`,
+  requestRateByRoute: (w: string) => `service_route:http_requests:rate${w}`,
+  requestRateByStatus: (w: string) => `service_status:http_requests:rate${w}`,
+  latencyByRoute: (q: 95 | 99, w: string) => `service_route:http_request_duration_seconds:p${q}_rate${w}`,
+  instances: 'service:http_server_pods:count',
 };
 
 export const recorded = (name: string, s: ChatServiceConfig) => `${name}{service="${s.name}"}`;

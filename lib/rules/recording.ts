@@ -1,17 +1,29 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
-import { latencyQuantile, requestRate, statusRatio } from '../queries/http';
-import { recordedName, SLO_WINDOWS } from '../queries/recorded';
+import { HTTP_CONVENTIONS } from '../queries/conventions';
+import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, requestRate, requestRateBy, statusRatio } from '../queries/http';
+import { recorded, recordedName, SLO_WINDOWS } from '../queries/recorded';
 import { RecordingRule, RuleGroup } from './types';
 
-/** Per-service request rate, error ratios and latency quantiles, so dashboards read a few series instead of every bucket. */
+/**
+ * Per-service request rates, error ratios, latency quantiles and pod count: every panel of the
+ * service dashboards reads a few recorded series instead of every pod's buckets (a raw 6 h panel
+ * at 100k series costs seconds). Rules in a group run in order, so the quantiles below read the
+ * bucket rates recorded just above them in the same evaluation.
+ */
 export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleGroup {
   const w = config.recordingWindow;
+  const bucketRates = recordedName.bucketRateByRoute(HTTP_CONVENTIONS[s.convention].bucket, w);
   const rules: RecordingRule[] = [
     { record: recordedName.requestRate(w), expr: requestRate(s, w) },
     { record: recordedName.errorRatio(w), expr: statusRatio(s, '5..', w) },
     { record: recordedName.clientErrorRatio(w), expr: statusRatio(s, '4..', w) },
-    { record: recordedName.latency(95, w), expr: latencyQuantile(s, 0.95, w) },
-    { record: recordedName.latency(99, w), expr: latencyQuantile(s, 0.99, w) },
+    { record: bucketRates, expr: bucketRateByRoute(s, w) },
+    { record: recordedName.latency(95, w), expr: latencyQuantile(s, 0.95, recorded(bucketRates, s)) },
+    { record: recordedName.latency(99, w), expr: latencyQuantile(s, 0.99, recorded(bucketRates, s)) },
+    { record: recordedName.latencyByRoute(95, w), expr: latencyQuantileByRoute(s, 0.95, recorded(bucketRates, s)) },
+    { record: recordedName.requestRateByRoute(w), expr: requestRateBy(s, 'route', w) },
+    { record: recordedName.requestRateByStatus(w), expr: requestRateBy(s, 'status', w) },
+    { record: recordedName.instances, expr: instanceCount(s) },
     ...SLO_WINDOWS.filter((sw) => sw !== w).map((sw) => ({ record: recordedName.errorRatio(sw), expr: statusRatio(s, '5..', sw) })),
   ];
   return { name: `${s.name}.recording`, rules };

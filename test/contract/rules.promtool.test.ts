@@ -318,11 +318,12 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
   });
 
   it('recording rules turn the contract series into requests/s, ratios and seconds', () => {
-    // chat-auth: 540 OK requests a minute at 20 ms, 60 errors (500) at 300 ms; chat-messaging: 600 at 20 ms, no 5xx.
+    // chat-auth: 540 OK requests a minute at 20 ms, 60 errors (500) at 300 ms; chat-messaging: 600 at 20 ms on two pods, no 5xx.
     const series = [
       ...requests('chat-auth', 200, [[540, 20]], 20),
       ...requests('chat-auth', 500, [[60, 20]], 300),
-      ...requests('chat-messaging', 200, [[600, 20]], 20),
+      ...requests('chat-messaging', 200, [[300, 20]], 20),
+      ...requests('chat-messaging', 200, [[300, 20]], 20, 'chat-messaging-1'),
     ];
     const round = (e: string) => `round(${e}, 0.001)`;
     const sample = (service: string, value: number) => ({ labels: `{service="${service}"}`, value });
@@ -338,6 +339,15 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
         // chat-messaging: all in (10, 25] ms: p95 = 10 + 0.95 * 15 ms, p99 = 10 + 0.99 * 15 ms; in seconds.
         { expr: round('service:http_request_duration_seconds:p95_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0.375), sample('chat-messaging', 0.024)] },
         { expr: round('service:http_request_duration_seconds:p99_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0.475), sample('chat-messaging', 0.025)] },
+        // The breakdown panels' series: by route (one route here), by status, p95 by route, pods.
+        { expr: round('service_route:http_requests:rate1m'), eval_time: '10m',
+          exp_samples: ['chat-auth', 'chat-messaging'].map((svc) => ({ labels: `{service="${svc}",http_target="/route"}`, value: 10 })) },
+        { expr: round('service_status:http_requests:rate1m'), eval_time: '10m', exp_samples: [
+          { labels: '{service="chat-auth",http_status_code="200"}', value: 9 }, { labels: '{service="chat-auth",http_status_code="500"}', value: 1 },
+          { labels: '{service="chat-messaging",http_status_code="200"}', value: 10 }] },
+        { expr: round('service_route:http_request_duration_seconds:p95_rate1m'), eval_time: '10m', exp_samples: [
+          { labels: '{service="chat-auth",http_target="/route"}', value: 0.375 }, { labels: '{service="chat-messaging",http_target="/route"}', value: 0.024 }] },
+        { expr: 'round(service:http_server_pods:count)', eval_time: '10m', exp_samples: [sample('chat-auth', 1), sample('chat-messaging', 2)] },
       ],
     }];
     const r = unitTest('recording', tests, ['chat-auth', 'chat-messaging']);

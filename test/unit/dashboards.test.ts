@@ -54,7 +54,7 @@ describe.each(dashboards.map((d) => [d.fileName, d.json] as const))('%s', (_file
   it('reads only recorded series that the recording rules define', () => {
     const recorded = new Set(config.services.flatMap((s) => recordingRules(config, s).rules.map((r) => (r as { record: string }).record)));
     for (const expr of exprs(d)) {
-      for (const m of expr.matchAll(/\b(service:[a-z_0-9:]+)/g)) expect(recorded).toContain(m[1]);
+      for (const m of expr.matchAll(/\b(service(?:_[a-z]+)*:[a-z_0-9:]+)/g)) expect(recorded).toContain(m[1]);
     }
   });
 });
@@ -80,11 +80,25 @@ describe('service dashboards', () => {
     expect(config.services.filter((s) => s.websocketGauge).map((s) => s.name)).toEqual(['chat-transport']);
   });
 
-  it('reads the stable convention in seconds and the legacy one converted from milliseconds', () => {
-    const both = allDashboards(configWith({ services: [{ name: 'old' }, { name: 'new', convention: 'stable' }] }));
-    const routeP95 = (name: string) => panelsOf(both.find((d) => d.fileName === `${name}.json`)!.json).find((p) => p.title === 'p95 latency by route').targets[0].expr;
-    expect(routeP95('old')).toMatch(/http_server_duration_milliseconds_bucket.*\) \/ 1000$/);
-    expect(routeP95('new')).toMatch(/http_server_request_duration_seconds_bucket.*\)\)\)$/);
+  it.each(config.services.map((s) => [s.name, s] as const))('%s reads every HTTP panel from one of its own recorded series (6 h at 100k series stays cheap)', (name, s) => {
+    const records = new Set(recordingRules(config, s).rules.map((r) => (r as { record: string }).record));
+    const http = panelsOf(dashboards.find((d) => d.fileName === `${name}.json`)!.json).filter((p) => !p.title.includes('WebSocket'));
+    expect(http.length).toBeGreaterThanOrEqual(9);
+    for (const p of http) {
+      const m = /^([a-z_0-9:]+)\{service="([^"]+)"\}$/.exec(p.targets[0].expr);
+      expect([p.title, m?.[2], records.has(m?.[1] ?? '')]).toEqual([p.title, name, true]);
+    }
+  });
+
+  it('records the stable convention in seconds and the legacy one converted from milliseconds', () => {
+    const two = configWith({ services: [{ name: 'old' }, { name: 'new', convention: 'stable' }] });
+    const rule = (i: number, record: RegExp) => recordingRules(two, two.services[i]).rules.find((r) => record.test((r as { record: string }).record))!.expr;
+    expect(rule(0, /^service_route_le:/)).toContain('rate(http_server_duration_milliseconds_bucket{service="old"}[1m])');
+    expect(rule(1, /^service_route_le:/)).toContain('rate(http_server_request_duration_seconds_bucket{service="new"}[1m])');
+    for (const record of [/^service_route:http_request_duration_seconds:p95/, /^service:http_request_duration_seconds:p99/]) {
+      expect(rule(0, record)).toMatch(/service_route_le:http_server_duration_milliseconds_bucket:rate1m\{service="old"\}\)+ \/ 1000$/);
+      expect(rule(1, record)).toMatch(/service_route_le:http_server_request_duration_seconds_bucket:rate1m\{service="new"\}\)+$/);
+    }
   });
 
   it('appends custom panels after validating them', () => {

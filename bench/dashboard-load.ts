@@ -1,0 +1,245 @@
+/**
+ * Section 5 (issue 14): whole service dashboards loaded as Grafana loads them, on Prometheus 3.5
+ * holding 100,000+ series over 6 hours. Every panel's query is sent as Grafana's Prometheus
+ * datasource sends it for a 6 h range on a 1,600 px wide panel; the recorded panels are also
+ * measured with the recording rule's expression in their place (what the dashboard would cost
+ * without the chart's recording rules).
+ *
+ * Data: test/tools/prometheus/tsdbgen (Go, the pinned Prometheus module's tsdb package) writes the
+ * chat services' duration histograms and the WebSocket gauge straight into TSDB blocks; then
+ * `promtool tsdb create-blocks-from rules` records the dashboards' recording rules over the same
+ * 6 h. Prometheus then serves the dashboards with every rule of the chart loaded and evaluating.
+ */
+import { execFileSync } from 'child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
+import { binaryPath } from '../test/support/binaries';
+import { defaultConfig } from '../test/support/manifests';
+import { PrometheusServer, sleep } from '../test/support/prometheus';
+import { chartRuleGroups, isRecording, ruleFile, serviceDashboards } from './lib/chart-output';
+import { median, ms, ratio } from './lib/measure';
+import { Row } from './lib/report';
+import { blocks, BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
+
+const TOOLS = join(__dirname, '..', 'test', 'tools', 'prometheus');
+const MIN_SERIES = 100_000;
+const RANGE_S = 6 * 3600;
+const PANEL_WIDTH_PX = 1600;
+const BLOCK_MS = 2 * 3600 * 1000;
+const GAUGE = 'websocket_hub_active_connections';
+
+/** Grafana's interval rounding (its "nice" intervals around the scrape interval's scale). */
+function grafanaRoundIntervalMs(ms: number): number {
+  const steps: [number, number][] = [[1500, 1000], [3500, 2000], [7500, 5000], [12500, 10000], [17500, 15000], [25000, 20000], [45000, 30000], [90000, 60000], [210000, 120000], [450000, 300000]];
+  for (const [below, interval] of steps) if (ms < below) return interval;
+  return 600000;
+}
+
+/**
+ * What Grafana's Prometheus datasource sends for a panel: step = the range over the panel's
+ * width, rounded, never below the datasource's timeInterval (the chart sets the scrape interval);
+ * `$__rate_interval` = max(step + scrape interval, 4 x scrape interval); start and end aligned to
+ * the step.
+ */
+export function grafanaRequest(expr: string, nowS: number, rangeS: number, widthPx: number, scrapeS: number) {
+  const stepS = Math.max(grafanaRoundIntervalMs((rangeS * 1000) / widthPx) / 1000, scrapeS);
+  const rateS = Math.max(stepS + scrapeS, 4 * scrapeS);
+  const query = expr.replaceAll('$__rate_interval', `${rateS}s`).replaceAll('$__interval', `${stepS}s`);
+  const end = Math.floor(nowS / stepS) * stepS;
+  return { query, start: Math.floor((nowS - rangeS) / stepS) * stepS, end, stepS, rateS };
+}
+
+interface Panel { title: string; expr: string }
+
+function dashboardPanels(dashboardsDir: string, service: string): Panel[] {
+  const d = JSON.parse(readFileSync(join(dashboardsDir, `${service}.json`), 'utf8')) as { panels: { title: string; panels?: unknown[]; targets?: { expr?: string }[] }[] };
+  const out: Panel[] = [];
+  const walk = (ps: typeof d.panels) => {
+    for (const p of ps) {
+      if (p.panels) walk(p.panels as typeof d.panels);
+      for (const t of p.targets ?? []) if (t.expr) out.push({ title: p.title, expr: t.expr });
+    }
+  };
+  walk(d.panels);
+  return out;
+}
+
+/** Pods per service so that services x pods x routes x statuses x (buckets + _sum + _count) >= MIN_SERIES. */
+function podsFor(services: number): number {
+  const perPod = 8 * STATUSES.length * (BUCKETS.length + 3);
+  return Math.ceil(MIN_SERIES / (services * perPod));
+}
+
+/**
+ * The tsdbgen spec: every service x pod x route x status, labelled as Prometheus stores them after
+ * scraping the collector's per-service exporter (honorLabels; the chart's dropped Host-header
+ * attributes absent), and one WebSocket gauge per pod of the services that have one.
+ */
+function dataSpec(services: string[], pods: number, startMs: number, endMs: number, stepMs: number) {
+  const config = defaultConfig();
+  const combos: object[] = [];
+  const gauges: object[] = [];
+  for (const svc of services) {
+    const namespace = config.services.find((s) => s.name === svc)?.namespace ?? 'chat';
+    const hasGauge = config.services.find((s) => s.name === svc)?.websocketGauge !== undefined;
+    for (let p = 0; p < pods; p++) {
+      const pod = `${svc}-6d4f8b7c9-${p.toString(36).padStart(5, 'x')}`;
+      const base = { container: 'otel-collector', endpoint: EXPORTER_PORT_NAME, job: svc, instance: pod, service: svc, namespace, pod };
+      if (hasGauge) gauges.push({ labels: { ...base, otel_scope_name: 'chat.websocket' }, mean: 40 });
+      for (const [method, target, med] of ROUTES[svc] ?? ROUTES['chat-messaging']) {
+        for (const [status, rate] of STATUSES) {
+          combos.push({
+            labels: { ...base, http_method: method, http_status_code: String(status), http_target: target,
+              otel_scope_name: 'opentelemetry.instrumentation.fastapi', otel_scope_version: '0.59b0' },
+            medianMs: status >= 500 ? med * 4 : status >= 400 ? med / 3 : med,
+            rate,
+          });
+        }
+      }
+    }
+  }
+  return { startMs, endMs, stepMs, blockMs: BLOCK_MS, seed: 42, histogram: METRIC, bounds: BUCKETS, combos, gauge: GAUGE, gauges };
+}
+
+export interface DashboardLoadResults { rows: Row[]; notes: string[] }
+
+export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const dashboards = join(chartDir, 'dashboards');
+  const services = serviceDashboards(dashboards);
+  const groups = chartRuleGroups(join(chartDir, 'dist'));
+  const scrapeS = Number(defaultConfig().scrapeInterval.replace(/s$/, ''));
+  const notes: string[] = [];
+  const timed = <T>(f: () => T): [T, number] => {
+    const t0 = Date.now();
+    return [f(), Date.now() - t0];
+  };
+
+  // 1. 6 h of raw series (and a minute before, so the first step's rate window has data).
+  const nowS = Math.floor(Date.now() / 1000);
+  const endMs = Math.floor(nowS / scrapeS) * scrapeS * 1000;
+  const startMs = endMs - (RANGE_S + 600) * 1000;
+  const pods = podsFor(services.length);
+  const tsdb = join(workDir, 'tsdb');
+  const gen = join(workDir, 'tsdbgen');
+  const specFile = join(workDir, 'spec.json');
+  const [, buildMs] = timed(() => execFileSync('go', ['build', '-o', gen, './tsdbgen'], { cwd: TOOLS, stdio: ['ignore', 'pipe', 'pipe'] }));
+  writeFileSync(specFile, JSON.stringify(dataSpec(services, pods, startMs, endMs, scrapeS * 1000)));
+  const [out, genMs] = timed(() => execFileSync(gen, [specFile, tsdb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  const generated = JSON.parse(out) as { series: number; samples: number };
+
+  // 2. The recording rules the dashboards read, and those they read, backfilled over the same range
+  //    at the chart's evaluation interval by a Prometheus on the blocks so far: one pass per level of
+  //    dependency, as the group's order lets a rule read what the rules above it recorded.
+  const panelsBy = new Map(services.map((s) => [s, dashboardPanels(dashboards, s)]));
+  const rules = groups.flatMap((g) => g.rules.filter(isRecording).map((r) => ({ group: g.name, record: String(r.record), expr: String(r.expr) })));
+  const reads = (expr: string, record: string) => new RegExp(`(^|[^a-z_:])${record.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\{`).test(expr);
+  const needed = new Set<string>();
+  const need = (expr: string) => {
+    for (const r of rules) if (!needed.has(r.record) && reads(expr, r.record)) { needed.add(r.record); need(r.expr); }
+  };
+  for (const p of [...panelsBy.values()].flat()) need(p.expr);
+  const levels: string[][] = [];
+  for (let done = new Set<string>(); done.size < needed.size;) {
+    const level = [...needed].filter((n) => !done.has(n) && rules.filter((r) => r.record === n).every((r) => [...needed].every((m) => done.has(m) || !reads(r.expr, m))));
+    if (level.length === 0) throw new Error(`dashboard load: circular recording rules among ${[...needed].join(', ')}`);
+    levels.push(level);
+    done = new Set([...done, ...level]);
+  }
+  // Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h:
+  // a compaction while measuring would time the compactor, not the queries.
+  const promArgs = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
+  const globalConfig = `global:\n  scrape_interval: ${scrapeS}s\n  evaluation_interval: ${scrapeS}s\n`;
+  let seriesLoaded = 0;
+  const rulesMs: number[] = [];
+  for (const [i, level] of levels.entries()) {
+    const raw = await PrometheusServer.start({ config: globalConfig, storagePath: tsdb, extraArgs: promArgs });
+    try {
+      if (i === 0) seriesLoaded = Number((await raw.query(`count({__name__=~"${METRIC}_.*|${GAUGE}"})`, endMs / 1000))[0]?.value?.[1] ?? 0);
+      const recordingFile = join(workDir, `recording-rules-${i}.yaml`);
+      writeFileSync(recordingFile, ruleFile(groups, (r) => isRecording(r) && level.includes(String(r.record))));
+      rulesMs.push(timed(() => execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`,
+        `--start=${startMs / 1000}`, `--end=${endMs / 1000}`, `--eval-interval=${scrapeS}s`, `--output-dir=${join(workDir, `rule-blocks-${i}`)}`, recordingFile],
+      { stdio: ['ignore', 'pipe', 'pipe'] }))[1]);
+    } finally {
+      await raw.stop();
+    }
+    for (const b of blocks(join(workDir, `rule-blocks-${i}`))) renameSync(join(workDir, `rule-blocks-${i}`, b), join(tsdb, b));
+  }
+  if (seriesLoaded < MIN_SERIES) throw new Error(`dashboard load: only ${seriesLoaded} series in the TSDB, want >= ${MIN_SERIES}`);
+  notes.push(`Dashboard-load data: ${seriesLoaded.toLocaleString('en')} series (${services.length} services x ${pods} pods x 8 routes x ${STATUSES.length} status codes x ` +
+    `(${BUCKETS.length + 1} le + _sum + _count), plus a WebSocket gauge per chat-transport pod), ${(generated.samples / 1e6).toFixed(0)} M samples, ` +
+    `6 h 10 min at the chart's ${scrapeS} s scrape interval, labelled as Prometheus stores the collector's per-service exporters (honorLabels, Host-header attributes dropped). ` +
+    `test/tools/prometheus/tsdbgen wrote the 2 h blocks in ${(genMs / 1000).toFixed(1)} s (build ${(buildMs / 1000).toFixed(1)} s); ` +
+    `\`promtool tsdb create-blocks-from rules\` recorded what the dashboards read, level by level of dependency (${levels.map((l, i) => `${l.join(', ')}: ${(rulesMs[i] / 1000).toFixed(1)} s`).join('; then ')}).`);
+
+  // 3. Prometheus with every rule of the chart evaluating, as in production, serving the dashboards.
+  const prom = await PrometheusServer.start({
+    config: `${globalConfig}rule_files: [rules/chart-rules.yaml]\n`,
+    ruleFiles: { 'chart-rules.yaml': ruleFile(groups) },
+    storagePath: tsdb,
+    extraArgs: promArgs,
+  });
+  const rows: Row[] = [];
+  try {
+    await sleep(2 * scrapeS * 1000); // every group evaluated at least once before timing
+    // The raw variant: every recorded series the panel reads replaced by its rule's expression, recursively.
+    const ruleOf = new Map(rules.map((r) => [`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`, r.expr]));
+    const expand = (expr: string): string => {
+      let out = expr;
+      for (const [ref, e] of ruleOf) out = out.split(ref).join(`(${e})`);
+      return out === expr ? out : expand(out);
+    };
+    const req = (expr: string) => grafanaRequest(expr, Date.now() / 1000, RANGE_S, PANEL_WIDTH_PX, scrapeS);
+    const panelMs = async (expr: string) => { const r = req(expr); return (await rangeQuery(prom, r.query, r.start, r.end, true, r.stepS)).execMs; };
+    // The whole dashboard as Grafana loads it: every panel's request at once, no stats.
+    const dashboardMs = async (exprs: string[]) => {
+      const t0 = process.hrtime.bigint();
+      await Promise.all(exprs.map((e) => { const r = req(e); return rangeQuery(prom, r.query, r.start, r.end, false, r.stepS); }));
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    let worstPanel = { ms: 0, what: '' };
+    for (const svc of services) {
+      const panels = panelsBy.get(svc)!;
+      await dashboardMs(panels.map((p) => p.expr)); // warm-up: the first load after a restart
+      const perPanel: number[][] = panels.map(() => []);
+      const walls: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        for (const [k, p] of panels.entries()) perPanel[k].push(await panelMs(p.expr));
+        walls.push(await dashboardMs(panels.map((p) => p.expr)));
+      }
+      const shipped = panels.map((p, k) => ({ title: p.title, ms: median(perPanel[k]) }));
+      const slowest = [...shipped].sort((x, y) => y.ms - x.ms);
+      if (slowest[0].ms > worstPanel.ms) worstPanel = { ms: slowest[0].ms, what: `${svc} "${slowest[0].title}"` };
+      rows.push({ section: '5', measure: `${svc} dashboard (${panels.length} panels, 6 h, step ${req('').stepS} s): Prometheus time per panel (stats execTotalTime), slowest three`,
+        value: slowest.slice(0, 3).map((p) => `${p.title} ${ms(p.ms)}`).join('; '), target: 'every panel < 50 ms', pass: slowest[0].ms < 50 });
+      const wall = median(walls);
+      rows.push({ section: '5', measure: `${svc} dashboard: wall time of all ${panels.length} panel queries sent at once`, value: ms(wall), target: '< 200 ms', pass: wall < 200 });
+      notes.push(`${svc} dashboard, Prometheus time per panel (median of ${runs}): ${shipped.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')}.`);
+
+      // Without the recording rules (each recorded series replaced by its rule's expression, recursively):
+      // once, on the first dashboard only, since one raw load takes minutes at this size.
+      if (svc !== services[0]) continue;
+      const raw = panels.map((p) => ({ title: p.title, expr: expand(p.expr), recorded: expand(p.expr) !== p.expr }));
+      const rawPanels: { title: string; ms: number; shipped: number }[] = [];
+      for (const [k, p] of raw.entries()) if (p.recorded) rawPanels.push({ title: p.title, ms: await panelMs(p.expr), shipped: shipped[k].ms });
+      const rawWall = await dashboardMs(raw.map((p) => p.expr));
+      const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+      const rawSlowest = [...rawPanels].sort((x, y) => y.ms - x.ms)[0];
+      rows.push({ section: '5', measure: `${svc} dashboard without recording rules (one run): its ${rawPanels.length} recorded panels' Prometheus time, raw vs recorded; whole dashboard wall time, raw vs recorded`,
+        value: `${ms(sum(rawPanels.map((p) => p.ms)))} vs ${ms(sum(rawPanels.map((p) => p.shipped)))}; ${ms(rawWall)} vs ${ms(wall)}`,
+        ratio: `${ratio(sum(rawPanels.map((p) => p.ms)) / sum(rawPanels.map((p) => p.shipped)))}; ${ratio(rawWall / wall)}` });
+      notes.push(`${svc} dashboard without recording rules, Prometheus time per panel: ${rawPanels.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')} (slowest: ${rawSlowest.title}).`);
+    }
+    notes.push(`Dashboard requests as Grafana sends them for a 6 h range on a ${PANEL_WIDTH_PX} px panel: step = max(Grafana's rounding of 6 h / ${PANEL_WIDTH_PX} px, the datasource's timeInterval ${scrapeS} s); ` +
+      `\`$__rate_interval\` = max(step + ${scrapeS} s, 4 x ${scrapeS} s); start and end aligned to the step; the stat panel as a range query (Grafana's default). ` +
+      `Per-panel times are each query alone with \`stats=all\`; the dashboard wall time sends every panel's query at once without stats (Prometheus runs up to 20 concurrently by default), after one warm-up load. ` +
+      `Slowest panel over all dashboards: ${worstPanel.what} ${ms(worstPanel.ms)}.`);
+  } finally {
+    await prom.stop();
+  }
+  rmSync(workDir, { recursive: true, force: true });
+  return { rows, notes };
+}
