@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
 
-interface RuleGroup { name: string; interval?: string; rules: Record<string, unknown>[] }
+export interface RuleGroup { name: string; interval?: string; rules: Record<string, unknown>[] }
 
 /** Every PrometheusRule's spec.groups in `<dist>/50-rules.k8s.yaml`. */
 export function chartRuleGroups(distDir: string): RuleGroup[] {
