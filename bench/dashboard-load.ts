@@ -15,10 +15,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
 import { defaultConfig } from '../test/support/manifests';
-import { PrometheusServer, sleep } from '../test/support/prometheus';
-import { backfillRecordingRules } from './lib/backfill-rules';
-import { chartRuleGroups, isRecording, ruleFile, serviceDashboards } from './lib/chart-output';
-import { median, ms, ratio } from './lib/measure';
+import { sleep } from '../test/support/prometheus';
+import { backfillRecordingRules, startWithChartRules } from './lib/backfill-rules';
+import { isRecording, readChartOutput } from './lib/chart-output';
+import { median, ms, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
 import { BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
 
@@ -107,15 +107,9 @@ export interface DashboardLoadResults { rows: Row[]; notes: string[] }
 export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
-  const dashboards = join(chartDir, 'dashboards');
-  const services = serviceDashboards(dashboards);
-  const groups = chartRuleGroups(join(chartDir, 'dist'));
+  const { dashboards, services, groups } = readChartOutput(chartDir);
   const scrapeS = Number(defaultConfig().scrapeInterval.replace(/s$/, ''));
   const notes: string[] = [];
-  const timed = <T>(f: () => T): [T, number] => {
-    const t0 = Date.now();
-    return [f(), Date.now() - t0];
-  };
 
   // 1. 6 h of raw series (and a minute before, so the first step's rate window has data).
   const nowS = Math.floor(Date.now() / 1000);
@@ -137,17 +131,11 @@ export async function benchDashboardLoad(chartDir: string, workDir: string, runs
   // Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h:
   // a compaction while measuring would time the compactor, not the queries.
   const promArgs = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
-  const globalConfig = `global:\n  scrape_interval: ${scrapeS}s\n  evaluation_interval: ${scrapeS}s\n`;
   const { levels, ms: rulesMs } = await backfillRecordingRules({ groups, readBy: [...panelsBy.values()].flat().map((p) => p.expr), tsdb, workDir,
     startS: startMs / 1000, endS: endMs / 1000, intervalS: scrapeS, promArgs });
 
   // 3. Prometheus with every rule of the chart evaluating, as in production, serving the dashboards.
-  const prom = await PrometheusServer.start({
-    config: `${globalConfig}rule_files: [rules/chart-rules.yaml]\n`,
-    ruleFiles: { 'chart-rules.yaml': ruleFile(groups) },
-    storagePath: tsdb,
-    extraArgs: promArgs,
-  });
+  const prom = await startWithChartRules(groups, tsdb, scrapeS, promArgs);
   const rows: Row[] = [];
   try {
     const seriesLoaded = Number((await prom.query(`count({__name__=~"${METRIC}_.*|${GAUGE}"})`, endMs / 1000))[0]?.value?.[1] ?? 0);

@@ -52,7 +52,10 @@ export async function backfillRecordingRules(o: BackfillOptions): Promise<{ leve
     const raw = await PrometheusServer.start({ config: `global:\n  evaluation_interval: ${o.intervalS}s\n`, storagePath: o.tsdb, extraArgs: o.promArgs });
     const out = join(o.workDir, `rule-blocks-${i}`);
     try {
-      const file = join(o.workDir, `recording-rules-${i}.yaml`);
+      // One path for every pass: promtool offsets each group's evaluations by a hash of its name and
+      // file, so a pass in another file would evaluate off the earlier passes' timestamps and read
+      // their previous sample (a step late), unlike Prometheus, which runs a group's rules at one time.
+      const file = join(o.workDir, 'recording-rules.yaml');
       writeFileSync(file, ruleFile(o.groups, (r) => isRecording(r) && level.includes(String(r.record))));
       const t0 = Date.now();
       execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`, `--start=${o.startS}`, `--end=${o.endS}`,
@@ -64,4 +67,14 @@ export async function backfillRecordingRules(o: BackfillOptions): Promise<{ leve
     for (const b of blocks(out)) renameSync(join(out, b), join(o.tsdb, b));
   }
   return { levels, ms };
+}
+
+/** Prometheus on a backfilled TSDB with every rule of the chart loaded and evaluating, as in production. */
+export function startWithChartRules(groups: RuleGroup[], tsdb: string, intervalS: number, promArgs: readonly string[]): Promise<PrometheusServer> {
+  return PrometheusServer.start({
+    config: `global:\n  scrape_interval: ${intervalS}s\n  evaluation_interval: ${intervalS}s\nrule_files: [rules/chart-rules.yaml]\n`,
+    ruleFiles: { 'chart-rules.yaml': ruleFile(groups) },
+    storagePath: tsdb,
+    extraArgs: promArgs,
+  });
 }

@@ -40,3 +40,9 @@ export function panelQuery(dashboardsDir: string, service: string, title: string
 export function serviceDashboards(dashboardsDir: string): string[] {
   return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== 'platform-overview.json').map((f) => f.replace(/\.json$/, '')).sort();
 }
+
+/** What a synth into `chartDir` wrote that the Prometheus benches read: dashboards, service names, rule groups. */
+export function readChartOutput(chartDir: string): { dashboards: string; services: string[]; groups: RuleGroup[] } {
+  const dashboards = join(chartDir, 'dashboards');
+  return { dashboards, services: serviceDashboards(dashboards), groups: chartRuleGroups(join(chartDir, 'dist')) };
+}

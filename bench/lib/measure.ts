@@ -148,3 +148,9 @@ export function machine(): Machine {
 export const ms = (x: number) => (x >= 100 ? `${Math.round(x)} ms` : x >= 10 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
 export const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 export const ratio = (x: number) => (x >= 100 ? `${Math.round(x)}x` : x >= 10 ? `${x.toFixed(1)}x` : `${x.toFixed(2)}x`);
+
+/** A synchronous step's result and its wall time in ms. */
+export function timed<T>(f: () => T): [T, number] {
+  const t0 = Date.now();
+  return [f(), Date.now() - t0];
+}
