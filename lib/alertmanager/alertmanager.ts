@@ -10,6 +10,7 @@ import {
 } from '../../imports/alertmanager-monitoring.coreos.com';
 import { ALERTMANAGER_CONFIG_SELECTOR, componentLabels, NAMES, selectorLabels } from '../labels';
 import { AlertmanagerConfigSpec } from './alertmanager-config';
+import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderService } from '../operator-pods';
 
 export interface AlertmanagerProps {
   readonly namespace: string;
@@ -74,38 +75,15 @@ export class Alertmanager extends Construct {
         // the chart's alerts carry no namespace label of their own.
         alertmanagerConfigSelector: { matchLabels: { ...ALERTMANAGER_CONFIG_SELECTOR } },
         alertmanagerConfigMatcherStrategy: { type: AlertmanagerSpecAlertmanagerConfigMatcherStrategyType.NONE },
-        storage: {
-          volumeClaimTemplate: {
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: props.storageClassName,
-              resources: { requests: { storage: AlertmanagerSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage) } },
-            },
-          },
-        },
+        storage: volumeClaimTemplate(AlertmanagerSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage), props.storageClassName),
         resources: {
           requests: { cpu: AlertmanagerSpecResourcesRequests.fromString('10m'), memory: AlertmanagerSpecResourcesRequests.fromString('64Mi') },
           limits: { cpu: AlertmanagerSpecResourcesLimits.fromString('200m'), memory: AlertmanagerSpecResourcesLimits.fromString('256Mi') },
         },
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 65534,
-          runAsGroup: 65534,
-          fsGroup: 65534,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        securityContext: operatorPodSecurity(),
       },
     });
 
-    new k8s.KubeService(this, 'service', {
-      metadata: meta,
-      spec: {
-        selector: this.podSelector,
-        ports: [
-          { name: 'web', port: Alertmanager.PORT, targetPort: k8s.IntOrString.fromString('web') },
-          { name: 'reloader-web', port: Alertmanager.RELOADER_PORT, targetPort: k8s.IntOrString.fromString('reloader-web') },
-        ],
-      },
-    });
+    webAndReloaderService(this, meta, this.podSelector, Alertmanager.PORT, Alertmanager.RELOADER_PORT);
   }
 }

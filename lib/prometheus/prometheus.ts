@@ -10,6 +10,7 @@ import {
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
 import { componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
+import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderService } from '../operator-pods';
 
 export interface PrometheusProps {
   readonly namespace: string;
@@ -99,38 +100,15 @@ export class Prometheus extends Construct {
             apiVersion: PrometheusSpecAlertingAlertmanagersApiVersion.V2,
           }],
         } : undefined,
-        storage: {
-          volumeClaimTemplate: {
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: props.storageClassName,
-              resources: { requests: { storage: PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage) } },
-            },
-          },
-        },
+        storage: volumeClaimTemplate(PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(props.storage), props.storageClassName),
         resources: {
           requests: { cpu: PrometheusSpecResourcesRequests.fromString('100m'), memory: PrometheusSpecResourcesRequests.fromString('400Mi') },
           limits: { cpu: PrometheusSpecResourcesLimits.fromString('1'), memory: PrometheusSpecResourcesLimits.fromString('1536Mi') },
         },
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 65534,
-          runAsGroup: 65534,
-          fsGroup: 65534,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        securityContext: operatorPodSecurity(),
       },
     });
 
-    new k8s.KubeService(this, 'service', {
-      metadata: meta,
-      spec: {
-        selector: this.podSelector,
-        ports: [
-          { name: 'web', port: this.port, targetPort: k8s.IntOrString.fromString('web') },
-          { name: 'reloader-web', port: 8080, targetPort: k8s.IntOrString.fromString('reloader-web') },
-        ],
-      },
-    });
+    webAndReloaderService(this, meta, this.podSelector, this.port, 8080);
   }
 }
