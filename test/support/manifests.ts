@@ -4,7 +4,7 @@ import { join } from 'path';
 import { App, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { buildCharts } from '../../lib/charts/monitoring-charts';
-import { ChartConfig, ChartConfigInput, validateConfig } from '../../lib/config';
+import { ChartConfig, ChartConfigInput, ConfigError, validateConfig } from '../../lib/config';
 import { CHART_CONFIG } from '../../lib/services';
 
 export interface K8sObject {
@@ -47,6 +47,17 @@ export const named = (objects: K8sObject[], kind: string, name: string): K8sObje
 
 /** A config with the defaults plus overrides, validated. */
 export const configWith = (overrides: Partial<ChartConfigInput>): ChartConfig => validateConfig({ ...CHART_CONFIG, ...overrides });
+
+/** The error validateConfig raises for `input`, asserting it is a ConfigError (for the bad-input suites). */
+export function configErrorFor(input: unknown): ConfigError {
+  try {
+    validateConfig(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected validateConfig to throw');
+}
 
 /** `base`, or `base-2`, `base-3`, ...: a service name lib/services.ts does not use, for tests that add a service to it. */
 export function unusedServiceName(base: string): string {

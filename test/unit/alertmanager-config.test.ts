@@ -4,11 +4,11 @@
  * Expectations are derived from the validated config the objects are synthesized from.
  */
 import { alertmanagerConfigSpec, GROUP_BY, receiverEgressPorts } from '../../lib/alertmanager/alertmanager-config';
-import { ChartConfigInput, ConfigError, NULL_RECEIVER, validateConfig } from '../../lib/config';
+import { ChartConfigInput, NULL_RECEIVER, validateConfig } from '../../lib/config';
 import { ALERT_LABEL_NAMES, ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
 import { CHART_CONFIG } from '../../lib/services';
-import { K8sObject, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
+import { configErrorFor, K8sObject, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
 const services = CHART_CONFIG.services;
 const withAm = (alertmanager: ChartConfigInput['alertmanager'], extra: Partial<ChartConfigInput> = {}) =>
@@ -156,17 +156,6 @@ describe('no credential reaches the manifests', () => {
   });
 });
 
-/** The error raised for `input`, asserting it is a ConfigError. */
-function errorFor(input: unknown): ConfigError {
-  try {
-    validateConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected validateConfig to throw');
-}
-
 describe('Alertmanager config validation: each bad input names its field and the fix', () => {
   const hook = { name: 'hook', webhook: { urlSecretKey: 'hook-url' } };
   const route = (matchers: unknown[], receiver = 'hook') => ({ receivers: [hook], routes: [{ receiver, matchers }] });
@@ -201,7 +190,7 @@ describe('Alertmanager config validation: each bad input names its field and the
     ['a bad egress CIDR', { receiverEgressCidrs: ['10.0.0.0'] }, 'alertmanager.receiverEgressCidrs[0]', /CIDR/],
   ];
   it.each(cases)('%s', (_what, alertmanager, field, message) => {
-    const error = errorFor({ services, alertmanager });
+    const error = configErrorFor({ services, alertmanager });
     expect(error.field).toBe(field);
     expect(error.message).toMatch(new RegExp(`^invalid config: ${field.replace(/[[\]().]/g, '\\$&')}: `));
     expect(error.message).toMatch(message);
@@ -210,7 +199,7 @@ describe('Alertmanager config validation: each bad input names its field and the
   });
 
   it('refuses an unpinned Alertmanager image', () => {
-    expect(errorFor({ services, images: { alertmanager: 'quay.io/prometheus/alertmanager:latest' } }).field).toBe('images.alertmanager');
+    expect(configErrorFor({ services, images: { alertmanager: 'quay.io/prometheus/alertmanager:latest' } }).field).toBe('images.alertmanager');
   });
 
   it('accepts negative matchers on values no alert has (they match everything)', () => {

@@ -1,19 +1,9 @@
 import { CHART_CONFIG } from '../../lib/services';
-import { ConfigError, validateConfig } from '../../lib/config';
+import { validateConfig } from '../../lib/config';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
+import { configErrorFor } from '../support/manifests';
 
 const services = CHART_CONFIG.services;
-/** The error raised for `input`, asserting it is a ConfigError. */
-function errorFor(input: unknown): ConfigError {
-  try {
-    validateConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected validateConfig to throw');
-}
-
 describe('config validation: each bad input names its field and the fix', () => {
   const cases: [string, unknown, string, RegExp][] = [
     ['a service name that is not DNS-1123', { services: [{ name: 'Chat_Auth' }] }, 'services[0].name', /DNS-1123/],
@@ -47,7 +37,7 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];
   it.each(cases)('%s', (_what, input, field, message) => {
-    const error = errorFor(input);
+    const error = configErrorFor(input);
     expect(error.field).toBe(field);
     expect(error.message).toMatch(new RegExp(`^invalid config: ${field.replace(/[[\]().]/g, '\\$&')}: `));
     expect(error.message).toMatch(message);

@@ -3,21 +3,11 @@
  * naming the field), and written into the policies as given. The flows they allow and deny are the
  * property suite's (properties/network-policies.ts), run with them set by config-sizes.test.ts.
  */
-import { ConfigError, validateConfig } from '../../lib/config';
+import { validateConfig } from '../../lib/config';
 import { CHART_CONFIG } from '../../lib/services';
-import { configWith, ofKind, synthObjects } from '../support/manifests';
+import { configErrorFor, configWith, ofKind, synthObjects } from '../support/manifests';
 
 const services = CHART_CONFIG.services;
-
-function errorFor(input: unknown): ConfigError {
-  try {
-    validateConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected validateConfig to throw');
-}
 
 describe('networkPolicies settings: validation', () => {
   it('defaults to no CIDRs (any address on the API server\'s ports; the health-only ports open to any address)', () => {
@@ -47,7 +37,7 @@ describe('networkPolicies settings: validation', () => {
     const input = networkPolicies === undefined
       ? { services, alertmanager: { receiverEgressCidrs: ['203.0.113.256/32'] } }
       : { services, networkPolicies };
-    const error = errorFor(input);
+    const error = configErrorFor(input);
     expect(error.field).toBe(field);
     expect(error.message).toMatch(problem);
     expect(error.message).toMatch(/^invalid config: \S+: .+\. Fix: .+$/);
