@@ -11,13 +11,13 @@
  * 6 h. Prometheus then serves the dashboards with every rule of the chart loaded and evaluating.
  */
 import { execFileSync } from 'child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
 import { defaultConfig } from '../test/support/manifests';
 import { sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, startWithChartRules } from './lib/backfill-rules';
-import { isRecording, readChartOutput } from './lib/chart-output';
+import { isRecording, panelQueries, readChartOutput } from './lib/chart-output';
 import { median, ms, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
 import { BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
@@ -50,21 +50,6 @@ export function grafanaRequest(expr: string, nowS: number, rangeS: number, width
   return { query, start: Math.floor((nowS - rangeS) / stepS) * stepS, end, stepS, rateS };
 }
 
-interface Panel { title: string; expr: string }
-
-function dashboardPanels(dashboardsDir: string, service: string): Panel[] {
-  const d = JSON.parse(readFileSync(join(dashboardsDir, `${service}.json`), 'utf8')) as { panels: { title: string; panels?: unknown[]; targets?: { expr?: string }[] }[] };
-  const out: Panel[] = [];
-  const walk = (ps: typeof d.panels) => {
-    for (const p of ps) {
-      if (p.panels) walk(p.panels as typeof d.panels);
-      for (const t of p.targets ?? []) if (t.expr) out.push({ title: p.title, expr: t.expr });
-    }
-  };
-  walk(d.panels);
-  return out;
-}
-
 /** Pods per service so that services x pods x routes x statuses x (buckets + _sum + _count) >= MIN_SERIES. */
 function podsFor(services: number): number {
   const perPod = 8 * STATUSES.length * (BUCKETS.length + 3);
@@ -81,8 +66,9 @@ function dataSpec(services: string[], pods: number, startMs: number, endMs: numb
   const combos: object[] = [];
   const gauges: object[] = [];
   for (const svc of services) {
-    const namespace = config.services.find((s) => s.name === svc)?.namespace ?? 'chat';
-    const hasGauge = config.services.find((s) => s.name === svc)?.websocketGauge !== undefined;
+    const service = config.services.find((s) => s.name === svc);
+    const namespace = service?.namespace ?? 'chat';
+    const hasGauge = service?.websocketGauge !== undefined;
     for (let p = 0; p < pods; p++) {
       const pod = `${svc}-6d4f8b7c9-${p.toString(36).padStart(5, 'x')}`;
       const base = { container: 'otel-collector', endpoint: EXPORTER_PORT_NAME, job: svc, instance: pod, service: svc, namespace, pod };
@@ -126,7 +112,7 @@ export async function benchDashboardLoad(chartDir: string, workDir: string, runs
 
   // 2. The recording rules the dashboards read, and those they read, backfilled over the same range
   //    at the chart's evaluation interval.
-  const panelsBy = new Map(services.map((s) => [s, dashboardPanels(dashboards, s)]));
+  const panelsBy = new Map(services.map((s) => [s, panelQueries(dashboards, s)]));
   const rules = groups.flatMap((g) => g.rules.filter(isRecording).map((r) => ({ group: g.name, record: String(r.record), expr: String(r.expr) })));
   // Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h:
   // a compaction while measuring would time the compactor, not the queries.

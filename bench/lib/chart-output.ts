@@ -20,18 +20,23 @@ export const isRecording = (rule: Record<string, unknown>) => typeof rule.record
 
 interface Panel { title?: string; type?: string; panels?: Panel[]; targets?: { expr?: string }[] }
 
+/** Every query of `<dashboardsDir>/<service>.json` with its panel's title, rows included, in order. */
+export function panelQueries(dashboardsDir: string, service: string): { title: string; expr: string }[] {
+  const dashboard = JSON.parse(readFileSync(join(dashboardsDir, `${service}.json`), 'utf8')) as { panels: Panel[] };
+  const out: { title: string; expr: string }[] = [];
+  const walk = (panels: Panel[]) => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) if (t.expr) out.push({ title: p.title ?? '', expr: t.expr });
+      if (p.panels) walk(p.panels);
+    }
+  };
+  walk(dashboard.panels);
+  return out;
+}
+
 /** The first query of the panel titled `title` in `<dashboardsDir>/<service>.json`. */
 export function panelQuery(dashboardsDir: string, service: string, title: string): string {
-  const dashboard = JSON.parse(readFileSync(join(dashboardsDir, `${service}.json`), 'utf8')) as { panels: Panel[] };
-  const find = (panels: Panel[]): Panel | undefined => {
-    for (const p of panels) {
-      if (p.title === title && p.targets?.length) return p;
-      const inner = p.panels && find(p.panels);
-      if (inner) return inner;
-    }
-    return undefined;
-  };
-  const expr = find(dashboard.panels)?.targets?.[0]?.expr;
+  const expr = panelQueries(dashboardsDir, service).find((q) => q.title === title)?.expr;
   if (!expr) throw new Error(`${service}.json has no panel "${title}" with a query`);
   return expr;
 }
