@@ -21,6 +21,7 @@ import { execFileSync } from 'child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
+import { readCollectorManifest } from '../test/support/collector-build';
 import { chartCollectorConfig, COLLECTOR_BINARIES, CollectorConfig, RunningCollector, STUB_POD_ATTRIBUTE, StubPod, withKubernetesIdentity } from '../test/support/collector';
 import { defaultConfig } from '../test/support/manifests';
 import { sleep } from '../test/support/process';
@@ -321,7 +322,7 @@ export async function benchCollectorThroughput(runs: number, opts: { pods: numbe
     value: rss.map((w) => `${(w.rssKb / 1024).toFixed(0)} MB (${fmt(w.acceptedPerS)} of ${fmt(w.offeredPerS)} points/s accepted, ${w.cpuCores.toFixed(2)} cores)`).join(' / '),
   });
   const notes = [
-    `Sections 6, 7: otelcol-chat (contrib 0.145.0 components) on 127.0.0.1; load from bench/lib/otlp-load.ts, a Node child process running one OpenTelemetry JS MeterProvider per pod (distinct resource with the stub pod attribute), OTLP/gRPC every 1 s, cumulative, ` +
+    `Sections 6, 7: otelcol-chat (contrib ${readCollectorManifest().dist.version} components) on 127.0.0.1; load from bench/lib/otlp-load.ts, a Node child process running one OpenTelemetry JS MeterProvider per pod (distinct resource with the stub pod attribute), OTLP/gRPC every 1 s, cumulative, ` +
       'the legacy HTTP instruments with their real labels (http.method, http.scheme, http.host, http.flavor, http.server_name, net.host.port, http.status_code, http.target; ms buckets 0..10000), every route x 200/404/500 x 5 Host headers per pod. ' +
       `${opts.warmupS} s warm-up, then a ${opts.windowS} s window: CPU = utime+stime of the collector PID (/proc/<pid>/stat), points = otelcol_receiver_accepted_metric_points; exporters scraped every 10 s. Variants interleaved, ${runs} runs, medians. The machine was shared with other jobs (2 cores), so capacity is CPU-derived, not measured by saturation.`,
     ...profileNotes,

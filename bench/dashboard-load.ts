@@ -1,5 +1,5 @@
 /**
- * Section 3, second part (issue 14): whole service dashboards loaded as Grafana loads them, on Prometheus 3.5
+ * Section 3, second part (issue 14): whole service dashboards loaded as Grafana loads them, on Prometheus
  * holding 100,000+ series over 6 hours. Every panel's query is sent as Grafana's Prometheus
  * datasource sends it for a 6 h range on a 1,600 px wide panel; the recorded panels are also
  * measured with the recording rule's expression in their place (what the dashboard would cost

@@ -1,5 +1,5 @@
 /**
- * Section 8 (issue 14, 4): the chart's rule groups on the real Prometheus 3.5 (built by `npm run
+ * Section 8 (issue 14, 4): the chart's rule groups on the real Prometheus (built by `npm run
  * binaries`), scraping every 15 s (the chart's interval) the legacy duration histogram of 10, 100
  * and 1,000 chat pods as the collector's per-service exporters expose them (labels after the
  * identity transform and the Host-header drop: job, service, namespace, pod, http_method,
@@ -112,7 +112,7 @@ export async function benchRuleEval(sizes = [10, 100, 1000]): Promise<{ rows: Ro
     stats.push(s);
   }
   const rows: Row[] = [{
-    section: '8', measure: `Prometheus 3.5, the chart's ${stats[0].groups} rule groups every 15 s, at ${sizes.join(' / ')} chat pods: one cycle's evaluation time (sum over groups; slowest group), RSS`,
+    section: '8', measure: `Prometheus, the chart's ${stats[0].groups} rule groups every 15 s, at ${sizes.join(' / ')} chat pods: one cycle's evaluation time (sum over groups; slowest group), RSS`,
     value: stats.map((s) => `${s.pods} pods (${s.series.toLocaleString('en')} series): ${s.cycleMs.toFixed(1)} ms (${s.slowestGroupMs.toFixed(1)} ms), ${(s.rssKb / 1024).toFixed(0)} MB`).join('; '),
   }];
   const notes = ['Section 8: empty TSDB, 4 scrape + evaluation cycles at 15 s before reading prometheus_rule_group_last_duration_seconds (last cycle of each group) and VmRSS; one run per size; only the duration histogram is exposed (the size histograms the collector also exports are not, so RSS is a lower bound).'];

@@ -1,14 +1,15 @@
 /**
  * `npm run bench`: synth speed and memory, scaling with the number of chat services, dashboard
  * query cost on a real Prometheus, whole dashboards at 100k series over 6 h (dashboard-load.ts), metric freshness, cardinality, the real collector's throughput,
- * memory and overload (collector-throughput.ts, collector-overload.ts), rule evaluation at 10 / 100 /
+ * memory and overload (collector-throughput.ts, collector-overload.ts), the collector under pod
+ * churn (collector-churn.ts), rule evaluation at 10 / 100 /
  * 1,000 pods (rule-eval.ts). `--only <section>[,...]` runs some sections alone. Prints a markdown table and writes the report
  * to bench/.work/RESULTS.md; `npm run bench -- --write` also records it in the tracked
  * bench/RESULTS.md, so an ordinary run leaves the tree clean. Every figure is the median of
  * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
  * dist/, dashboards/ and .build/ are not touched.
  *
- * Sections 3 to 8 need the real programs from `npm run binaries` (Prometheus and promtool 3.5, the
+ * Sections 3 to 8 need the real programs from `npm run binaries` (Prometheus and promtool, the
  * collector, the chat service's virtualenv; section 5 also Go for its TSDB writer); without them
  * those sections are skipped and say so.
  */
@@ -17,6 +18,7 @@ import { join } from 'path';
 import { binariesUnavailable } from '../test/support/binaries';
 import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
 import { benchCardinality } from './cardinality';
+import { benchCollectorChurn } from './collector-churn';
 import { benchCollectorOverload } from './collector-overload';
 import { benchCollectorThroughput } from './collector-throughput';
 import { benchDashboardLoad } from './dashboard-load';
@@ -110,6 +112,12 @@ async function main(args: BenchArgs) {
     notes.push(...overload.notes);
   }
 
+  // Pods replaced on a real API server, 1,000 of them (a few minutes); needs network namespaces (root).
+  if (want('churn')) {
+    const churn = await section('collector churn', () => benchCollectorChurn());
+    rows.push(...churn.rows);
+    notes.push(...churn.notes);
+  }
   // Prometheus scraping 10 / 100 / 1,000 pods' histograms with the chart's rules (about 4 minutes).
   if (want('rules')) {
     const rules = await section('rules', () => benchRuleEval());

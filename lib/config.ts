@@ -270,17 +270,16 @@ export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' |
 
 /** Pinned images. Bump them here and nowhere else. */
 export const DEFAULT_IMAGES: Images = {
-  collector: 'otel/opentelemetry-collector-contrib:0.145.0',
-  prometheusOperator: 'quay.io/prometheus-operator/prometheus-operator:v0.93.0',
-  prometheusConfigReloader: 'quay.io/prometheus-operator/prometheus-config-reloader:v0.93.0',
-  prometheus: 'quay.io/prometheus/prometheus:v3.5.5',
-  grafana: 'docker.io/grafana/grafana:12.4.2',
-  grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.5.0',
-  // The operator v0.93.0's default Alertmanager version.
-  alertmanager: 'quay.io/prometheus/alertmanager:v0.33.1',
+  collector: 'otel/opentelemetry-collector-contrib:0.152.0',
+  prometheusOperator: 'quay.io/prometheus-operator/prometheus-operator:v0.93.1',
+  prometheusConfigReloader: 'quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1',
+  prometheus: 'quay.io/prometheus/prometheus:v3.13.5',
+  grafana: 'docker.io/grafana/grafana:12.4.12',
+  grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.10.1',
+  alertmanager: 'quay.io/prometheus/alertmanager:v0.35.0',
 };
 
-export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.0';
+export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';
 
 /** Raised for any invalid configuration; its message names the field and the fix. */
 export class ConfigError extends Error {

@@ -7,7 +7,7 @@ export interface BenchArgs {
   readonly only?: readonly string[];
 }
 
-export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'dashboards', 'freshness', 'cardinality', 'collector', 'rules'] as const;
+export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'dashboards', 'freshness', 'cardinality', 'collector', 'churn', 'rules'] as const;
 
 export const BENCH_USAGE = `usage: npm run bench -- [--write] [--only <section>[,<section>...]]
   --write   also record the report in bench/RESULTS.md (tracked; by default it goes only to bench/.work/RESULTS.md)

@@ -99,7 +99,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
   const identity = identityStatements(config);
   const dropped = config.collector.droppedAttributes;
   const drop = dropAttributesStatements(dropped);
-  const processors = ['memory_limiter', 'k8sattributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
+  const processors = ['memory_limiter', 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
     ...(dropped.length ? ['transform/drop_attributes'] : []), 'batch'];
   return {
     extensions: {
@@ -116,7 +116,8 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
     processors: {
       // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
       memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
-      k8sattributes: k8sAttributes(config),
+      // k8s_attributes: the processor's type since contrib 0.152 (k8sattributes is a deprecated alias).
+      k8s_attributes: k8sAttributes(config),
       'transform/chat_service_identity': {
         error_mode: 'ignore',
         metric_statements: [
@@ -125,7 +126,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
         ],
       },
       // A sender no configured service claims (unknown pod, wrong labels or namespace) would be
-      // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints_filtered_total.
+      // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints.filtered (no _total since collector 0.152).
       [UNATTRIBUTED_FILTER]: {
         error_mode: 'ignore',
         metrics: { metric: [`resource.attributes[${quote(CHAT_SERVICE_ATTR)}] == nil`] },

@@ -182,7 +182,7 @@ export class Grafana extends Construct {
                   { name: 'HEALTH_PORT', value: String(SIDECAR_HEALTH_PORT) },
                 ],
                 ports: [{ name: 'sidecar-health', containerPort: SIDECAR_HEALTH_PORT }],
-                // Liveness only. k8s-sidecar 2.5.0's /healthz answers 503 until its first sync is done (and
+                // Liveness only. k8s-sidecar 2.10.1's /healthz answers 503 until its first sync is done (and
                 // when a watcher has died): as a readiness probe it would keep Grafana out of its Service
                 // while the API server is slow or unreachable, though Grafana serves the dashboards it has.
                 // As liveness it restarts a sidecar stuck before its first sync (e.g. an initial list hung

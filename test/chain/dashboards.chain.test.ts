@@ -1,7 +1,7 @@
 /**
  * The proof on the real chain: real chat-service pods -> the real collector on the chart's config
  * (k8sattributes reading a real API server as the collector's ServiceAccount) -> the real
- * Prometheus 3.5 on the configuration the real operator generated from the chart's ServiceMonitors
+ * Prometheus on the configuration the real operator generated from the chart's ServiceMonitors
  * and PrometheusRules (test/support/push-chain.ts). Every panel of every dashboard and every
  * recording rule must show the values the known traffic implies, within the proof's tolerances
  * (test/contract/panel-proof.ts), after a pod was replaced, a pod killed and a process restarted
@@ -97,7 +97,7 @@ interface Running {
 
 const value = (r: QueryResult) => Number(r.value![1]);
 
-describeWithChain('the proof on the real chain: chat-service pods -> collector (chart config, real API server) -> operator-configured Prometheus 3.5', () => {
+describeWithChain('the proof on the real chain: chat-service pods -> collector (chart config, real API server) -> operator-configured Prometheus', () => {
   let chain: PushChain;
   let traffic: LiveTraffic | undefined;
   const running = new Map<string, Running>();

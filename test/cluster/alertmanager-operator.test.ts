@@ -1,6 +1,6 @@
 /**
  * The chart's Alertmanager on a real API server (etcd + kube-apiserver), reconciled by the real
- * Prometheus Operator v0.93.0 as its own ServiceAccount: the configuration the operator generates
+ * Prometheus Operator v0.93 as its own ServiceAccount: the configuration the operator generates
  * is exactly what test/support/operator-alertmanager-config.ts renders (the function the
  * Alertmanager proof and the amtool checks run on), with no receiver and with every receiver kind
  * reading a user-created Secret; amtool accepts it; the StatefulSet's pod passes the restricted
@@ -14,7 +14,7 @@ import { parse, stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { amtool } from '../support/alertmanager';
-import { ControlPlane, describeWithControlPlane } from '../support/control-plane';
+import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { operatorCrdFiles } from '../support/crds';
 import { configWith, defaultConfig, K8sObject, synthCharts } from '../support/manifests';
 import { Operator } from '../support/operator';
@@ -46,7 +46,7 @@ async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 90_00
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-describeWithControlPlane('Alertmanager on a real API server and the real operator', ['prometheus-operator', 'amtool'], () => {
+describeOnEachKubernetes('Alertmanager on a real API server and the real operator', ['prometheus-operator', 'amtool'], (kubernetes) => {
   let cp: ControlPlane;
   let operator: Operator | undefined;
   let dir: string;
@@ -72,7 +72,7 @@ describeWithControlPlane('Alertmanager on a real API server and the real operato
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-am-cluster-'));
-    cp = await ControlPlane.start();
+    cp = await ControlPlane.start(kubernetes);
     for (const f of operatorCrdFiles()) cp.admin.ok(['apply', '--server-side', '--field-manager=chat-monitoring-test', '-f', f]);
     cp.admin.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
     apply('base', base);

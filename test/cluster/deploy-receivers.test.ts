@@ -8,7 +8,7 @@ import { ChartConfigInput } from '../../lib/config';
 import {
   deployPlan, ManifestFile, parseReceiversFile, receiversSecretManifest, receiversSecretProblem, Step,
 } from '../../scripts/deploy-plan';
-import { ControlPlane, describeWithControlPlane } from '../support/control-plane';
+import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { configWith, synthCharts } from '../support/manifests';
 
 const RECEIVERS: ChartConfigInput['alertmanager'] = {
@@ -21,7 +21,7 @@ const RECEIVERS: ChartConfigInput['alertmanager'] = {
 };
 const CANARY = 'CANARY-s3cr3t-7d1e';
 
-describeWithControlPlane('deploy: the receivers\' Secret on a real API server', [], () => {
+describeOnEachKubernetes('deploy: the receivers\' Secret on a real API server', [], (kubernetes) => {
   let cp: ControlPlane;
   const dist: ManifestFile[] = [...synthCharts(configWith({ alertmanager: RECEIVERS })).entries()]
     .map(([id, objects]) => ({ path: `dist/${id}.k8s.yaml`, objects }));
@@ -38,7 +38,7 @@ describeWithControlPlane('deploy: the receivers\' Secret on a real API server', 
   };
 
   beforeAll(async () => {
-    cp = await ControlPlane.start();
+    cp = await ControlPlane.start(kubernetes);
     cp.admin.ok(['create', 'namespace', 'monitoring']);
   }, 180_000);
   afterAll(async () => cp?.stop(), 60_000);

@@ -1,6 +1,6 @@
 /**
- * The proof that a firing alert reaches people: Prometheus 3.5 evaluates the chart's rules on
- * traffic that breaks chat-auth's SLO, and sends to Alertmanager v0.33.1 running the configuration
+ * The proof that a firing alert reaches people: Prometheus evaluates the chart's rules on
+ * traffic that breaks chat-auth's SLO, and sends to the pinned Alertmanager running the configuration
  * the operator renders from the chart's AlertmanagerConfig (test/support/operator-alertmanager-config.ts),
  * with two webhook receivers served by this test. Checked on the real programs:
  * - `amtool check-config` accepts the very file Alertmanager is started with;
@@ -90,7 +90,7 @@ const series = (service: string, status: number) => ({
 const isFor = (alert: string, service?: string) => (n: Notification) =>
   n.payload.groupLabels.alertname === alert && (service === undefined || n.payload.groupLabels.service === service);
 
-describeWithBinaries('alerts reach people: Prometheus 3.5, the chart\'s rules and routing, Alertmanager, a webhook', [...PROMETHEUS_BINARIES, ...ALERTMANAGER_BINARIES], () => {
+describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and routing, Alertmanager, a webhook', [...PROMETHEUS_BINARIES, ...ALERTMANAGER_BINARIES], () => {
   let dir: string;
   let webhook: WebhookReceiver;
   let traffic: CounterExposition;

@@ -1,5 +1,5 @@
 /**
- * Every alert of dist/ at its edges, with promtool 3.5: silent just below its threshold and just
+ * Every alert of dist/ at its edges, with promtool: silent just below its threshold and just
  * before its `for` elapses, firing just above and just after.
  *
  * The thresholds and durations are stated here or computed from the SLO settings of the config

@@ -1,5 +1,5 @@
 /**
- * amtool v0.33.1 on the configuration Alertmanager loads: the chart's AlertmanagerConfig as the
+ * amtool (the pinned Alertmanager release) on the configuration Alertmanager loads: the chart's AlertmanagerConfig as the
  * operator renders it (test/support/operator-alertmanager-config.ts), from dist/ as written and
  * from a config using every receiver kind. `amtool config routes test` then routes every alert of
  * dist/'s rules, with the labels its rule gives it, to the receiver its severity calls for.

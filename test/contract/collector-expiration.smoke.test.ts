@@ -2,7 +2,7 @@
  * A chat-transport pod dies with WebSocket connections open: its last gauge value must leave
  * Prometheus within the collector's metric_expiration (a few export intervals) plus a scrape, so
  * the WebSocket panel and the instance count stop counting it. Real chat services, the real
- * collector running the chart's config (k8sattributes stubbed), the real Prometheus 3.5.
+ * collector running the chart's config (k8sattributes stubbed), the real Prometheus.
  */
 import { stringify } from 'yaml';
 import { durationSeconds } from '../../lib/config';

@@ -1,10 +1,11 @@
 /**
- * The real collector (otelcol-chat, v0.145.0 with the chart's components) accepts the config the
+ * The real collector (otelcol-chat, the chart's collector release with its components) accepts the config the
  * chart synthesizes into its ConfigMap, for every config shape the tests use, and rejects a broken
  * one: `otelcol-chat validate` loads every component's config and parses the OTTL statements.
  */
 import { execFileSync } from 'child_process';
 import { parse, stringify } from 'yaml';
+import { DEFAULT_IMAGES } from '../../lib/config';
 import { binaryPath } from '../support/binaries';
 import { ComponentKind, HARNESS_ONLY_COMPONENTS } from '../support/collector-build';
 import {
@@ -22,7 +23,7 @@ function identityStatements(config: CollectorConfig, context: 'resource' | 'data
 
 describeWithCollector('otelcol-chat validate on the chart\'s collector config', () => {
   it('the binary is the chart\'s collector release with exactly the components the config references (and the harness-only extras)', () => {
-    expect(execFileSync(binaryPath(COLLECTOR_BINARY), ['--version'], { encoding: 'utf8' }).trim()).toBe(`${COLLECTOR_BINARY} version 0.145.0`);
+    expect(execFileSync(binaryPath(COLLECTOR_BINARY), ['--version'], { encoding: 'utf8' }).trim()).toBe(`${COLLECTOR_BINARY} version ${DEFAULT_IMAGES.collector.split(':').pop()}`);
     const listed = parse(execFileSync(binaryPath(COLLECTOR_BINARY), ['components'], { encoding: 'utf8' }));
     const config = chartCollectorConfig();
     for (const kind of ['receivers', 'processors', 'exporters', 'extensions', 'connectors']) {

@@ -1,7 +1,7 @@
 /**
  * The push chain with real programs: a real chat service of each kind (test/chat-service/app.py:
  * FastAPI, OpenTelemetry SDK 1.38.0, OTLP gRPC every second) -> the real collector (otelcol-chat
- * 0.145.0) running the chart's own collector config -> the real Prometheus 3.5 scraping each
+ * at the chart's release) running the chart's own collector config -> the real Prometheus scraping each
  * service's exporter as that service's ServiceMonitor does (honorLabels). Small planned traffic;
  * every count, bucket, label and the WebSocket gauge must arrive exactly.
  *
@@ -59,7 +59,7 @@ const PLAN: Record<ChatServiceKind, PlannedRequests[]> = {
 const value = (r: QueryResult) => Number(r.value![1]);
 const labelNames = (results: QueryResult[]) => [...new Set(results.flatMap((r) => Object.keys(r.metric)))].sort();
 
-describeWithChatService('push chain smoke: real chat services -> real collector (chart config) -> real Prometheus 3.5', [...COLLECTOR_BINARIES, ...PROMETHEUS_BINARIES], () => {
+describeWithChatService('push chain smoke: real chat services -> real collector (chart config) -> real Prometheus', [...COLLECTOR_BINARIES, ...PROMETHEUS_BINARIES], () => {
   let collector: RunningCollector | undefined;
   let prometheus: PrometheusServer | undefined;
   const services = new Map<ChatServiceKind, ChatService>();
@@ -222,8 +222,9 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
   });
 
   it('a sender whose pod is not found is dropped at the collector and counted, never exported under no service', async () => {
-    // Prometheus 3 scrapes the collector's own metrics with UTF-8 names: the dot stays.
-    const dropped = '{__name__="otelcol_processor_filter_datapoints.filtered_total", filter="filter/unattributed"}';
+    // Prometheus 3 scrapes the collector's own metrics with UTF-8 names: the dot stays. Since
+    // collector 0.152 its counters carry no _total suffix.
+    const dropped = '{__name__="otelcol_processor_filter_datapoints.filtered", filter="filter/unattributed"}';
     const deadline = Date.now() + 30000;
     while (!((await prometheus!.query(`${dropped} > 0`)).length) && Date.now() < deadline) await sleep(250);
     expect((await prometheus!.query(`${dropped} > 0`)).length).toBe(1);

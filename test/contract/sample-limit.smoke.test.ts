@@ -2,7 +2,7 @@
  * One chat service's cardinality explodes past its sampleLimit: only its scrape fails (its target
  * down, none of its series stored), the other services keep their data, and
  * ChatServiceSampleLimitExceeded fires naming it. Real chat services -> the real collector on the
- * chart's config (k8sattributes stubbed) -> the real Prometheus 3.5 scraping each service's target
+ * chart's config (k8sattributes stubbed) -> the real Prometheus scraping each service's target
  * as its ServiceMonitor says, evaluating the chart's own alert.
  */
 import { stringify } from 'yaml';

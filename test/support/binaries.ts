@@ -77,6 +77,33 @@ function buildAlertmanager(outDir: string, version: string): void {
   }
 }
 
+/**
+ * kube-apiserver and kubectl from a wrapper module in test/tools/<toolDir>
+ * (written by test/tools/generate-kubernetes-go-mod.sh), stamped with the version as upstream's build does.
+ */
+function kubernetes(toolDir: string): GoProgram {
+  return {
+    name: toolDir,
+    toolDir,
+    versionModule: 'k8s.io/kubernetes',
+    binaries: {
+      'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+    },
+    ldflags: (v) => {
+      const [major, minor] = v.replace(/^v/, '').split('.');
+      return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
+        `-X ${pkg}.gitVersion=${v}`,
+        `-X ${pkg}.gitMajor=${major}`,
+        `-X ${pkg}.gitMinor=${minor}`,
+        `-X ${pkg}.gitCommit=go-module`,
+        `-X ${pkg}.gitTreeState=clean`,
+        `-X ${pkg}.buildDate=2026-01-01T00:00:00Z`,
+      ]);
+    },
+  };
+}
+
 export const PROGRAMS: readonly GoProgram[] = [
   {
     name: 'prometheus',
@@ -112,26 +139,9 @@ export const PROGRAMS: readonly GoProgram[] = [
     versionModule: 'go.etcd.io/etcd/server/v3',
     binaries: { etcd: 'go.etcd.io/etcd/server/v3' },
   },
-  {
-    name: 'kubernetes',
-    toolDir: 'kubernetes',
-    versionModule: 'k8s.io/kubernetes',
-    binaries: {
-      'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
-      kubectl: 'k8s.io/kubernetes/cmd/kubectl',
-    },
-    ldflags: (v) => {
-      const [major, minor] = v.replace(/^v/, '').split('.');
-      return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) => [
-        `-X ${pkg}.gitVersion=${v}`,
-        `-X ${pkg}.gitMajor=${major}`,
-        `-X ${pkg}.gitMinor=${minor}`,
-        `-X ${pkg}.gitCommit=go-module`,
-        `-X ${pkg}.gitTreeState=clean`,
-        `-X ${pkg}.buildDate=2026-01-01T00:00:00Z`,
-      ]);
-    },
-  },
+  kubernetes('kubernetes'),
+  // The oldest supported Kubernetes minor: the cluster tier runs on both ends of the supported range.
+  kubernetes('kubernetes-oldest'),
   {
     // The OpenTelemetry Collector with exactly the chart's components: the Collector Builder pinned in
     // test/tools/collector/go.mod generates and compiles it from manifest.yaml (test/support/collector-build.ts,
@@ -175,15 +185,33 @@ export function programDir(program: GoProgram): string {
   return join(cacheRoot(), `${program.name}-${version}-${hash.digest('hex').slice(0, 10)}`);
 }
 
-function programOf(binary: string): GoProgram {
-  const program = PROGRAMS.find((p) => binary in p.binaries);
-  if (!program) throw new Error(`no program builds ${binary}`);
-  return program;
+/**
+ * The Kubernetes releases the cluster tier runs on: the kind node image's (newest supported minor)
+ * first, then the oldest supported minor. Each is a program of PROGRAMS building the same binaries.
+ */
+export const KUBERNETES_PROGRAMS = ['kubernetes', 'kubernetes-oldest'] as const;
+export type KubernetesProgram = (typeof KUBERNETES_PROGRAMS)[number];
+
+/** A binary of one program, for binaries that several programs build (`kubernetes-oldest/kubectl`). */
+export const binaryOf = (program: string, binary: string) => `${program}/${binary}`;
+
+/** `binary`, or `program/binary` (binaryOf); a plain name is the first program that builds it. */
+function programOf(spec: string): { program: GoProgram; binary: string } {
+  const [name, binary] = spec.includes('/') ? spec.split('/') : [undefined, spec];
+  const program = PROGRAMS.find((p) => (name === undefined || p.name === name) && binary in p.binaries);
+  if (!program) throw new Error(`no program builds ${spec}`);
+  return { program, binary };
 }
 
-/** Absolute path of a built binary (which may not exist yet). */
-export function binaryPath(binary: string): string {
-  return join(programDir(programOf(binary)), binary);
+/** Absolute path of a built binary (which may not exist yet): `binary` or binaryOf(program, binary). */
+export function binaryPath(spec: string): string {
+  const { program, binary } = programOf(spec);
+  return join(programDir(program), binary);
+}
+
+/** The Kubernetes version a KUBERNETES_PROGRAMS entry builds (from its go.mod). */
+export function kubernetesVersion(program: KubernetesProgram): string {
+  return programVersion(programOf(binaryOf(program, 'kube-apiserver')).program);
 }
 
 export function goAvailable(): boolean {

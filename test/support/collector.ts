@@ -219,7 +219,7 @@ const ottl = (s: string) => JSON.stringify(s);
  */
 export function withKubernetesIdentity(config: CollectorConfig, identity: KubernetesIdentity): { config: CollectorConfig; env: NodeJS.ProcessEnv } {
   const out: CollectorConfig = structuredClone(config);
-  const k8s = out.processors?.k8sattributes;
+  const k8s = out.processors?.k8s_attributes;
   if (!k8s) throw new Error('withKubernetesIdentity: the collector config has no k8sattributes processor');
   if ('kubeconfig' in identity) {
     k8s.auth_type = 'kubeConfig';
@@ -242,10 +242,10 @@ export function withKubernetesIdentity(config: CollectorConfig, identity: Kubern
     }
   }
   statements.push(`delete_key(attributes, ${ottl(STUB_POD_ATTRIBUTE)})`);
-  delete out.processors.k8sattributes;
+  delete out.processors.k8s_attributes;
   out.processors['transform/k8sattributes_stub'] = { error_mode: 'propagate', metric_statements: [{ context: 'resource', statements }] };
   for (const pipeline of Object.values(out.service.pipelines as Record<string, { processors?: string[] }>)) {
-    pipeline.processors = pipeline.processors?.map((p) => (p === 'k8sattributes' ? 'transform/k8sattributes_stub' : p));
+    pipeline.processors = pipeline.processors?.map((p) => (p === 'k8s_attributes' ? 'transform/k8sattributes_stub' : p));
   }
   return { config: out, env: {} };
 }

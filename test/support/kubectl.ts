@@ -2,7 +2,7 @@
 import { spawnSync } from 'child_process';
 import { writeFileSync } from 'fs';
 import { stringify } from 'yaml';
-import { binaryPath } from './binaries';
+import { binaryOf, binaryPath, KubernetesProgram } from './binaries';
 
 export interface KubectlResult {
   readonly status: number;
@@ -24,10 +24,10 @@ export function writeKubeconfig(path: string, server: { url: string; caFile: str
 }
 
 export class Kubectl {
-  constructor(readonly kubeconfig: string) {}
+  constructor(readonly kubeconfig: string, private readonly kubernetes: KubernetesProgram = 'kubernetes') {}
 
   run(args: readonly string[], input?: string): KubectlResult {
-    const r = spawnSync(binaryPath('kubectl'), [`--kubeconfig=${this.kubeconfig}`, ...args], {
+    const r = spawnSync(binaryPath(binaryOf(this.kubernetes, 'kubectl')), [`--kubeconfig=${this.kubeconfig}`, ...args], {
       input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
     });
     return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };

@@ -1,9 +1,9 @@
 /**
- * The alertmanager.yaml the Prometheus Operator (v0.93.0) renders for an Alertmanager whose
+ * The alertmanager.yaml the Prometheus Operator (v0.93) renders for an Alertmanager whose
  * `spec.alertmanagerConfiguration` names an AlertmanagerConfig, with no other AlertmanagerConfig
  * selected: what the chart's Alertmanager loads, so `amtool check-config` and the proof run on it.
  *
- * Written from the operator's behaviour (pkg/alertmanager in the v0.93.0 module):
+ * Written from the operator's behaviour (pkg/alertmanager in the v0.93 module):
  * - validation first: unique receiver names, every route's receiver defined, a receiver on the
  *   root route and no matchers there, child routes with no unknown fields;
  * - route: receiver names become `<namespace>/<name>/<receiver>`; groupBy, groupWait,

@@ -2,7 +2,7 @@
  * The push chain with every program real: chat-service pods (test/chat-service/app.py, one process
  * per pod, each in a network namespace of its own with its own address) -> the real collector
  * (otelcol-chat) running the chart's ConfigMap config, k8sattributes reading pods from a real
- * kube-apiserver with the collector ServiceAccount's token -> the real Prometheus 3.5 running the
+ * kube-apiserver with the collector ServiceAccount's token -> the real Prometheus running the
  * configuration the real Prometheus Operator generated from the chart's ServiceMonitors and
  * PrometheusRules (made runnable by operator-config.ts, as test/cluster/ does), discovering the
  * collector through EndpointSlices.
@@ -96,14 +96,23 @@ function distinctTestHosts(count: number): TestHosts {
 }
 
 export function createPodHost(): PodHost {
-  const hosts = distinctTestHosts(1);
+  const hosts = createPodNetwork(1);
+  return { netns: hosts.netns, address: hosts.addresses[0], gateway: hosts.gateway, remove: () => hosts.remove() };
+}
+
+/**
+ * A network namespace holding `count` pod addresses, with a default route to this host: a sender
+ * picks its pod's address as the source (curl --interface), where one process per pod is too much.
+ */
+export function createPodNetwork(count: number): TestHosts {
+  const hosts = distinctTestHosts(count);
   try {
     ip('netns', 'exec', hosts.netns, 'ip', 'route', 'add', 'default', 'via', hosts.gateway);
   } catch (e) {
     hosts.remove();
     throw e;
   }
-  return { netns: hosts.netns, address: hosts.addresses[0], gateway: hosts.gateway, remove: () => hosts.remove() };
+  return hosts;
 }
 
 /** This host's address for a listener pods reach through their default routes (a veth of its own). */
@@ -192,6 +201,12 @@ export interface ChainOptions {
   readonly config: ChartConfig;
   /** Namespaces the chart does not create that test pods go into. */
   readonly extraNamespaces?: readonly string[];
+  /**
+   * Whether the operator and Prometheus run too; without them the chain ends at the collector's
+   * exporters (test/chain/collector-churn.chain.test.ts).
+   * @default true
+   */
+  readonly prometheus?: boolean;
 }
 
 /** The whole chain; `start` brings it up in order and undoes everything on failure. */
@@ -346,6 +361,7 @@ export class PushChain {
       listen: { host: this.collectorAddress, ports },
     }));
     this.cleanups.push(() => this.collector.stop());
+    if (options.prometheus === false) return;
 
     // The operator, as its own ServiceAccount, and Prometheus on what it generates.
     const operatorDeployment = this.of('Deployment').find((d) => d.spec.template.spec.containers.some((c: { args?: string[] }) =>
@@ -392,7 +408,7 @@ export class PushChain {
   }
 
   /** Creates a Pod and does the kubelet's part: Running, Ready, with this podIP. */
-  private createPod(pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; spec: unknown }, podIP: string): void {
+  createPod(pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; spec: unknown }, podIP: string): void {
     const admin = this.cp.admin;
     admin.ok(['create', '-f', '-'], JSON.stringify({
       apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace, labels: pod.labels }, spec: pod.spec,
@@ -410,21 +426,7 @@ export class PushChain {
     const host = createPodHost();
     this.cleanups.push(() => host.remove());
     const pod = new ChatPod(spec, host, `http://${this.collectorAddress}:${this.collector.ports.otlpGrpc}`);
-    this.createPod({
-      namespace: spec.namespace,
-      name: spec.name,
-      labels: spec.labels,
-      spec: {
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [{
-          name: spec.kind,
-          image: `registry.example/chat-${spec.kind}:test`,
-          ports: [{ name: 'http', containerPort: CHAT_POD_PORT }],
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-        }],
-      },
-    }, host.address);
+    this.createPod({ namespace: spec.namespace, name: spec.name, labels: spec.labels, spec: chatPodSpec(spec.kind) }, host.address);
     this.pods.push(pod);
     this.cleanups.push(() => pod.kill());
     await pod.start();
@@ -448,6 +450,20 @@ export class PushChain {
     }
     if (errors.length) throw errors[0];
   }
+}
+
+/** A chat-service Pod's spec, as its Deployment would have it (restricted profile, one container). */
+export function chatPodSpec(kind: string): Record<string, unknown> {
+  return {
+    automountServiceAccountToken: false,
+    securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{
+      name: kind,
+      image: `registry.example/chat-${kind}:test`,
+      ports: [{ name: 'http', containerPort: CHAT_POD_PORT }],
+      securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    }],
+  };
 }
 
 /**

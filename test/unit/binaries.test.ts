@@ -6,7 +6,8 @@ import { execFileSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { DEFAULT_IMAGES, PROMETHEUS_OPERATOR_VERSION } from '../../lib/config';
-import { describeWithGo, PROGRAMS, programDir, programVersion, prometheusRelease, REPO_ROOT, TOOLS_DIR } from '../support/binaries';
+import { parse } from 'yaml';
+import { describeWithGo, KUBERNETES_PROGRAMS, PROGRAMS, programDir, programVersion, prometheusRelease, REPO_ROOT, TOOLS_DIR } from '../support/binaries';
 
 const program = (name: string) => {
   const p = PROGRAMS.find((x) => x.name === name);
@@ -40,8 +41,9 @@ describe('pinned programs match what the chart deploys', () => {
     expect(programVersion(program('kubernetes'))).toBe(kindNodeVersion());
   });
 
-  it('etcd: a 3.6 release, the series Kubernetes 1.32 is validated with or newer', () => {
-    expect(programVersion(program('etcd'))).toMatch(/^v3\.6\.\d+$/);
+  it('the oldest Kubernetes of the matrix is two minors below the newest (upstream supports three minors at a time)', () => {
+    const minor = (v: string) => Number(/^v1\.(\d+)\.\d+$/.exec(v)![1]);
+    expect(minor(programVersion(program('kubernetes-oldest')))).toBe(minor(kindNodeVersion()) - 2);
   });
 
   it('the cache key changes with the pinned version', () => {
@@ -49,15 +51,29 @@ describe('pinned programs match what the chart deploys', () => {
   });
 });
 
-describeWithGo('the kube-apiserver module replaces exactly the staging modules k8s.io/kubernetes replaces', () => {
-  it('same module list, each at its published v0.<minor>.<patch>', () => {
+/** k8s.io/kubernetes's module folder at a version (downloaded into the module cache). */
+const kubernetesModuleDir = (version: string, toolDir: string) => JSON.parse(execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], {
+  cwd: join(TOOLS_DIR, toolDir), encoding: 'utf8',
+})).Dir as string;
+
+describeWithGo('etcd: the series the newest Kubernetes is released with', () => {
+  it('same minor as k8s.io/kubernetes\'s build/dependencies.yaml names for etcd, at that patch or newer', () => {
     const version = programVersion(program('kubernetes'));
-    const dir = JSON.parse(execFileSync('go', ['mod', 'download', '-json', `k8s.io/kubernetes@${version}`], {
-      cwd: join(TOOLS_DIR, 'kubernetes'), encoding: 'utf8',
-    })).Dir as string;
-    const upstream = readFileSync(join(dir, 'go.mod'), 'utf8').split('\n')
+    const deps = parse(readFileSync(join(kubernetesModuleDir(version, 'kubernetes'), 'build', 'dependencies.yaml'), 'utf8'));
+    const upstream = (deps.dependencies as { name: string; version: string }[]).find((d) => d.name === 'etcd')!.version;
+    const [, uMinor, uPatch] = upstream.split('.').map(Number);
+    const [, minor, patch] = programVersion(program('etcd')).replace(/^v/, '').split('.').map(Number);
+    expect(`3.${minor}`).toBe(`3.${uMinor}`);
+    expect(patch).toBeGreaterThanOrEqual(uPatch);
+  });
+});
+
+describeWithGo('each Kubernetes wrapper module replaces exactly the staging modules k8s.io/kubernetes replaces', () => {
+  it.each(KUBERNETES_PROGRAMS.map((p) => [p]))('%s: same module list, each at its published v0.<minor>.<patch>', (toolDir) => {
+    const version = programVersion(program(toolDir));
+    const upstream = readFileSync(join(kubernetesModuleDir(version, toolDir), 'go.mod'), 'utf8').split('\n')
       .map((l) => /^\s*(\S+)\s+=>\s+\.\/staging\//.exec(l)?.[1]).filter((m): m is string => !!m).sort();
-    const ours = readFileSync(join(TOOLS_DIR, 'kubernetes', 'go.mod'), 'utf8').split('\n')
+    const ours = readFileSync(join(TOOLS_DIR, toolDir, 'go.mod'), 'utf8').split('\n')
       .map((l) => /^\s*(k8s\.io\/\S+)\s+=>\s+(\S+)\s+(v\S+)/.exec(l)).filter((m): m is RegExpExecArray => !!m);
     expect(upstream.length).toBeGreaterThan(20);
     expect(ours.map((m) => m[1]).sort()).toEqual(upstream);

@@ -17,16 +17,16 @@ describe('collector: which pods it watches', () => {
     const objects = synthObjects(configWith({ services: [...CHART_CONFIG.services, pull] }));
     const pushNamespaces = [...new Set(defaultConfig().services.filter((s) => s.exportMode === 'push').map((s) => s.namespace))];
     expect(pushNamespaces).toHaveLength(1);
-    expect(collectorOf(objects).processors.k8sattributes.filter).toEqual({ namespace: pushNamespaces[0] });
+    expect(collectorOf(objects).processors.k8s_attributes.filter).toEqual({ namespace: pushNamespaces[0] });
     expect(collectorRbac(objects).map((r) => `${r.kind} ${r.metadata.namespace}`)).toEqual([`Role ${pushNamespaces[0]}`, `RoleBinding ${pushNamespaces[0]}`]);
     // Its selector labels are not extracted either: the collector never names a pull service.
-    const labels = collectorOf(objects).processors.k8sattributes.extract.labels.map((l: { key: string }) => l.key);
+    const labels = collectorOf(objects).processors.k8s_attributes.extract.labels.map((l: { key: string }) => l.key);
     expect(labels).not.toContain('presence.example.com/tier');
   });
 
   it('push services in two namespaces: no filter, and pods (only) granted cluster-wide', () => {
     const objects = synthObjects(configWith({ services: [{ name: 'a', namespace: 'one' }, { name: 'b', namespace: 'two' }] }));
-    expect(collectorOf(objects).processors.k8sattributes.filter).toBeUndefined();
+    expect(collectorOf(objects).processors.k8s_attributes.filter).toBeUndefined();
     const rbac = collectorRbac(objects);
     expect(rbac.map((r) => r.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding']);
     expect(named(rbac, 'ClusterRole', rbac[0].metadata.name).rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }]);
@@ -39,7 +39,7 @@ describe('collector: which pods it watches', () => {
   });
 
   it('waits for the pod cache before accepting data, so the first points after a restart keep their identity', () => {
-    const k8s = collectorOf(synthObjects()).processors.k8sattributes;
+    const k8s = collectorOf(synthObjects()).processors.k8s_attributes;
     expect(k8s.wait_for_metadata).toBe(true);
     expect(durationSeconds(k8s.wait_for_metadata_timeout)).toBeGreaterThan(0);
   });

@@ -64,7 +64,7 @@ describe('deploy plan', () => {
   const steps = deployPlan({ dist: dist() });
 
   it('installs the CRDs of the pinned operator release server-side, then waits until they are Established', () => {
-    expect(CRD_URL).toBe('https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.0/stripped-down-crds.yaml');
+    expect(CRD_URL).toBe('https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.93.1/stripped-down-crds.yaml');
     const install = indexOf(steps, (s) => argsOf(s).startsWith('apply --server-side') && argsOf(s).includes(CRD_URL));
     const wait = indexOf(steps, (s) => argsOf(s).startsWith('wait --for=condition=Established') && argsOf(s).includes(`-f ${CRD_URL}`));
     expect(install).toBeLessThan(wait);

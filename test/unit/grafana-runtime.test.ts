@@ -2,7 +2,7 @@
  * What Grafana and its dashboard sidecar do once running, as far as their settings decide it: no
  * downloads from the internet, dashboards that follow their ConfigMaps (a removed service's dashboard
  * goes away), and a Service that does not depend on the sidecar. The sidecar's behaviour is that of
- * the pinned k8s-sidecar 2.5.0 (src/resources.py, src/healthz.py at that tag); a different image
+ * the pinned k8s-sidecar 2.10.1 (src/resources.py, src/healthz.py at that tag); a different image
  * fails the first test, so these are checked again.
  */
 import { parse } from 'yaml';
@@ -25,7 +25,7 @@ describe.each([['default config', defaultConfig()], ['five services', FIVE_SERVI
   it('runs the sidecar version these checks were made against', () => {
     expect(sidecar.image).toBe(config.images.grafanaSidecar);
     expect(config.images.grafanaSidecar).toBe(DEFAULT_IMAGES.grafanaSidecar);
-    expect(sidecar.image).toMatch(/:2\.5\.0$/);
+    expect(sidecar.image).toMatch(/:2\.10\.1$/);
   });
 
   it('downloads nothing: no plugin preinstall (Grafana 12 fetches its app plugins from grafana.com on first start), no signing-key fetch, no catalog installs, no public snapshots, no update checks', () => {
@@ -49,7 +49,7 @@ describe.each([['default config', defaultConfig()], ['five services', FIVE_SERVI
     expect(provider.options.path).toBe(env(sidecar).FOLDER);
   });
 
-  it('removes the file when its ConfigMap is deleted: WATCH mode (2.5.0 removes files on DELETED events; its SLEEP-mode removal fails until 2.10.0)', () => {
+  it('removes the file when its ConfigMap is deleted: WATCH mode (removes files on DELETED events; SLEEP mode removed them only from 2.7.1 on)', () => {
     expect(env(sidecar).METHOD).toBe('WATCH');
     expect(env(sidecar).RESOURCE).toBe('configmap');
     expect(env(sidecar).NAMESPACE).toBe(config.namespace);

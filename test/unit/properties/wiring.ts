@@ -79,7 +79,7 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   describe(`wiring (${name}): every chat service is carried through`, () => {
     const collectorConfig = pushing.length ? parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']) : undefined;
     const statements: string[] = collectorConfig?.processors['transform/chat_service_identity'].metric_statements[0].statements;
-    const extracted: string[] = collectorConfig?.processors.k8sattributes.extract.labels.map((l: { tag_name: string }) => l.tag_name);
+    const extracted: string[] = collectorConfig?.processors.k8s_attributes.extract.labels.map((l: { tag_name: string }) => l.tag_name);
     const overview = JSON.stringify(JSON.parse(named(objects, 'ConfigMap', 'dashboard-platform-overview').data['platform-overview.json']).panels);
 
     describe.each(config.services.map((s) => [s.name, s] as const))('%s', (service, s) => {
@@ -150,7 +150,7 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   }
   describe(`wiring (${name}): the collector`, () => {
     const collectorConfig = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
-    const k8sattributes = collectorConfig.processors.k8sattributes;
+    const k8sattributes = collectorConfig.processors.k8s_attributes;
     const collectorRoles = [...ofKind(objects, 'Role'), ...ofKind(objects, 'ClusterRole')].filter((r) => r.metadata.name.includes('otel-collector'));
     const namespaces = unique(pushing.map((s) => s.namespace));
 

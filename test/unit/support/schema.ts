@@ -23,7 +23,7 @@ function modelErrors(objects: readonly K8sObject[]): FieldProblem[][] {
 /**
  * Errors of the model libraries that contradict the upstream schema, each with its reason.
  * @kubernetes-models/prometheus-operator 6.0.0 models the Prometheus CR's embedded claim template
- * as a kind of its own and requires `apiVersion`/`kind` there; the v0.93.0 CRD requires neither
+ * as a kind of its own and requires `apiVersion`/`kind` there; the v0.93 CRD requires neither
  * (schema.test.ts checks that against the vendored CRD) and the operator ignores them.
  */
 export const KNOWN_MODEL_DEFECTS: readonly { kind: string; path: string; message: RegExp }[] = [
@@ -34,7 +34,7 @@ const isKnownDefect = (o: K8sObject, p: FieldProblem) =>
   KNOWN_MODEL_DEFECTS.some((d) => d.kind === o.kind && d.path === p.path && d.message.test(p.message));
 
 /**
- * Fields of the pinned v0.93.0 CRDs that the models lack: @kubernetes-models/prometheus-operator
+ * Fields of the pinned v0.93 CRDs that the models lack: @kubernetes-models/prometheus-operator
  * 4.4.4, the last release whose engines accept Node 20, predates them. Each is checked against
  * the CRD's enum (as `cdk8s import` generated it into imports/) instead of reported as unknown.
  */
@@ -52,7 +52,7 @@ function withModelGaps(o: K8sObject, problems: FieldProblem[]): FieldProblem[] {
   for (const g of gaps) {
     const value = valueAt(o, g.path);
     if (value !== undefined && !g.allowed.includes(value as string)) {
-      kept.push({ path: g.path, message: `must be one of ${g.allowed.join(', ')} (the v0.93.0 CRD's enum)` });
+      kept.push({ path: g.path, message: `must be one of ${g.allowed.join(', ')} (the v0.93 CRD's enum)` });
     }
   }
   return kept;

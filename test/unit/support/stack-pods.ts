@@ -3,7 +3,7 @@ import { K8sObject, ofKind } from '../../support/manifests';
 import { Pod } from './network-policy';
 
 /**
- * Labels the Prometheus Operator (v0.93.0) puts on the pods of a Prometheus resource, overriding
+ * Labels the Prometheus Operator (v0.93) puts on the pods of a Prometheus resource, overriding
  * the same keys of spec.podMetadata.labels.
  */
 const operatorPodLabels = (name: string) => ({
@@ -50,7 +50,7 @@ export function stackPods(objects: K8sObject[]): Pod[] {
       probePorts: probePorts(containers, ports),
     };
   });
-  // The operator (v0.93.0) probes Prometheus and Alertmanager on their web port; the config
+  // The operator (v0.93) probes Prometheus and Alertmanager on their web port; the config
   // reloaders only with --enable-config-reloader-probes, which the chart does not pass.
   const reloaderProbed = ofKind(objects, 'Deployment').some((d) => (d.spec.template.spec.containers as { args?: string[] }[])
     .some((c) => (c.args ?? []).some((a) => /^--enable-config-reloader-probes(=true)?$/.test(a))));

@@ -1,0 +1,74 @@
+/**
+ * Section 9 (issue 18): the real collector under pod churn, longer than the test does it
+ * (test/chain/collector-churn.chain.test.ts asserts the series; this adds RSS). Pods replaced one
+ * after another on a real API server (test/support/pod-churn.ts), in rounds; after each round the
+ * collector's self-metric series and its RSS (VmRSS of its PID) are read.
+ *
+ * Bound: the series count is flat (the same after every round), and RSS after the last round is
+ * within CHURN_RSS_BOUND_MB of RSS after the first. The first round warms every cache and pool
+ * the collector fills once; after that only state kept per pod could grow it, and the k8sattributes
+ * pod cache drops deleted pods (after its deletion grace period) so its size follows the pods
+ * alive, not the pods ever seen. The bound leaves room for the Go runtime's heap sizing (GOGC
+ * lets the heap reach twice what is live between collections), not for a leak: a leak of even
+ * 10 kB per pod would exceed it over the rounds measured.
+ */
+import { binariesUnavailable } from '../test/support/binaries';
+import { COLLECTOR_BINARIES } from '../test/support/collector';
+import { readCollectorManifest } from '../test/support/collector-build';
+import { defaultConfig } from '../test/support/manifests';
+import { exposedSeries, PodChurn } from '../test/support/pod-churn';
+import { PushChain } from '../test/support/push-chain';
+import { CONTROL_PLANE_BINARIES } from '../test/support/control-plane';
+import { testHostsUnavailable } from '../test/support/test-hosts';
+import { procStatusKb } from './lib/measure';
+import { Row } from './lib/report';
+
+/** Pods per round; the first round is the warm-up. */
+export const CHURN_ROUND_PODS = 250;
+export const CHURN_ROUNDS = 4;
+export const CHURN_RSS_BOUND_MB = 16;
+
+export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: string[] }> {
+  const missing = binariesUnavailable([...CONTROL_PLANE_BINARIES, ...COLLECTOR_BINARIES]) ?? testHostsUnavailable();
+  if (missing) return { rows: [{ section: '9', measure: 'collector under pod churn', value: `skipped: ${missing}` }], notes: [] };
+  const config = defaultConfig();
+  const service = config.services.find((s) => s.exportMode === 'push')!;
+  const chain = await PushChain.start({ config, prometheus: false });
+  const churn = new PodChurn(chain, service);
+  const samples: { pods: number; series: number; rssMb: number }[] = [];
+  try {
+    for (let round = 0; round < CHURN_ROUNDS; round++) {
+      churn.replace(CHURN_ROUND_PODS);
+      const series = exposedSeries(await (await fetch(`http://${chain.collector.selfMetricsTarget}/metrics`)).text()).length;
+      const rssMb = (procStatusKb(chain.collector.pid!, 'VmRSS') ?? 0) / 1024;
+      samples.push({ pods: churn.pods.length, series, rssMb });
+      process.stderr.write(`churn: ${churn.pods.length} pods, ${series} self-metric series, RSS ${rssMb.toFixed(1)} MB\n`);
+    }
+  } finally {
+    churn.stop();
+    await chain.stop();
+  }
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  const flat = samples.every((s) => s.series === first.series);
+  const rssGrowth = last.rssMb - first.rssMb;
+  const version = readCollectorManifest().dist.version;
+  return {
+    rows: [
+      {
+        section: '9', measure: `collector ${version} under pod churn: self-metric series after ${samples.map((s) => s.pods).join(' / ')} pods`,
+        value: samples.map((s) => String(s.series)).join(' / '), target: 'the same after every round', pass: flat,
+      },
+      {
+        section: '9', measure: `collector ${version} under pod churn: RSS after ${samples.map((s) => s.pods).join(' / ')} pods`,
+        value: samples.map((s) => `${s.rssMb.toFixed(0)} MB`).join(' / '), ratio: `${rssGrowth >= 0 ? '+' : ''}${rssGrowth.toFixed(1)} MB`,
+        target: `within ${CHURN_RSS_BOUND_MB} MB of the first round`, pass: Math.abs(rssGrowth) <= CHURN_RSS_BOUND_MB,
+      },
+    ],
+    notes: [
+      `Section 9: otelcol-chat ${version} on the chart's collector config, k8sattributes on a real kube-apiserver as the collector's ServiceAccount; ` +
+      `${CHURN_ROUNDS} rounds of ${CHURN_ROUND_PODS} pods, each a new Pod object (new name, UID and address) that sends one OTLP/HTTP export from its address and is deleted (test/support/pod-churn.ts); ` +
+      `after each round the self-metric series (:${chain.collector.ports.selfMetrics}/metrics) are counted and VmRSS read from /proc. Bound on RSS: ${CHURN_RSS_BOUND_MB} MB (bench/collector-churn.ts says why).`,
+    ],
+  };
+}
