@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import { App, YamlOutputType } from 'cdk8s';
+import { yaml11Safe } from './yaml-compat';
 import { buildCharts } from './charts/monitoring-charts';
 import { ChartConfig, ChartConfigInput, validateConfig } from './config';
 import { dashboardFileText, GeneratedDashboard } from './dashboards';
@@ -43,6 +44,11 @@ export function synthesizeManifests(config: ChartConfig, dashboards: GeneratedDa
     buildCharts(app, config, dashboards);
     app.synth();
     const files = readdirSync(staging).sort();
+    for (const f of files) {
+      const text = readFileSync(join(staging, f), 'utf8');
+      const safe = yaml11Safe(text);
+      if (safe !== text) writeFileSync(join(staging, f), safe);
+    }
     swapInto(staging, distDir);
     return files;
   } catch (e) {
