@@ -1,5 +1,5 @@
 /**
- * OTLP load shaped like the real chat services (/work/shared/reference/chat-services-metrics.md):
+ * OTLP load shaped like the real chat services (docs/chat-services-metrics.md):
  * many "pods" in one Node process, each its own OpenTelemetry JS MeterProvider (distinct resource:
  * the stub pod attribute test/support/collector.ts recognises, `service.name` as the services set
  * it), one OTLP/gRPC Export per pod every 1 s, cumulative, with the legacy HTTP instruments and

@@ -5,7 +5,7 @@
  * series into the right numbers and units.
  *
  * Input series are written literally from the metric contract
- * (/work/shared/reference/chat-services-metrics.md) and the labels the collector puts on every
+ * (docs/chat-services-metrics.md) and the labels the collector puts on every
  * series (service, namespace, pod; job and instance from service.name and service.instance.id):
  * nothing about names comes from lib/. Only alert names, thresholds and `for` durations are read
  * from the generated rules, so the inputs cross the thresholds the chart actually configured.

@@ -2,7 +2,7 @@
  * Known traffic for the dashboard proof, and the values every panel must then show.
  *
  * Metric names, label names, units and buckets here come from the metric contract
- * (/work/shared/reference/chat-services-metrics.md), written out literally; nothing is imported
+ * (docs/chat-services-metrics.md), written out literally; nothing is imported
  * from lib/, so the expectations cannot agree with the chart by construction.
  */
 import { CONTRACT, Convention, SyntheticService } from '../support/synthetic-service';

@@ -7,7 +7,7 @@
  * exposition).
  *
  * What production does, and how each step is reproduced here. Every name below is written
- * literally from the metric contract (/work/shared/reference/chat-services-metrics.md) and from
+ * literally from the metric contract (docs/chat-services-metrics.md) and from
  * reading the chart's collector config and ServiceMonitor; nothing is imported from lib/, so a
  * wrong name in the chart cannot be agreed with by construction.
  *

@@ -1,7 +1,7 @@
 /**
  * A synthetic chat service: a real HTTP server instrumented with the OpenTelemetry JS SDK
  * (MeterProvider + PrometheusExporter on 127.0.0.1), emitting exactly what the real chat services
- * emit according to the metric contract (/work/shared/reference/chat-services-metrics.md):
+ * emit according to the metric contract (docs/chat-services-metrics.md):
  *
  * - legacy conventions (what auth, transportation and messaging emit today):
  *   histogram `http.server.duration`, unit `ms`, buckets 0..10000 ms, whole-number values,
