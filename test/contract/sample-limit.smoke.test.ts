@@ -9,16 +9,16 @@ import { stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { CHART_CONFIG } from '../../lib/services';
-import { CHAT_SERVICE_KINDS, CHAT_SERVICE_ROUTES, ChatService, ChatServiceKind, describeWithChatService } from '../support/chat-service';
+import { CHAT_SERVICE_ROUTES, ChatService, chatServiceKindFor, describeWithChatService } from '../support/chat-service';
 import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';
 import { configWith, named, synthObjects } from '../support/manifests';
-import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
+import { until as pollUntil } from '../support/process';
+import { PROMETHEUS_BINARIES, PrometheusServer } from '../support/prometheus';
 
 /** The chart's services; the first one's limit set low enough for a few routes and statuses to exceed it. */
 const LOW_LIMIT = 100;
 const config: ChartConfig = configWith({ services: CHART_CONFIG.services.map((s, i) => (i === 0 ? { ...s, sampleLimit: LOW_LIMIT } : s)) });
-const KIND_OF: Record<string, ChatServiceKind> = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' };
 const exploding = config.services[0];
 const others = config.services.slice(1);
 
@@ -28,23 +28,17 @@ describeWithChatService('sampleLimit: one service over its limit loses only its 
   const services: ChatService[] = [];
 
   const query = (expr: string) => prometheus!.query(expr);
-  async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-      await sleep(250);
-    }
-  }
+  /** test/support/process.ts's until, for a check that answers yes or no. */
+  const until = (what: string, check: () => Promise<boolean>, timeoutMs = 30000) => pollUntil(what, async () => (await check()) || undefined, timeoutMs);
 
   beforeAll(async () => {
-    expect(config.services.map((s) => KIND_OF[s.name]).every((k) => CHAT_SERVICE_KINDS.includes(k))).toBe(true);
     const pod = (name: string) => `${name}-6b8d4-q2x`;
     collector = await RunningCollector.start({
       config: chartCollectorConfig(config),
       identity: { stub: config.services.map((s) => ({ namespace: s.namespace, name: pod(s.name), labels: { ...s.selector } })) },
     });
     for (const s of config.services) {
-      services.push(await ChatService.start({ kind: KIND_OF[s.name], collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: pod(s.name) } }));
+      services.push(await ChatService.start({ kind: chatServiceKindFor(s), collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: pod(s.name) } }));
     }
     // The chart's alert for each service, its `for` cut to 0s: the hold time is promtool's to prove
     // (rules.promtool.test.ts), this test proves the expression on real scrapes.
@@ -60,7 +54,7 @@ describeWithChatService('sampleLimit: one service over its limit loses only its 
     });
     // Every route of every service, each with three statuses: 9+ histogram series per response.
     for (const [i, s] of config.services.entries()) {
-      for (const r of CHAT_SERVICE_ROUTES[KIND_OF[s.name]]) for (const status of [200, 404, 500]) await services[i].request(r, { status });
+      for (const r of CHAT_SERVICE_ROUTES[chatServiceKindFor(s)]) for (const status of [200, 404, 500]) await services[i].request(r, { status });
     }
   }, 120000);
 
@@ -83,7 +77,7 @@ describeWithChatService('sampleLimit: one service over its limit loses only its 
       await until(`${s.name} up with its request counts`, async () =>
         (await query(`up{job="${s.name}"} == 1`)).length === 1
         && (await query(`sum(${s.convention === 'legacy' ? 'http_server_duration_milliseconds_count' : 'http_server_request_duration_seconds_count'}{service="${s.name}"})`))[0]?.value?.[1]
-          === String(CHAT_SERVICE_ROUTES[KIND_OF[s.name]].length * 3));
+          === String(CHAT_SERVICE_ROUTES[chatServiceKindFor(s)].length * 3));
     }
   });
 

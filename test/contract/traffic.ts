@@ -85,13 +85,17 @@ export const PLANS: readonly ServicePlan[] = [
  */
 export function plansFor(services: readonly { name: string; namespace: string; websocketGauge?: string }[]): ServicePlan[] {
   const template = PLANS.find((p) => p.service === 'chat-messaging')!;
-  return services.map((s) => PLANS.find((p) => p.service === s.name) ?? {
-    service: s.name,
-    namespace: s.namespace,
-    rps: template.rps,
-    websocket: s.websocketGauge === 'websocket_hub_active_connections',
-    pods: [{ name: `${s.name}-0`, websocketConnections: 3 }],
-    mix: template.mix.map((c, i) => ({ ...c, route: `/${s.name}/${i < 2 ? 'items' : 'search'}` })),
+  return services.map((s) => {
+    // Where the service runs and whether it has the gauge are the config's, whatever the table says.
+    const placed = { service: s.name, namespace: s.namespace, websocket: s.websocketGauge === 'websocket_hub_active_connections' };
+    const written = PLANS.find((p) => p.service === s.name);
+    if (written) return { ...written, ...placed };
+    return {
+      ...placed,
+      rps: template.rps,
+      pods: [{ name: `${s.name}-0`, websocketConnections: 3 }],
+      mix: template.mix.map((c, i) => ({ ...c, route: `/${s.name}/${i < 2 ? 'items' : 'search'}` })),
+    };
   });
 }
 

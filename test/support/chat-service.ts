@@ -22,6 +22,18 @@ const MIN_PYTHON: [number, number] = [3, 9];
 export type ChatServiceKind = 'auth' | 'transport' | 'messaging';
 export const CHAT_SERVICE_KINDS: readonly ChatServiceKind[] = ['auth', 'transport', 'messaging'];
 
+/** The real services' names, for the program that serves their routes. */
+const KIND_OF_NAME: Readonly<Record<string, ChatServiceKind>> = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' };
+
+/**
+ * Which test program stands in for a configured service: the real service's own where the name is
+ * one of theirs; for any other service, transport when it has the WebSocket gauge (the program
+ * that keeps it), messaging otherwise.
+ */
+export function chatServiceKindFor(service: { readonly name: string; readonly websocketGauge?: string }): ChatServiceKind {
+  return KIND_OF_NAME[service.name] ?? (service.websocketGauge ? 'transport' : 'messaging');
+}
+
 export interface ChatRoute {
   readonly method: string;
   /** Route template, e.g. /users/{user_id}: what the legacy `http_target` and the stable `http_route` show. */

@@ -59,9 +59,9 @@ export function configErrorFor(input: unknown): ConfigError {
   throw new Error('expected validateConfig to throw');
 }
 
-/** `base`, or `base-2`, `base-3`, ...: a service name lib/services.ts does not use, for tests that add a service to it. */
-export function unusedServiceName(base: string): string {
-  const taken = new Set(CHART_CONFIG.services.map((s) => s.name));
+/** `base`, or `base-2`, `base-3`, ...: a service name `services` (default: lib/services.ts) does not use. */
+export function unusedServiceName(base: string, services: readonly { readonly name: string }[] = CHART_CONFIG.services): string {
+  const taken = new Set(services.map((s) => s.name));
   let name = base;
   for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
   return name;
