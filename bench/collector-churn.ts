@@ -17,7 +17,7 @@ import { binariesUnavailable } from '../test/support/binaries';
 import { COLLECTOR_BINARIES } from '../test/support/collector';
 import { readCollectorManifest } from '../test/support/collector-build';
 import { defaultConfig } from '../test/support/manifests';
-import { exposedSeries, PodChurn } from '../test/support/pod-churn';
+import { collectorSelfSeries, PodChurn } from '../test/support/pod-churn';
 import { PushChain } from '../test/support/push-chain';
 import { CONTROL_PLANE_BINARIES } from '../test/support/control-plane';
 import { testHostsUnavailable } from '../test/support/test-hosts';
@@ -40,7 +40,7 @@ export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: strin
   try {
     for (let round = 0; round < CHURN_ROUNDS; round++) {
       churn.replace(CHURN_ROUND_PODS);
-      const series = exposedSeries(await (await fetch(`http://${chain.collector.selfMetricsTarget}/metrics`)).text()).length;
+      const series = (await collectorSelfSeries(chain.collector)).length;
       const rssMb = (procStatusKb(chain.collector.pid!, 'VmRSS') ?? 0) / 1024;
       samples.push({ pods: churn.pods.length, series, rssMb });
       process.stderr.write(`churn: ${churn.pods.length} pods, ${series} self-metric series, RSS ${rssMb.toFixed(1)} MB\n`);

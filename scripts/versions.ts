@@ -118,10 +118,8 @@ function main(): void {
     if (v.status === 'behind') behind++;
     rows.push([pin.what, pin.module, pin.pinned, v.newest ?? '-', note]);
   }
-  for (const [key, image] of Object.entries(DEFAULT_IMAGES)) {
-    if (key === 'grafana') rows.push(['grafana (image)', image, '', '-', 'no Go module (AGPL): see github.com/grafana/grafana releases, stay on major 12']);
-    if (key === 'grafanaSidecar') rows.push(['grafana sidecar (image)', image, '', '-', 'no Go module: see github.com/kiwigrid/k8s-sidecar releases']);
-  }
+  rows.push(['grafana (image)', DEFAULT_IMAGES.grafana, '', '-', 'no Go module (AGPL): see github.com/grafana/grafana releases, stay on major 12']);
+  rows.push(['grafana sidecar (image)', DEFAULT_IMAGES.grafanaSidecar, '', '-', 'no Go module: see github.com/kiwigrid/k8s-sidecar releases']);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   console.log(`\n${behind} pin(s) behind the newest version the Go module proxy lists.`);

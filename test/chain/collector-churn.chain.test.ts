@@ -10,7 +10,7 @@
  * (opentelemetry-collector-contrib issue 47669). Series counts are deterministic; RSS over a longer
  * run is measured by `npm run bench -- --only churn`.
  */
-import { exposedSeries, CHURN_PROBE_METRIC, PodChurn } from '../support/pod-churn';
+import { CHURN_PROBE_METRIC, collectorSelfSeries, PodChurn } from '../support/pod-churn';
 import { until } from '../support/process';
 import { describeWithChain, PushChain } from '../support/push-chain';
 import { defaultConfig } from '../support/manifests';
@@ -36,15 +36,14 @@ describeWithChain('pod churn: the collector\'s own series stay flat on the real 
     await chain?.stop();
   }, 60_000);
 
-  const selfSeries = async () => exposedSeries(await (await fetch(`http://${chain.collector.selfMetricsTarget}/metrics`)).text());
   const exporterText = async () => (await Promise.all(Object.values(chain.collector.ports.exporters ?? {}).map(async (port) =>
     (await fetch(`http://${chain.collectorAddress}:${port}/metrics`)).text()))).join('\n');
 
   it(`after ${WARM_PODS} pods, ${CHURN_PODS} more leave the same set of self-metric series, none naming a pod`, async () => {
     churn.replace(WARM_PODS);
-    const warm = await selfSeries();
+    const warm = await collectorSelfSeries(chain.collector);
     const churned = churn.replace(CHURN_PODS);
-    const after = await selfSeries();
+    const after = await collectorSelfSeries(chain.collector);
 
     const naming = after.filter((s) => churn.pods.some((p) => s.includes(`"${p.address}"`) || s.includes(p.uid) || s.includes(p.name)));
     expect(naming).toEqual([]);

@@ -15,7 +15,7 @@
 import { CHART_CONFIG } from '../../lib/services';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from '../support/manifests';
-import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName } from '../support/push-chain';
+import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, templateHash } from '../support/push-chain';
 import { until } from '../support/process';
 import { QueryResult, sleep } from '../support/prometheus';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
@@ -70,8 +70,6 @@ const CONNECTIONS = [7, 5];
 const STRANGER_RPS = 5;
 /** After traffic starts: when the replacements begin. */
 const EVENTS_AFTER_MS = 15_000;
-
-const templateHash = () => Math.random().toString(36).slice(2, 11).padEnd(9, 'x');
 
 const stackNamespace = CONFIG.namespace;
 /** A namespace the chart does not watch, for a pod carrying a configured service's labels. */

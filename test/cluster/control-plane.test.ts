@@ -416,7 +416,6 @@ function expectedTargetLabels(monitor: K8sObject, endpoint: { relabelings?: { ac
   return labels;
 }
 
-
 /** `kubectl auth can-i --list` rows with a resource (non-resource URLs are everyone's discovery). */
 function parseCanIList(text: string): { resource: string; verbs: string[] }[] {
   return text.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).map((line) => {

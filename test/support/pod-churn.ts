@@ -11,7 +11,8 @@
  */
 import { execFileSync } from 'child_process';
 import { ChartConfig } from '../../lib/config';
-import { chatPodSpec, createPodNetwork, podName, PushChain } from './push-chain';
+import { RunningCollector } from './collector';
+import { chatPodSpec, createPodNetwork, podName, PushChain, templateHash } from './push-chain';
 import { TestHosts } from './test-hosts';
 
 export type ChatServiceConfig = ChartConfig['services'][number];
@@ -27,8 +28,6 @@ export interface ChurnedPod {
 
 /** Addresses per network namespace (a /24 less the gateway, and the broadcast address). */
 const ADDRESSES_PER_NETWORK = 250;
-
-const templateHash = () => Math.random().toString(36).slice(2, 11).padEnd(9, 'x');
 
 /** One OTLP/JSON export: a cumulative counter, as a chat service's SDK sends its request counts. */
 function otlpExport(service: ChatServiceConfig, pod: string): string {
@@ -100,4 +99,9 @@ export class PodChurn {
 /** The series of a Prometheus exposition: each sample line's name and labels, without its value. */
 export function exposedSeries(text: string): string[] {
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\s+\S+(\s+\d+)?$/, '')).sort();
+}
+
+/** The collector's own series, as Prometheus scrapes them from its self-metrics endpoint. */
+export async function collectorSelfSeries(collector: RunningCollector): Promise<string[]> {
+  return exposedSeries(await (await fetch(`http://${collector.selfMetricsTarget}/metrics`)).text());
 }

@@ -483,11 +483,14 @@ export function reloaderEnv(statefulSet: K8sObject): Record<string, string> {
   }));
 }
 
+/** A pod-template-hash-like value: nine lowercase letters and digits. */
+export const templateHash = () => Math.random().toString(36).slice(2, 11).padEnd(9, 'x');
+
 /** A ReplicaSet-style pod name: <service>-<template hash>-<5 characters>. */
-export function podName(service: string, templateHash: string): string {
+export function podName(service: string, hash: string): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   const suffix = Array.from(randomBytes(5), (b) => alphabet[b % alphabet.length]).join('');
-  return `${service}-${templateHash}-${suffix}`;
+  return `${service}-${hash}-${suffix}`;
 }
 
 /** One class of planned requests (test/contract/traffic.ts's RequestClass). */
