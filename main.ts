@@ -4,7 +4,7 @@
  */
 import { allDashboards } from './lib/dashboards';
 import { mirrorForCli, loadConfig, synthesizeManifests, writeDashboardFiles } from './lib/synth';
-import { CHART_CONFIG } from './lib/services';
+import { CHART_CONFIG } from './lib/chart-config';
 
 const DIST = process.env.CHAT_MONITORING_DIST ?? 'dist';
 const DASHBOARDS = process.env.CHAT_MONITORING_DASHBOARDS ?? 'dashboards';

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join, relative } from 'path';
-import { CHART_CONFIG } from '../lib/services';
+import { CHART_CONFIG } from '../lib/chart-config';
 import { compareVariants, mb, measureCommand, ms, ratio, Variant, VariantStats } from './lib/measure';
 import { Row } from './lib/report';
 
@@ -88,7 +88,7 @@ export async function benchSynth(runs: number): Promise<SynthResults> {
   return { rows, fastestRunner: fastest.name, runners, notes };
 }
 
-/** A config of `n` legacy push services chat-svc-001..., otherwise the shape and options of lib/services.ts. */
+/** A config of `n` legacy push services chat-svc-001..., otherwise the shape and options of lib/chart-config.ts. */
 export function serviceConfig(n: number): object {
   const services = Array.from({ length: n }, (_, i) => {
     const name = `chat-svc-${String(i + 1).padStart(3, '0')}`;
@@ -130,7 +130,7 @@ export async function benchScaling(runs: number): Promise<ScalingResults> {
   const profile = await profileSynth('300 services', join(WORK, 'synth', 'services-300', 'config.json'));
   return {
     rows,
-    notes: [`Scaling configs: lib/services.ts's options with n legacy push services chat-svc-001..; times include the esbuild step (~0.1 s).`],
+    notes: [`Scaling configs: lib/chart-config.ts's options with n legacy push services chat-svc-001..; times include the esbuild step (~0.1 s).`],
     dir30: join(WORK, 'synth', 'services-30'),
     profile,
     pass: r < 3,

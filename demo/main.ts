@@ -4,7 +4,7 @@
  * committed: it holds the bundled program, rebuilt from demo/app/ on every run.
  */
 import { loadConfig } from '../lib/synth';
-import { CHART_CONFIG } from '../lib/services';
+import { CHART_CONFIG } from '../lib/chart-config';
 import { buildDemoBundle } from './bundle';
 import { synthesizeDemo } from './chart';
 

@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { buildCharts } from '../lib/charts/monitoring-charts';
 import { ChartConfig } from '../lib/config';
 import { loadConfig } from '../lib/synth';
-import { CHART_CONFIG } from '../lib/services';
+import { CHART_CONFIG } from '../lib/chart-config';
 import { DEMO_DIST, synthDemo } from '../demo/main';
 import {
   ConfigSource, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, parseReceiversFile,
@@ -161,7 +161,7 @@ async function main() {
     // The demo is built from the config: it must be the config dist/ came from.
     const source: ConfigSource = configPath
       ? { name: `CHAT_MONITORING_CONFIG=${configPath}`, synth: `CHAT_MONITORING_CONFIG=${configPath} npm run synth` }
-      : { name: 'lib/services.ts (CHAT_MONITORING_CONFIG is not set)', synth: 'npm run synth' };
+      : { name: 'lib/chart-config.ts (CHAT_MONITORING_CONFIG is not set)', synth: 'npm run synth' };
     const mismatch = distMismatch(dist, synthesizeInMemory(loadConfig(CHART_CONFIG, configPath)), source);
     if (mismatch) throw new Error(mismatch);
   }

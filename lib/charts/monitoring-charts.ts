@@ -16,7 +16,7 @@ import { componentLabels, NAMES, PART_OF, PLATFORM_RULES_NAME } from '../labels'
 import { NetworkPolicies, podDisruptionBudgetFor } from '../network-policies';
 import { Prometheus } from '../prometheus/prometheus';
 import { PrometheusOperator } from '../prometheus/prometheus-operator';
-import { Rules } from '../prometheus/rules';
+import { PrometheusRuleGroups } from '../prometheus/prometheus-rule';
 import { ServiceMonitorForChatService, ServiceMonitorForComponent } from '../prometheus/service-monitors';
 import { platformAlerts, serviceAlerts } from '../rules/alerts';
 import { recordingRules } from '../rules/recording';
@@ -129,9 +129,9 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
 
   const rulesChart = new Chart(app, '50-rules');
   for (const s of config.services) {
-    new Rules(rulesChart, s.name, { namespace: ns, name: s.name, groups: [recordingRules(config, s), serviceAlerts(config, s)] });
+    new PrometheusRuleGroups(rulesChart, s.name, { namespace: ns, name: s.name, groups: [recordingRules(config, s), serviceAlerts(config, s)] });
   }
-  new Rules(rulesChart, 'platform', { namespace: ns, name: PLATFORM_RULES_NAME, groups: [platformAlerts(config)] });
+  new PrometheusRuleGroups(rulesChart, 'platform', { namespace: ns, name: PLATFORM_RULES_NAME, groups: [platformAlerts(config)] });
 
   const grafanaChart = new Chart(app, '60-grafana');
   new Grafana(grafanaChart, 'grafana', {

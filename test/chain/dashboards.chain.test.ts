@@ -12,7 +12,7 @@
  * both conventions' dashboards and rules; the collector config, RBAC and ServiceMonitors do not
  * depend on the convention. Routes, statuses and latencies are the contract's, written out here.
  */
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from '../support/manifests';
 import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, templateHash } from '../support/push-chain';

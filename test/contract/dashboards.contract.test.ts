@@ -12,7 +12,7 @@
  * stopped, so each 1-minute window lies inside the traffic.
  */
 import { writeFileSync } from 'fs';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, defaultConfig, readDist, synthObjects } from '../support/manifests';
 import { describeWithPrometheus, sleep } from '../support/prometheus';
 import { CONTRACT } from '../support/synthetic-service';
@@ -24,7 +24,7 @@ const TRAFFIC_MS = 63_000;
 
 /**
  * The panels the issue asks for, for every service of the config dashboards/ was synthesized from
- * (lib/services.ts); a dashboard that loses one fails here (one without an assertion fails in provePanels).
+ * (lib/chart-config.ts); a dashboard that loses one fails here (one without an assertion fails in provePanels).
  */
 const SERVICE_PANELS = ['Requests per second', 'Error rate (5xx)', 'p95 latency', 'p99 latency', 'Client errors (4xx)', 'Instances',
   'Requests per second by route', 'Requests per second by status', 'p95 latency by route'];

@@ -10,7 +10,7 @@
  */
 import { stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { ChatService, ChatServiceKind, ChatWebSocket, describeWithChatService, Planned, route } from '../support/chat-service';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE, StubPod } from '../support/collector';
 import { chatServiceScrapes } from '../support/chat-service-scrapes';

@@ -8,7 +8,7 @@
 import { stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { CHAT_SERVICE_ROUTES, ChatService, chatServiceKindFor, describeWithChatService } from '../support/chat-service';
 import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';

@@ -19,7 +19,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { validateConfig } from '../../lib/config';
 import { DATASOURCE_UID } from '../../lib/labels';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 
 const CLUSTER = 'chat-monitoring';
 const CONTEXT = `kind-${CLUSTER}`;

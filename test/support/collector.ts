@@ -15,7 +15,7 @@ import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { NAMES } from '../../lib/labels';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { binaryPath, describeWithBinaries } from './binaries';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from './manifests';
 import { freePort, httpOk, RunningProcess } from './process';

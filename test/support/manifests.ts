@@ -5,7 +5,7 @@ import { App, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { buildCharts } from '../../lib/charts/monitoring-charts';
 import { ChartConfig, ChartConfigInput, ConfigError, validateConfig } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 
 export interface K8sObject {
   apiVersion: string;
@@ -59,7 +59,7 @@ export function configErrorFor(input: unknown): ConfigError {
   throw new Error('expected validateConfig to throw');
 }
 
-/** `base`, or `base-2`, `base-3`, ...: a service name `services` (default: lib/services.ts) does not use. */
+/** `base`, or `base-2`, `base-3`, ...: a service name `services` (default: lib/chart-config.ts) does not use. */
 export function unusedServiceName(base: string, services: readonly { readonly name: string }[] = CHART_CONFIG.services): string {
   const taken = new Set(services.map((s) => s.name));
   let name = base;

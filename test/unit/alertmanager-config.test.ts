@@ -7,7 +7,7 @@ import { alertmanagerConfigSpec, GROUP_BY, receiverEgressPorts } from '../../lib
 import { ChartConfigInput, NULL_RECEIVER, validateConfig } from '../../lib/config';
 import { ALERT_LABEL_NAMES, ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configErrorFor, K8sObject, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
 const services = CHART_CONFIG.services;

@@ -5,7 +5,7 @@
  */
 import { parse } from 'yaml';
 import { ChartConfig, DEFAULT_IMAGES, validateConfig } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { PROGRAMS, programVersion } from '../support/binaries';
 import { K8sObject, named, ofKind, synthObjects } from '../support/manifests';
 import { schemaProblems } from './support/schema';

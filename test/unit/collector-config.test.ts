@@ -4,7 +4,7 @@
  */
 import { parse } from 'yaml';
 import { durationSeconds } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, defaultConfig, named, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
 const collectorOf = (objects: ReturnType<typeof synthObjects>) => parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);

@@ -1,4 +1,4 @@
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { validateConfig } from '../../lib/config';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
 import { configErrorFor } from '../support/manifests';

@@ -4,7 +4,7 @@ import { join } from 'path';
 import { allDashboards, dashboardFileText } from '../../lib/dashboards';
 import { parsePromQL } from '../../lib/queries/promql';
 import { recordingRules } from '../../lib/rules/recording';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, defaultConfig } from '../support/manifests';
 
 /**

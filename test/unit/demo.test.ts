@@ -12,7 +12,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Testing } from 'cdk8s';
 import { ChartConfig, validateConfig } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { BUNDLE_FILE, buildDemoBundle } from '../../demo/bundle';
 import { DemoChart, LOADGEN_NAME } from '../../demo/chart';
 import { freePort } from '../support/prometheus';

@@ -12,7 +12,7 @@ import {
 } from '../../scripts/deploy-plan';
 import { ChartConfigInput } from '../../lib/config';
 import { allDashboards } from '../../lib/dashboards';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { synthesizeManifests } from '../../lib/synth';
 import { configWith, readDist, synthCharts } from '../support/manifests';
 

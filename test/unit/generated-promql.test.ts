@@ -1,6 +1,6 @@
 /** Generated PromQL (test/unit/properties/generated-promql.ts) for every convention, export mode and window the config allows. */
 import { parsePromQL } from '../../lib/queries/promql';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, defaultConfig, unusedServiceName } from '../support/manifests';
 import { generatedPromqlProperties } from './properties/generated-promql';
 

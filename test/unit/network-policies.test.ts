@@ -2,7 +2,7 @@
  * NetworkPolicies (test/unit/properties/network-policies.ts) on the default services plus a pull
  * service in its own namespace; the same suite runs on one and five services in config-sizes.test.ts.
  */
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, K8sObject, synthObjects, unusedServiceName } from '../support/manifests';
 import { flowAllowed, NetworkPolicy, Pod } from './support/network-policy';
 import { stackPods } from './support/stack-pods';

@@ -4,7 +4,7 @@
  * property suite's (properties/network-policies.ts), run with them set by config-sizes.test.ts.
  */
 import { validateConfig } from '../../lib/config';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configErrorFor, configWith, ofKind, synthObjects } from '../support/manifests';
 
 const services = CHART_CONFIG.services;

@@ -3,7 +3,7 @@
  * its own namespace, with the collector and Prometheus replicated; the same suite runs on one and
  * five services in config-sizes.test.ts.
  */
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, unusedServiceName } from '../support/manifests';
 import { pinned, policyProperties } from './properties/policy';
 

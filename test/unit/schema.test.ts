@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
 import { configWith, defaultConfig, K8sObject, named, synthObjects, unusedServiceName } from '../support/manifests';
-import { CHART_CONFIG } from '../../lib/services';
+import { CHART_CONFIG } from '../../lib/chart-config';
 import { KNOWN_MODEL_DEFECTS, schemaProblems } from './support/schema';
 import { schemaProperties } from './properties/schema';
 import { describeWithGo } from '../support/binaries';

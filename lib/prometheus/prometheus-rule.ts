@@ -3,15 +3,15 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../../imports
 import { componentLabels, MONITORING_SELECTOR } from '../labels';
 import { AlertingRule, RuleGroup } from '../rules/types';
 
-export interface RulesProps {
+export interface PrometheusRuleGroupsProps {
   readonly namespace: string;
   readonly name: string;
   readonly groups: readonly RuleGroup[];
 }
 
 /** One PrometheusRule object holding rule groups built by lib/rules. */
-export class Rules extends Construct {
-  constructor(scope: Construct, id: string, props: RulesProps) {
+export class PrometheusRuleGroups extends Construct {
+  constructor(scope: Construct, id: string, props: PrometheusRuleGroupsProps) {
     super(scope, id);
     new PrometheusRule(this, 'rule', {
       metadata: { name: props.name, namespace: props.namespace, labels: { ...componentLabels(props.name, 'rules'), ...MONITORING_SELECTOR } },
