@@ -7,7 +7,8 @@
  * points at this object through `spec.alertmanagerConfiguration`, so the operator uses it as the
  * top-level configuration, without the namespace matcher it forces on other AlertmanagerConfigs.
  */
-import { AlertMatcher, AlertRoute, ChartConfig, MatchType, NULL_RECEIVER, ReceiverConfig } from '../config';
+import { ChartConfig } from '../config';
+import { AlertMatcher, AlertRoute, MatchType, NULL_RECEIVER, ReceiverConfig } from './alertmanager-settings';
 import { ALERT_NAMES } from '../rules/alert-catalog';
 
 /** Field names as in the CRD (the objects are serialized as they are). */

@@ -1,4 +1,4 @@
-import { MetricConvention } from '../config';
+import { MetricConvention } from '../chat-service-settings';
 
 /** What a service's HTTP server histogram is called once the collector's Prometheus exporter names it. */
 export interface HttpConvention {
