@@ -12,16 +12,27 @@ export function volumeClaimTemplate<Q>(size: Q, storageClassName?: string) {
   return { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: size } } } } };
 }
 
+/** Names the operator gives the ports of the pods it generates: the server's and its config reloader's. */
+export const OPERATED_PORT_NAMES = { web: 'web', reloader: 'reloader-web' } as const;
+/** The operator's config-reloader sidecar serves its metrics here, beside Prometheus and Alertmanager alike. */
+export const CONFIG_RELOADER_PORT = 8080;
+
 /** The Service in front of the operator's pods: their web port and the config reloader's. */
-export function webAndReloaderService(scope: Construct, meta: k8s.ObjectMeta, selector: Record<string, string>, webPort: number, reloaderPort: number): k8s.KubeService {
+export function webAndReloaderService(scope: Construct, meta: k8s.ObjectMeta, selector: Record<string, string>, webPort: number): k8s.KubeService {
+  const { web, reloader } = OPERATED_PORT_NAMES;
   return new k8s.KubeService(scope, 'service', {
     metadata: meta,
     spec: {
       selector,
       ports: [
-        { name: 'web', port: webPort, targetPort: k8s.IntOrString.fromString('web') },
-        { name: 'reloader-web', port: reloaderPort, targetPort: k8s.IntOrString.fromString('reloader-web') },
+        { name: web, port: webPort, targetPort: k8s.IntOrString.fromString(web) },
+        { name: reloader, port: CONFIG_RELOADER_PORT, targetPort: k8s.IntOrString.fromString(reloader) },
       ],
     },
   });
+}
+
+/** Self-monitoring of an operated component: its server and its config reloader, on the ports above. */
+export function webAndReloaderEndpoints(interval: string) {
+  return Object.values(OPERATED_PORT_NAMES).map((port) => ({ port, interval }));
 }

@@ -10,13 +10,15 @@ import {
 } from '../../imports/alertmanager-monitoring.coreos.com';
 import { ALERTMANAGER_CONFIG_SELECTOR, componentLabels, NAMES, selectorLabels } from '../labels';
 import { AlertmanagerConfigSpec } from './alertmanager-config';
-import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderService } from '../operator-pods';
+import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
+import { podDisruptionBudgetFor } from '../pod-disruption-budget';
+import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
 
 export interface AlertmanagerProps {
   readonly namespace: string;
   /** Pinned Alertmanager image; its tag is also the resource's `version`. */
   readonly image: string;
-  /** @default 1 (above 1 the replicas form a cluster on port 9094) */
+  /** @default 1 (above 1 the replicas form a cluster on CLUSTER_PORT, with a PodDisruptionBudget) */
   readonly replicas?: number;
   /** Size of each replica's claim for silences and the notification log, e.g. '1Gi'. */
   readonly storage: string;
@@ -25,28 +27,31 @@ export interface AlertmanagerProps {
   readonly retention: string;
   /** The generated route tree, inhibitions and receivers (alertmanager-config.ts). */
   readonly config: AlertmanagerConfigSpec;
+  /** How often Prometheus scrapes its metrics. */
+  readonly scrapeInterval: string;
 }
 
 /**
  * Alertmanager run by the operator. Its configuration is the chart's AlertmanagerConfig object
  * (no credentials; receivers reference a user-created Secret), merged with any AlertmanagerConfig
- * the user adds in the stack's namespace with the label ALERTMANAGER_CONFIG_SELECTOR.
+ * the user adds in the stack's namespace with the label ALERTMANAGER_CONFIG_SELECTOR. With its
+ * Service, its own ServiceMonitor and (above one replica) a PodDisruptionBudget.
  */
 export class Alertmanager extends Construct {
   /** Name of the Alertmanager and AlertmanagerConfig resources (the StatefulSet is alertmanager-<name>). */
   static readonly RESOURCE_NAME = 'chat-monitoring';
+  /** Its API and UI: alerts from Prometheus, queries from Grafana, scrapes (the operator's default web port). */
   static readonly PORT = 9093;
   /** Gossip between replicas (TCP and UDP); the operator disables it for a single replica. */
   static readonly CLUSTER_PORT = 9094;
-  /** The operator's config-reloader sidecar serves its metrics here. */
-  static readonly RELOADER_PORT = 8080;
+  static readonly ROLE = 'alerting';
   readonly serviceName = NAMES.alertmanager;
   readonly podSelector = selectorLabels(NAMES.alertmanager);
 
   constructor(scope: Construct, id: string, props: AlertmanagerProps) {
     super(scope, id);
     const name = NAMES.alertmanager;
-    const labels = componentLabels(name, 'alerting');
+    const labels = componentLabels(name, Alertmanager.ROLE);
     const meta = { name, namespace: props.namespace, labels };
 
     // Alertmanager and its config reloader read files only: no API token.
@@ -84,6 +89,8 @@ export class Alertmanager extends Construct {
       },
     });
 
-    webAndReloaderService(this, meta, this.podSelector, Alertmanager.PORT, Alertmanager.RELOADER_PORT);
+    webAndReloaderService(this, meta, this.podSelector, Alertmanager.PORT);
+    podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
+    new ServiceMonitorForComponent(this, 'monitor', { namespace: props.namespace, name, selector: labels, endpoints: webAndReloaderEndpoints(props.scrapeInterval) });
   }
 }

@@ -4,8 +4,10 @@ import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
+import { podDisruptionBudgetFor } from '../pod-disruption-budget';
+import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
 import { COLLECTOR_PORTS } from './collector-config';
-import { CHAT_SERVICE_LABEL, EXPORTER_PORT_NAME, ServiceExporter } from './service-exporters';
+import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from './service-exporters';
 
 export interface OtelCollectorProps {
   readonly namespace: string;
@@ -16,8 +18,10 @@ export interface OtelCollectorProps {
   /** Per push service: its exporter's port, exposed by a Service of its own (serviceExporters()). */
   readonly exporters: readonly ServiceExporter[];
   /** Namespaces whose pods push OTLP (pushNamespaces()); k8sattributes reads pods there. */
-  readonly serviceNamespaces: readonly string[];
-  /** @default 1 */
+  readonly pushNamespaces: readonly string[];
+  /** How often Prometheus scrapes the collector's own telemetry. */
+  readonly scrapeInterval: string;
+  /** @default 1 (above 1, with a PodDisruptionBudget) */
   readonly replicas?: number;
   /** @default 100m/256Mi requests, 500m/512Mi limits */
   readonly resources?: ResourceSizes;
@@ -26,6 +30,8 @@ export interface OtelCollectorProps {
 const DEFAULT_RESOURCES: ResourceSizes = { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '500m', memoryLimit: '512Mi' };
 /** The collector image's user. */
 const COLLECTOR_UID = 10001;
+/** Names of the fixed listeners (COLLECTOR_PORTS) on the container and the Service. */
+const PORT_NAMES = { otlpGrpc: 'otlp-grpc', otlpHttp: 'otlp-http', selfMetrics: 'metrics', health: 'health' } as const;
 
 /** GOMEMLIMIT at 80 % of the memory limit, so Go's GC works before the kernel's OOM killer does. */
 function goMemLimit(memoryLimit: string): string {
@@ -35,87 +41,104 @@ function goMemLimit(memoryLimit: string): string {
   return `${Math.floor(mib * 0.8)}MiB`;
 }
 
-/** The OpenTelemetry Collector: OTLP in, Prometheus exposition out, with each series tagged by its pod's identity. */
+function collectorContainer(props: OtelCollectorProps, sizes: ResourceSizes): k8s.Container {
+  const port = (key: keyof typeof PORT_NAMES) => ({ name: PORT_NAMES[key], containerPort: COLLECTOR_PORTS[key], protocol: 'TCP' });
+  const health = k8s.IntOrString.fromString(PORT_NAMES.health);
+  return {
+    name: 'otel-collector',
+    image: props.image,
+    args: ['--config=/conf/config.yaml'],
+    env: [{ name: 'GOMEMLIMIT', value: goMemLimit(sizes.memoryLimit) }],
+    ports: [
+      port('otlpGrpc'),
+      port('otlpHttp'),
+      ...props.exporters.map((e) => ({ name: e.containerPortName, containerPort: e.port, protocol: 'TCP' })),
+      port('selfMetrics'),
+      port('health'),
+    ],
+    livenessProbe: { httpGet: { path: '/', port: health }, periodSeconds: 10, failureThreshold: 3 },
+    readinessProbe: { httpGet: { path: '/', port: health }, periodSeconds: 5 },
+    resources: resources(sizes),
+    securityContext: restrictedContainer(),
+    volumeMounts: [{ name: 'config', mountPath: '/conf', readOnly: true }],
+  };
+}
+
+/**
+ * The OpenTelemetry Collector: OTLP in, Prometheus exposition out, with each series tagged by its
+ * pod's identity. With its Services (one per push service), its own ServiceMonitor and (above one
+ * replica) a PodDisruptionBudget.
+ */
 export class OtelCollector extends Construct {
+  static readonly ROLE = 'collector';
   readonly serviceName = NAMES.collector;
   readonly podSelector = selectorLabels(NAMES.collector);
+  private readonly labels = componentLabels(NAMES.collector, OtelCollector.ROLE);
+  private readonly meta: k8s.ObjectMeta;
 
   constructor(scope: Construct, id: string, props: OtelCollectorProps) {
     super(scope, id);
     const name = NAMES.collector;
-    const labels = componentLabels(name, 'collector');
-    const meta = { name, namespace: props.namespace, labels };
-    const sizes = props.resources ?? DEFAULT_RESOURCES;
+    this.meta = { name, namespace: props.namespace, labels: this.labels };
     const configYaml = Yaml.stringify(props.config);
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
-    this.rbac(props, labels);
-
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: this.meta, automountServiceAccountToken: true });
+    this.rbac(props);
     new k8s.KubeConfigMap(this, 'config', {
-      metadata: { ...meta, name: `${name}-config` },
+      metadata: { ...this.meta, name: `${name}-config` },
       data: { 'config.yaml': configYaml },
     });
+    this.deployment(props, configYaml);
+    this.services(props);
+    podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
+    // Its own telemetry (dropped unattributed points, exporter errors); the chat services' series
+    // are scraped per service, by the ServiceMonitors of the services.
+    new ServiceMonitorForComponent(this, 'monitor', {
+      namespace: props.namespace, name, selector: this.labels, endpoints: [{ port: PORT_NAMES.selfMetrics, interval: props.scrapeInterval }],
+    });
+  }
 
+  private deployment(props: OtelCollectorProps, configYaml: string): void {
     new k8s.KubeDeployment(this, 'deployment', {
-      metadata: meta,
+      metadata: this.meta,
       spec: {
         replicas: props.replicas ?? 1,
         selector: { matchLabels: this.podSelector },
         template: {
           metadata: {
-            labels,
+            labels: this.labels,
             // Roll the pods when the configuration changes.
             annotations: { 'checksum/config': createHash('sha256').update(configYaml).digest('hex') },
           },
           spec: {
-            serviceAccountName: name,
+            serviceAccountName: NAMES.collector,
             automountServiceAccountToken: true, // k8sattributes reads pods from the API
             securityContext: restrictedPod(COLLECTOR_UID),
-            containers: [{
-              name: 'otel-collector',
-              image: props.image,
-              args: ['--config=/conf/config.yaml'],
-              env: [{ name: 'GOMEMLIMIT', value: goMemLimit(sizes.memoryLimit) }],
-              ports: [
-                { name: 'otlp-grpc', containerPort: COLLECTOR_PORTS.otlpGrpc, protocol: 'TCP' },
-                { name: 'otlp-http', containerPort: COLLECTOR_PORTS.otlpHttp, protocol: 'TCP' },
-                ...props.exporters.map((e) => ({ name: e.containerPortName, containerPort: e.port, protocol: 'TCP' })),
-                { name: 'metrics', containerPort: COLLECTOR_PORTS.selfMetrics, protocol: 'TCP' },
-                { name: 'health', containerPort: COLLECTOR_PORTS.health, protocol: 'TCP' },
-              ],
-              livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('health') }, periodSeconds: 10, failureThreshold: 3 },
-              readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('health') }, periodSeconds: 5 },
-              resources: resources(sizes),
-              securityContext: restrictedContainer(),
-              volumeMounts: [{ name: 'config', mountPath: '/conf', readOnly: true }],
-            }],
-            volumes: [{ name: 'config', configMap: { name: `${name}-config` } }],
+            containers: [collectorContainer(props, props.resources ?? DEFAULT_RESOURCES)],
+            volumes: [{ name: 'config', configMap: { name: `${NAMES.collector}-config` } }],
           },
         },
       },
     });
+  }
 
+  /**
+   * The collector's Service (OTLP in, its own metrics out), and one Service per chat service: its
+   * ServiceMonitor selects it by exporterServiceLabels(), whose component label differs from the
+   * collector's, so the collector's own ServiceMonitor does not.
+   */
+  private services(props: OtelCollectorProps): void {
+    const port = (key: keyof typeof PORT_NAMES) => ({ name: PORT_NAMES[key], port: COLLECTOR_PORTS[key], targetPort: k8s.IntOrString.fromString(PORT_NAMES[key]) });
     new k8s.KubeService(this, 'service', {
-      metadata: meta,
+      metadata: this.meta,
       spec: {
         selector: this.podSelector,
-        ports: [
-          { name: 'otlp-grpc', port: COLLECTOR_PORTS.otlpGrpc, targetPort: k8s.IntOrString.fromString('otlp-grpc'), appProtocol: 'grpc' },
-          { name: 'otlp-http', port: COLLECTOR_PORTS.otlpHttp, targetPort: k8s.IntOrString.fromString('otlp-http'), appProtocol: 'http' },
-          { name: 'metrics', port: COLLECTOR_PORTS.selfMetrics, targetPort: k8s.IntOrString.fromString('metrics') },
-        ],
+        ports: [{ ...port('otlpGrpc'), appProtocol: 'grpc' }, { ...port('otlpHttp'), appProtocol: 'http' }, port('selfMetrics')],
       },
     });
-
-    // One Service per chat service: its ServiceMonitor selects it by CHAT_SERVICE_LABEL. Their
-    // component label differs from the collector's, so the collector's own ServiceMonitor does not.
     for (const e of props.exporters) {
       new k8s.KubeService(this, `exporter-${e.service.name}`, {
-        metadata: {
-          name: e.serviceName,
-          namespace: props.namespace,
-          labels: { ...componentLabels(name, 'service-exporter'), [CHAT_SERVICE_LABEL]: e.service.name },
-        },
+        metadata: { name: e.serviceName, namespace: props.namespace, labels: exporterServiceLabels(e.service.name) },
         spec: {
           selector: this.podSelector,
           ports: [{ name: EXPORTER_PORT_NAME, port: e.port, targetPort: k8s.IntOrString.fromString(e.containerPortName) }],
@@ -129,11 +152,12 @@ export class OtelCollector extends Construct {
    * its filter confines the watch; with several, its watch is cluster-wide and so is this grant. (Without
    * push services the chart deploys no collector.)
    */
-  private rbac(props: OtelCollectorProps, labels: Record<string, string>): void {
+  private rbac(props: OtelCollectorProps): void {
+    const labels = this.labels;
     const name = NAMES.collector;
     const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
     const rules = [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }];
-    if (props.serviceNamespaces.length > 1) {
+    if (props.pushNamespaces.length > 1) {
       const clusterName = `chat-monitoring-${name}`;
       new k8s.KubeClusterRole(this, 'cluster-role', { metadata: { name: clusterName, labels }, rules });
       new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
@@ -142,7 +166,7 @@ export class OtelCollector extends Construct {
         subjects,
       });
     } else {
-      const metadata = { name: `${name}-pod-reader`, namespace: props.serviceNamespaces[0], labels };
+      const metadata = { name: `${name}-pod-reader`, namespace: props.pushNamespaces[0], labels };
       new k8s.KubeRole(this, 'pod-reader', { metadata, rules });
       new k8s.KubeRoleBinding(this, 'pod-reader-binding', {
         metadata,

@@ -4,7 +4,7 @@
  * chat service is one scrape target (its own `up` and sampleLimit), in one collector Deployment.
  */
 import { ChartConfig, ChatServiceConfig } from '../config';
-import { NAMES } from '../labels';
+import { componentLabels, NAMES } from '../labels';
 
 /** The first service's exporter port; the others follow in config order. */
 export const FIRST_EXPORTER_PORT = 9464;
@@ -12,6 +12,11 @@ export const FIRST_EXPORTER_PORT = 9464;
 export const EXPORTER_PORT_NAME = 'prom-exporter';
 /** Label on a per-service Service naming its chat service; its ServiceMonitor selects on it. */
 export const CHAT_SERVICE_LABEL = 'chat-monitoring.io/chat-service';
+
+/** Labels of the collector's Service in front of one chat service's exporter. */
+export function exporterServiceLabels(chatService: string): Record<string, string> {
+  return { ...componentLabels(NAMES.collector, 'service-exporter'), [CHAT_SERVICE_LABEL]: chatService };
+}
 
 export interface ServiceExporter {
   readonly service: ChatServiceConfig;

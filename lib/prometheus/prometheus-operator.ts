@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, restrictedContainer, restrictedPod } from '../security';
+import { ServiceMonitorForComponent } from './service-monitors';
 
 export interface PrometheusOperatorProps {
   readonly namespace: string;
@@ -17,20 +18,53 @@ const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
  * RBAC in a namespaced Role. Its cluster-wide rights are read-only.
  */
 export class PrometheusOperator extends Construct {
+  /** Its metrics and health endpoint. */
+  static readonly PORT = 8080;
+  static readonly PORT_NAME = 'http';
+  static readonly ROLE = 'controller';
   readonly podSelector = selectorLabels(NAMES.operator);
+  private readonly namespace: string;
+  private readonly labels = componentLabels(NAMES.operator, PrometheusOperator.ROLE);
+  private readonly meta: k8s.ObjectMeta;
+  private readonly subjects: k8s.Subject[];
 
   constructor(scope: Construct, id: string, props: PrometheusOperatorProps) {
     super(scope, id);
-    const name = NAMES.operator;
-    const labels = componentLabels(name, 'controller');
-    const meta = { name, namespace: props.namespace, labels };
-    const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
+    this.namespace = props.namespace;
+    this.meta = { name: NAMES.operator, namespace: props.namespace, labels: this.labels };
+    this.subjects = [{ kind: 'ServiceAccount', name: NAMES.operator, namespace: props.namespace }];
 
-    new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
+    new k8s.KubeServiceAccount(this, 'service-account', { metadata: this.meta, automountServiceAccountToken: true });
+    this.clusterRbac();
+    this.namespacedRbac();
+    this.deployment(props);
+    new k8s.KubeService(this, 'service', {
+      metadata: this.meta,
+      spec: {
+        selector: this.podSelector,
+        ports: [{ name: PrometheusOperator.PORT_NAME, port: PrometheusOperator.PORT, targetPort: k8s.IntOrString.fromString(PrometheusOperator.PORT_NAME) }],
+      },
+    });
+  }
 
-    const clusterName = `chat-monitoring-${name}`;
+  /**
+   * Its ServiceMonitor, in `scope`: the chart's Prometheus scrapes the operator, but the operator's
+   * own chart goes first and holds no monitoring objects.
+   */
+  addServiceMonitor(scope: Construct, id: string, scrapeInterval: string): ServiceMonitorForComponent {
+    return new ServiceMonitorForComponent(scope, id, {
+      namespace: this.namespace,
+      name: NAMES.operator,
+      selector: this.labels,
+      endpoints: [{ port: PrometheusOperator.PORT_NAME, interval: scrapeInterval }],
+    });
+  }
+
+  private clusterRbac(): void {
+    const clusterName = `chat-monitoring-${NAMES.operator}`;
+    const metadata = { name: clusterName, labels: this.labels };
     new k8s.KubeClusterRole(this, 'cluster-role', {
-      metadata: { name: clusterName, labels },
+      metadata,
       rules: [
         // Resolves namespace selectors and checks storage classes of volume claim templates.
         { apiGroups: [''], resources: ['namespaces'], verbs: READ },
@@ -41,12 +75,15 @@ export class PrometheusOperator extends Construct {
       ],
     });
     new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
-      metadata: { name: clusterName, labels },
+      metadata,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterName },
-      subjects,
+      subjects: this.subjects,
     });
+  }
+
+  private namespacedRbac(): void {
     new k8s.KubeRole(this, 'role', {
-      metadata: meta,
+      metadata: this.meta,
       rules: [
         {
           apiGroups: ['monitoring.coreos.com'],
@@ -70,20 +107,23 @@ export class PrometheusOperator extends Construct {
       ],
     });
     new k8s.KubeRoleBinding(this, 'role-binding', {
-      metadata: meta,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects,
+      metadata: this.meta,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAMES.operator },
+      subjects: this.subjects,
     });
+  }
 
+  private deployment(props: PrometheusOperatorProps): void {
+    const port = k8s.IntOrString.fromString(PrometheusOperator.PORT_NAME);
     new k8s.KubeDeployment(this, 'deployment', {
-      metadata: meta,
+      metadata: this.meta,
       spec: {
         replicas: 1,
         selector: { matchLabels: this.podSelector },
         template: {
-          metadata: { labels },
+          metadata: { labels: this.labels },
           spec: {
-            serviceAccountName: name,
+            serviceAccountName: NAMES.operator,
             automountServiceAccountToken: true,
             securityContext: restrictedPod(65534),
             containers: [{
@@ -94,22 +134,17 @@ export class PrometheusOperator extends Construct {
                 `--prometheus-config-reloader=${props.configReloaderImage}`,
                 '--kubelet-service=',
                 '--log-format=json',
-                '--web.listen-address=:8080',
+                `--web.listen-address=:${PrometheusOperator.PORT}`,
               ],
-              ports: [{ name: 'http', containerPort: 8080 }],
-              livenessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') }, periodSeconds: 10 },
-              readinessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') }, periodSeconds: 5 },
+              ports: [{ name: PrometheusOperator.PORT_NAME, containerPort: PrometheusOperator.PORT }],
+              livenessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 10 },
+              readinessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 5 },
               resources: resources({ cpuRequest: '100m', memoryRequest: '100Mi', cpuLimit: '200m', memoryLimit: '200Mi' }),
               securityContext: restrictedContainer(),
             }],
           },
         },
       },
-    });
-
-    new k8s.KubeService(this, 'service', {
-      metadata: meta,
-      spec: { selector: this.podSelector, ports: [{ name: 'http', port: 8080, targetPort: k8s.IntOrString.fromString('http') }] },
     });
   }
 }

@@ -10,7 +10,9 @@ import {
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
 import { componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
-import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderService } from '../operator-pods';
+import { OPERATED_PORT_NAMES, operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
+import { podDisruptionBudgetFor } from '../pod-disruption-budget';
+import { ServiceMonitorForComponent } from './service-monitors';
 
 export interface PrometheusProps {
   readonly namespace: string;
@@ -18,15 +20,16 @@ export interface PrometheusProps {
   readonly image: string;
   /** Namespaces Prometheus discovers targets in besides its own (those of pull-mode chat services). */
   readonly scrapedNamespaces: readonly string[];
+  /** Its scrape and rule-evaluation interval, also of its own ServiceMonitor. */
   readonly scrapeInterval: string;
   readonly retention: string;
   /** Size of each replica's PersistentVolumeClaim, e.g. '10Gi'. */
   readonly storage: string;
   readonly storageClassName?: string;
-  /** @default 1 */
+  /** @default 1 (above 1, with a PodDisruptionBudget) */
   readonly replicas?: number;
-  /** Service (in `namespace`) of the Alertmanager that receives the alerts, and its named port. */
-  readonly alertmanager?: { readonly serviceName: string; readonly portName: string };
+  /** Service (in `namespace`) of the Alertmanager that receives the alerts; Prometheus sends to its web port. */
+  readonly alertmanagerService?: string;
 }
 
 const READ = ['get', 'list', 'watch'];
@@ -39,18 +42,23 @@ function retentionSizeFor(storage: string): string | undefined {
   return `${Math.floor(mb * 0.8)}MB`;
 }
 
-/** A Prometheus server run by the operator, selecting exactly this chart's ServiceMonitors and rules. */
+/**
+ * A Prometheus server run by the operator, selecting exactly this chart's ServiceMonitors and rules,
+ * with its Service, its own ServiceMonitor and (above one replica) a PodDisruptionBudget.
+ */
 export class Prometheus extends Construct {
   /** Name of the Prometheus custom resource (the operator names the StatefulSet prometheus-<name>). */
   static readonly RESOURCE_NAME = 'chat-monitoring';
+  /** Its API, UI and metrics (the operator's default web port). */
+  static readonly PORT = 9090;
+  static readonly ROLE = 'server';
   readonly serviceName = NAMES.prometheus;
   readonly podSelector = selectorLabels(NAMES.prometheus);
-  readonly port = 9090;
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
     super(scope, id);
     const name = NAMES.prometheus;
-    const labels = componentLabels(name, 'server');
+    const labels = componentLabels(name, Prometheus.ROLE);
     const meta = { name, namespace: props.namespace, labels };
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
@@ -92,11 +100,11 @@ export class Prometheus extends Construct {
         walCompression: true,
         // Prometheus discovers the Service's endpoints and sends to every Alertmanager replica;
         // the operator drops the prometheus_replica label from alerts so replicas deduplicate.
-        alerting: props.alertmanager ? {
+        alerting: props.alertmanagerService ? {
           alertmanagers: [{
             namespace: props.namespace,
-            name: props.alertmanager.serviceName,
-            port: PrometheusSpecAlertingAlertmanagersPort.fromString(props.alertmanager.portName),
+            name: props.alertmanagerService,
+            port: PrometheusSpecAlertingAlertmanagersPort.fromString(OPERATED_PORT_NAMES.web),
             apiVersion: PrometheusSpecAlertingAlertmanagersApiVersion.V2,
           }],
         } : undefined,
@@ -109,6 +117,8 @@ export class Prometheus extends Construct {
       },
     });
 
-    webAndReloaderService(this, meta, this.podSelector, this.port, 8080);
+    webAndReloaderService(this, meta, this.podSelector, Prometheus.PORT);
+    podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
+    new ServiceMonitorForComponent(this, 'monitor', { namespace: props.namespace, name, selector: labels, endpoints: webAndReloaderEndpoints(props.scrapeInterval) });
   }
 }

@@ -4,9 +4,9 @@ import {
   ServiceMonitorSpecEndpoints,
   ServiceMonitorSpecEndpointsRelabelingsAction,
 } from '../../imports/servicemonitor-monitoring.coreos.com';
-import { CHAT_SERVICE_LABEL, EXPORTER_PORT_NAME, ServiceExporter } from '../collector/service-exporters';
+import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from '../collector/service-exporters';
 import { ChatServiceConfig } from '../config';
-import { componentLabels, MONITORING_SELECTOR, NAMES } from '../labels';
+import { componentLabels, MONITORING_SELECTOR } from '../labels';
 
 /** Labels every ServiceMonitor of the chart carries: its component's and the one Prometheus selects on. */
 function monitorLabels(name: string): Record<string, string> {
@@ -39,7 +39,7 @@ export class ServiceMonitorForChatService extends Construct {
     if (s.exportMode === 'push') {
       if (!props.exporter) throw new Error(`${s.name}: a push service needs its collector exporter`);
       target = {
-        selector: { ...componentLabels(NAMES.collector, 'service-exporter'), [CHAT_SERVICE_LABEL]: s.name },
+        selector: exporterServiceLabels(s.name),
         // The collector set service, namespace, pod, job and instance on each series: keep them.
         endpoint: { port: EXPORTER_PORT_NAME, honorLabels: true },
       };
