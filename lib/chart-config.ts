@@ -1,7 +1,9 @@
 /**
  * The chart's configuration: the chat services to monitor and the stack's options.
  * Adding a service is one entry in `services`; everything else derives from it.
- * Field reference and defaults: lib/config.ts (and the README's config reference).
+ * Field reference and defaults: lib/config.ts and the settings it composes (chat-service-settings.ts,
+ * collector/collector-settings.ts, alertmanager/alertmanager-settings.ts, network-policy-settings.ts),
+ * and the README's config reference.
  */
 import { ChartConfigInput } from './config';
 

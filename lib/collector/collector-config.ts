@@ -2,7 +2,7 @@
  * The OpenTelemetry Collector's configuration as plain data, a pure function of the chart config.
  */
 import { ChartConfig } from '../config';
-import { serviceExporters } from './service-exporters';
+import { ServiceExporter, serviceExporters } from './service-exporters';
 
 /** Fixed listeners; each push service's exporter port comes from serviceExporters(). */
 export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, selfMetrics: 8888, health: 13133 } as const;
@@ -93,14 +93,76 @@ function k8sAttributes(config: ChartConfig): Record<string, unknown> {
   };
 }
 
-export function collectorConfig(config: ChartConfig, options: CollectorConfigOptions = {}): Record<string, unknown> {
-  const exporters = serviceExporters(config);
-  if (exporters.length === 0) throw new Error('collectorConfig: no push service; the chart deploys no collector then');
+/** Memory limiter, pod identity, the unattributed filter, the attribute drop and batching, in pipeline order. */
+function processors(config: ChartConfig, options: CollectorConfigOptions): Record<string, unknown> {
   const identity = identityStatements(config);
   const dropped = config.collector.droppedAttributes;
   const drop = dropAttributesStatements(dropped);
-  const processors = ['memory_limiter', 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
-    ...(dropped.length ? ['transform/drop_attributes'] : []), 'batch'];
+  return {
+    // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
+    memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
+    // k8s_attributes: the processor's type since contrib 0.152 (k8sattributes is a deprecated alias).
+    k8s_attributes: k8sAttributes(config),
+    'transform/chat_service_identity': {
+      error_mode: 'ignore',
+      metric_statements: [
+        { context: 'resource', statements: identity.resource },
+        { context: 'datapoint', statements: identity.datapoint },
+      ],
+    },
+    // A sender no configured service claims (unknown pod, wrong labels or namespace) would be
+    // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints.filtered (no _total since collector 0.152).
+    [UNATTRIBUTED_FILTER]: {
+      error_mode: 'ignore',
+      metrics: { metric: [`resource.attributes[${quote(CHAT_SERVICE_ATTR)}] == nil`] },
+    },
+    ...(dropped.length ? {
+      'transform/drop_attributes': {
+        error_mode: 'ignore',
+        metric_statements: [
+          { context: 'datapoint', statements: drop.datapoint },
+          { context: 'metric', statements: drop.metric },
+        ],
+      },
+    } : {}),
+    batch: { send_batch_size: 8192, timeout: '1s' },
+  };
+}
+
+/** One prometheus exporter per push service, on its own port. */
+function prometheusExporters(config: ChartConfig, exporters: readonly ServiceExporter[]): Record<string, unknown> {
+  return Object.fromEntries(exporters.map((e) => [e.exporterId, {
+    endpoint: `0.0.0.0:${e.port}`,
+    // A stopped pod's series (its last gauge value too) leave the exposition a few export
+    // intervals after its last point, instead of the 5m default.
+    metric_expiration: config.collector.metricExpiration,
+    // Resource attributes are left on target_info (the default): copying them onto every series
+    // multiplies cardinality. The identity transform puts the few labels that matter on the points.
+  }]));
+}
+
+/** The collector's own telemetry and the pipelines: OTLP through the processors to the routing connector, then one pipeline per service. */
+function service(config: ChartConfig, exporters: readonly ServiceExporter[]): Record<string, unknown> {
+  const processorIds = ['memory_limiter', 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
+    ...(config.collector.droppedAttributes.length ? ['transform/drop_attributes'] : []), 'batch'];
+  return {
+    extensions: ['health_check'],
+    telemetry: {
+      metrics: {
+        level: 'normal',
+        readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: COLLECTOR_PORTS.selfMetrics } } } }],
+      },
+    },
+    pipelines: {
+      metrics: { receivers: ['otlp'], processors: processorIds, exporters: ['routing'] },
+      ...Object.fromEntries(exporters.map((e) => [e.pipelineId, { receivers: ['routing'], exporters: [e.exporterId] }])),
+    },
+  };
+}
+
+export function collectorConfig(config: ChartConfig, options: CollectorConfigOptions = {}): Record<string, unknown> {
+  const exporters = serviceExporters(config);
+  if (exporters.length === 0) throw new Error('collectorConfig: no push service; the chart deploys no collector then');
   return {
     extensions: {
       health_check: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.health}` },
@@ -113,35 +175,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
         },
       },
     },
-    processors: {
-      // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
-      memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
-      // k8s_attributes: the processor's type since contrib 0.152 (k8sattributes is a deprecated alias).
-      k8s_attributes: k8sAttributes(config),
-      'transform/chat_service_identity': {
-        error_mode: 'ignore',
-        metric_statements: [
-          { context: 'resource', statements: identity.resource },
-          { context: 'datapoint', statements: identity.datapoint },
-        ],
-      },
-      // A sender no configured service claims (unknown pod, wrong labels or namespace) would be
-      // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints.filtered (no _total since collector 0.152).
-      [UNATTRIBUTED_FILTER]: {
-        error_mode: 'ignore',
-        metrics: { metric: [`resource.attributes[${quote(CHAT_SERVICE_ATTR)}] == nil`] },
-      },
-      ...(dropped.length ? {
-        'transform/drop_attributes': {
-          error_mode: 'ignore',
-          metric_statements: [
-            { context: 'datapoint', statements: drop.datapoint },
-            { context: 'metric', statements: drop.metric },
-          ],
-        },
-      } : {}),
-      batch: { send_batch_size: 8192, timeout: '1s' },
-    },
+    processors: processors(config, options),
     connectors: {
       // Each service's series to its own pipeline and exporter, by the identity the transform set.
       routing: {
@@ -153,26 +187,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
         })),
       },
     },
-    exporters: Object.fromEntries(exporters.map((e) => [e.exporterId, {
-      endpoint: `0.0.0.0:${e.port}`,
-      // A stopped pod's series (its last gauge value too) leave the exposition a few export
-      // intervals after its last point, instead of the 5m default.
-      metric_expiration: config.collector.metricExpiration,
-      // Resource attributes are left on target_info (the default): copying them onto every series
-      // multiplies cardinality. The identity transform puts the few labels that matter on the points.
-    }])),
-    service: {
-      extensions: ['health_check'],
-      telemetry: {
-        metrics: {
-          level: 'normal',
-          readers: [{ pull: { exporter: { prometheus: { host: '0.0.0.0', port: COLLECTOR_PORTS.selfMetrics } } } }],
-        },
-      },
-      pipelines: {
-        metrics: { receivers: ['otlp'], processors, exporters: ['routing'] },
-        ...Object.fromEntries(exporters.map((e) => [e.pipelineId, { receivers: ['routing'], exporters: [e.exporterId] }])),
-      },
-    },
+    exporters: prometheusExporters(config, exporters),
+    service: service(config, exporters),
   };
 }

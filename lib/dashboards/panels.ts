@@ -1,6 +1,8 @@
 /**
  * Dashboard building blocks on the Grafana Foundation SDK: every panel reads the `datasource`
- * variable, has a unit and a description, and its query is checked by the PromQL parser.
+ * variable and has a unit and a description. Queries are not parsed here: a custom panel's is
+ * parsed when the config is validated (chat-service-settings.ts), the generated ones by the tests
+ * (test/unit/generated-promql.test.ts).
  */
 import { DashboardBuilder, DashboardLinkBuilder, DashboardLinkType, DataSourceRef, DatasourceVariableBuilder, RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { LegendDisplayMode, LegendPlacement, VizLegendOptionsBuilder } from '@grafana/grafana-foundation-sdk/common';

@@ -27,10 +27,13 @@ export interface GrafanaProps {
 }
 
 const GRAFANA_UID = 472; // the grafana image's user
+const DATA_DIR = '/var/lib/grafana';
+const LOGS_DIR = '/var/log/grafana';
 const DASHBOARDS_DIR = '/var/lib/grafana-dashboards';
 const PROVISIONING_DIR = '/etc/grafana/provisioning';
 /** k8s-sidecar's /healthz (HEALTH_PORT); only the kubelet's liveness probe uses it. */
 export const SIDECAR_HEALTH_PORT = 8080;
+const SIDECAR_HEALTH_PORT_NAME = 'sidecar-health';
 
 /** Grafana's datasources: Prometheus, and Alertmanager when there is one. */
 function datasources(props: GrafanaProps): string {
@@ -98,9 +101,9 @@ function grafanaEnv(adminSecret: string): k8s.EnvVar[] {
     { name: 'GF_PLUGINS_PUBLIC_KEY_RETRIEVAL_DISABLED', value: 'true' },
     { name: 'GF_PLUGINS_PLUGIN_ADMIN_ENABLED', value: 'false' },
     { name: 'GF_SNAPSHOTS_EXTERNAL_ENABLED', value: 'false' },
-    { name: 'GF_PATHS_DATA', value: '/var/lib/grafana' },
-    { name: 'GF_PATHS_LOGS', value: '/var/log/grafana' },
-    { name: 'GF_PATHS_PLUGINS', value: '/var/lib/grafana/plugins' },
+    { name: 'GF_PATHS_DATA', value: DATA_DIR },
+    { name: 'GF_PATHS_LOGS', value: LOGS_DIR },
+    { name: 'GF_PATHS_PLUGINS', value: `${DATA_DIR}/plugins` },
     { name: 'GF_PATHS_PROVISIONING', value: PROVISIONING_DIR },
     { name: 'GF_LOG_MODE', value: 'console' },
   ];
@@ -118,8 +121,8 @@ function grafanaContainer(props: GrafanaProps): k8s.Container {
     resources: resources({ cpuRequest: '100m', memoryRequest: '128Mi', cpuLimit: '500m', memoryLimit: '512Mi' }),
     securityContext: restrictedContainer(),
     volumeMounts: [
-      { name: 'data', mountPath: '/var/lib/grafana' },
-      { name: 'logs', mountPath: '/var/log/grafana' },
+      { name: 'data', mountPath: DATA_DIR },
+      { name: 'logs', mountPath: LOGS_DIR },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'provisioning', mountPath: `${PROVISIONING_DIR}/datasources/datasources.yaml`, subPath: 'datasources.yaml', readOnly: true },
       { name: 'provisioning', mountPath: `${PROVISIONING_DIR}/dashboards/dashboard-providers.yaml`, subPath: 'dashboard-providers.yaml', readOnly: true },
@@ -143,14 +146,14 @@ function sidecarContainer(props: GrafanaProps): k8s.Container {
       { name: 'METHOD', value: 'WATCH' },
       { name: 'HEALTH_PORT', value: String(SIDECAR_HEALTH_PORT) },
     ],
-    ports: [{ name: 'sidecar-health', containerPort: SIDECAR_HEALTH_PORT }],
+    ports: [{ name: SIDECAR_HEALTH_PORT_NAME, containerPort: SIDECAR_HEALTH_PORT }],
     // Liveness only. k8s-sidecar 2.10.1's /healthz answers 503 until its first sync is done (and
     // when a watcher has died): as a readiness probe it would keep Grafana out of its Service
     // while the API server is slow or unreachable, though Grafana serves the dashboards it has.
     // As liveness it restarts a sidecar stuck before its first sync (e.g. an initial list hung
     // on a dead connection) or without watchers.
     livenessProbe: {
-      httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('sidecar-health') },
+      httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(SIDECAR_HEALTH_PORT_NAME) },
       initialDelaySeconds: 35, periodSeconds: 10,
     },
     resources: resources({ cpuRequest: '10m', memoryRequest: '64Mi', cpuLimit: '100m', memoryLimit: '128Mi' }),

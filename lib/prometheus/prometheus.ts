@@ -63,22 +63,7 @@ export class Prometheus extends Construct {
 
     new k8s.KubeServiceAccount(this, 'service-account', { metadata: meta, automountServiceAccountToken: true });
 
-    // Service discovery rights only where there is something to scrape, as namespaced Roles.
-    for (const ns of [props.namespace, ...props.scrapedNamespaces.filter((n) => n !== props.namespace)]) {
-      const rbacMeta = { name: `chat-monitoring-${name}`, namespace: ns, labels };
-      new k8s.KubeRole(this, `discovery-role-${ns}`, {
-        metadata: rbacMeta,
-        rules: [
-          { apiGroups: [''], resources: ['services', 'pods'], verbs: READ },
-          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
-        ],
-      });
-      new k8s.KubeRoleBinding(this, `discovery-role-binding-${ns}`, {
-        metadata: rbacMeta,
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: rbacMeta.name },
-        subjects: [{ kind: 'ServiceAccount', name, namespace: props.namespace }],
-      });
-    }
+    this.discoveryRbac(props, labels);
 
     const version = props.image.split(':').pop()!;
     new PrometheusResource(this, 'prometheus', {
@@ -120,5 +105,25 @@ export class Prometheus extends Construct {
     webAndReloaderService(this, meta, this.podSelector, Prometheus.PORT);
     podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
     new ServiceMonitorForComponent(this, 'monitor', { namespace: props.namespace, name, selector: labels, endpoints: webAndReloaderEndpoints(props.scrapeInterval) });
+  }
+
+  /** Service discovery rights only where there is something to scrape, as namespaced Roles. */
+  private discoveryRbac(props: PrometheusProps, labels: Record<string, string>): void {
+    const name = NAMES.prometheus;
+    for (const ns of [props.namespace, ...props.scrapedNamespaces.filter((n) => n !== props.namespace)]) {
+      const rbacMeta = { name: `chat-monitoring-${name}`, namespace: ns, labels };
+      new k8s.KubeRole(this, `discovery-role-${ns}`, {
+        metadata: rbacMeta,
+        rules: [
+          { apiGroups: [''], resources: ['services', 'pods'], verbs: READ },
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+        ],
+      });
+      new k8s.KubeRoleBinding(this, `discovery-role-binding-${ns}`, {
+        metadata: rbacMeta,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: rbacMeta.name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: props.namespace }],
+      });
+    }
   }
 }
