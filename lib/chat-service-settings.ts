@@ -91,7 +91,7 @@ export type ChatServiceInput = Partial<Omit<ChatServiceConfig, 'slo' | 'metricsP
   readonly metricsPort?: Partial<MetricsPort> & { name: string; port: number };
 };
 
-// Each push service has an exporter port of its own, 9464 upwards (lib/collector/service-exporters.ts).
+// Each push service has an exporter port of its own on the collector (lib/collector/service-exporters.ts).
 const MAX_PUSH_SERVICES = 1000;
 // A service's name becomes object names (ServiceMonitor, PrometheusRule, dashboard) beside the
 // chart's own; these would silently replace one of them.

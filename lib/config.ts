@@ -109,10 +109,10 @@ const DURATION_FIX = 'use a Prometheus duration such as "15s", "1m" or "15d"';
 const QUANTITY_FIX = 'use a Kubernetes quantity such as "10Gi"';
 
 function validateImages(raw: unknown): Images {
-  const given = requireObject('images', raw ?? {}, Object.keys(DEFAULT_IMAGES));
+  const overrides = requireObject('images', raw ?? {}, Object.keys(DEFAULT_IMAGES));
   const images = { ...DEFAULT_IMAGES } as Record<keyof Images, string>;
   for (const key of Object.keys(DEFAULT_IMAGES) as (keyof Images)[]) {
-    images[key] = str(`images.${key}`, given[key] ?? DEFAULT_IMAGES[key], IMAGE_PINNED,
+    images[key] = str(`images.${key}`, overrides[key] ?? DEFAULT_IMAGES[key], IMAGE_PINNED,
       'pin a version tag (e.g. ":1.2.3") or a digest; "latest" and untagged images are refused');
   }
   return images;

@@ -9,9 +9,9 @@ export interface NetworkPolicySettings {
   readonly apiServerCidrs: readonly string[];
   /**
    * The addresses the kubelet's probes come from (the nodes'). Empty: any address, and only on the
-   * ports that serve nothing but health (the collector's 13133, the dashboard sidecar's 8080). Given:
-   * only these addresses, on every probed port (also Prometheus's 9090, Alertmanager's 9093 and the
-   * operator's 8080). @default []
+   * ports that serve nothing but health (the collector's and the dashboard sidecar's health ports).
+   * Given: only these addresses, on every probed port (also the APIs of Prometheus, Alertmanager
+   * and the operator). @default []
    */
   readonly nodeCidrs: readonly string[];
 }

@@ -44,8 +44,8 @@ export class Alertmanager extends Construct {
   static readonly PORT = 9093;
   /** Gossip between replicas (TCP and UDP); the operator disables it for a single replica. */
   static readonly CLUSTER_PORT = 9094;
+  /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'alerting';
-  readonly serviceName = NAMES.alertmanager;
   readonly podSelector = selectorLabels(NAMES.alertmanager);
 
   constructor(scope: Construct, id: string, props: AlertmanagerProps) {

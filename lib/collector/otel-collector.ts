@@ -70,8 +70,8 @@ function collectorContainer(props: OtelCollectorProps, sizes: ResourceSizes): k8
  * replica) a PodDisruptionBudget.
  */
 export class OtelCollector extends Construct {
+  /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'collector';
-  readonly serviceName = NAMES.collector;
   readonly podSelector = selectorLabels(NAMES.collector);
   private readonly labels = componentLabels(NAMES.collector, OtelCollector.ROLE);
   private readonly meta: k8s.ObjectMeta;

@@ -170,6 +170,7 @@ export class Grafana extends Construct {
   /** Its UI, API and metrics. */
   static readonly PORT = 3000;
   static readonly PORT_NAME = 'http';
+  /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'dashboards';
   readonly podSelector = selectorLabels(NAMES.grafana);
   private readonly labels = componentLabels(NAMES.grafana, Grafana.ROLE);

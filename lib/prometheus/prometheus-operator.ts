@@ -21,6 +21,7 @@ export class PrometheusOperator extends Construct {
   /** Its metrics and health endpoint. */
   static readonly PORT = 8080;
   static readonly PORT_NAME = 'http';
+  /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'controller';
   readonly podSelector = selectorLabels(NAMES.operator);
   private readonly namespace: string;

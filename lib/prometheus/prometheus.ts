@@ -51,8 +51,8 @@ export class Prometheus extends Construct {
   static readonly RESOURCE_NAME = 'chat-monitoring';
   /** Its API, UI and metrics (the operator's default web port). */
   static readonly PORT = 9090;
+  /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'server';
-  readonly serviceName = NAMES.prometheus;
   readonly podSelector = selectorLabels(NAMES.prometheus);
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {

@@ -1,0 +1,54 @@
+/**
+ * Each settings section's DEFAULTS object is what validation fills in: the defaults are written
+ * once, beside their fields, and an empty section comes out as exactly those values.
+ */
+import {
+  ALERTMANAGER_DEFAULTS, CHART_DEFAULTS, CHAT_SERVICE_DEFAULTS, COLLECTOR_DEFAULTS, durationSeconds, NETWORK_POLICY_DEFAULTS, validateConfig,
+} from '../../lib/config';
+
+const config = validateConfig({ services: [{ name: 'a' }, { name: 'b', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] });
+
+it('ChartConfig\'s own fields default to CHART_DEFAULTS', () => {
+  const own = Object.fromEntries(Object.keys(CHART_DEFAULTS).map((k) => [k, config[k as keyof typeof config]]));
+  expect(own).toEqual(CHART_DEFAULTS);
+  expect(config.storageClassName).toBeUndefined();
+});
+
+it('a chat service defaults to CHAT_SERVICE_DEFAULTS', () => {
+  const [a, b] = config.services;
+  const d = CHAT_SERVICE_DEFAULTS;
+  expect(a).toEqual({
+    name: 'a', namespace: d.namespace, selector: d.selector('a'), exportMode: d.exportMode, metricsPort: undefined, convention: d.convention,
+    slo: d.slo, websocketGauge: undefined, customPanels: d.customPanels, sampleLimit: d.sampleLimit,
+  });
+  expect(b.metricsPort?.path).toBe(d.metricsPath);
+});
+
+it('the collector defaults to COLLECTOR_DEFAULTS, its series expiring a scrape interval plus that many exports after their last point', () => {
+  expect(config.collector).toEqual({
+    exportInterval: COLLECTOR_DEFAULTS.exportInterval,
+    metricExpiration: `${durationSeconds(CHART_DEFAULTS.scrapeInterval) + COLLECTOR_DEFAULTS.expirationExports * durationSeconds(COLLECTOR_DEFAULTS.exportInterval)}s`,
+    droppedAttributes: COLLECTOR_DEFAULTS.droppedAttributes,
+  });
+});
+
+it('Alertmanager defaults to ALERTMANAGER_DEFAULTS, and so do its receivers and routes', () => {
+  const { receiver, route, ...settings } = ALERTMANAGER_DEFAULTS;
+  expect(config.alertmanager).toEqual(settings);
+  const am = validateConfig({
+    services: [{ name: 'a' }],
+    alertmanager: {
+      receivers: [{ name: 'hook', webhook: { urlSecretKey: 'url' } }, { name: 'mail', email: { to: 'a@example.com', from: 'b@example.com', smarthost: 'smtp.example.com:587' } }],
+      routes: [{ receiver: 'hook', matchers: [{ name: 'service', value: 'a' }] }],
+    },
+  }).alertmanager;
+  expect(am.receivers.map((r) => r.sendResolved)).toEqual([receiver.sendResolved, receiver.sendResolved]);
+  expect(am.receivers[0].webhook?.port).toBe(receiver.webhookPort);
+  expect(am.receivers[1].email?.requireTls).toBe(receiver.emailRequireTls);
+  expect(am.routes[0].continue).toBe(route.continue);
+  expect(am.routes[0].matchers[0].matchType).toBe(route.matchType);
+});
+
+it('the NetworkPolicies default to NETWORK_POLICY_DEFAULTS', () => {
+  expect(config.networkPolicies).toEqual(NETWORK_POLICY_DEFAULTS);
+});
