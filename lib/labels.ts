@@ -2,6 +2,9 @@
 
 export const PART_OF = 'chat-monitoring';
 
+/** `name` behind the chart's name: for RBAC objects beside other installs' (ClusterRoles, Prometheus's discovery Roles). */
+export const chartPrefixed = (name: string) => `${PART_OF}-${name}`;
+
 /** Labels on every object of a component; `name` also selects its pods. */
 export function componentLabels(name: string, component: string): Record<string, string> {
   return {
@@ -33,10 +36,10 @@ export const ALERTMANAGER_DATASOURCE_UID = 'alertmanager';
 /** Alertmanager merges in AlertmanagerConfig objects of its namespace that carry exactly this label (user-provided receivers). */
 export const ALERTMANAGER_CONFIG_SELECTOR = { 'chat-monitoring.io/alertmanager': 'chat-monitoring' } as const;
 
-/** Names of the stack's components (also their Service and ServiceAccount names). */
 /** The PrometheusRule holding the platform-wide alerts (collector and scrape targets down). */
 export const PLATFORM_RULES_NAME = 'chat-monitoring-platform';
 
+/** Names of the stack's components (also their Service and ServiceAccount names). */
 export const NAMES = {
   collector: 'otel-collector',
   operator: 'prometheus-operator',

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { Construct } from 'constructs';
 import { Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { componentLabels, NAMES, selectorLabels } from '../labels';
+import { chartPrefixed, componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
 import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
@@ -158,7 +158,7 @@ export class OtelCollector extends Construct {
     const subjects = [{ kind: 'ServiceAccount', name, namespace: props.namespace }];
     const rules = [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }];
     if (props.pushNamespaces.length > 1) {
-      const clusterName = `chat-monitoring-${name}`;
+      const clusterName = chartPrefixed(name);
       new k8s.KubeClusterRole(this, 'cluster-role', { metadata: { name: clusterName, labels }, rules });
       new k8s.KubeClusterRoleBinding(this, 'cluster-role-binding', {
         metadata: { name: clusterName, labels },

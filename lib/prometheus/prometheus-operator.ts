@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { componentLabels, NAMES, selectorLabels } from '../labels';
+import { chartPrefixed, componentLabels, NAMES, selectorLabels } from '../labels';
 import { resources, restrictedContainer, restrictedPod } from '../security';
 import { ServiceMonitorForComponent } from './service-monitors';
 
@@ -62,7 +62,7 @@ export class PrometheusOperator extends Construct {
   }
 
   private clusterRbac(): void {
-    const clusterName = `chat-monitoring-${NAMES.operator}`;
+    const clusterName = chartPrefixed(NAMES.operator);
     const metadata = { name: clusterName, labels: this.labels };
     new k8s.KubeClusterRole(this, 'cluster-role', {
       metadata,

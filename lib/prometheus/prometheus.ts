@@ -9,7 +9,7 @@ import {
   PrometheusSpecServiceDiscoveryRole,
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
-import { componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
+import { chartPrefixed, componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
 import { OPERATED_PORT_NAMES, operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
 import { ServiceMonitorForComponent } from './service-monitors';
@@ -111,7 +111,7 @@ export class Prometheus extends Construct {
   private discoveryRbac(props: PrometheusProps, labels: Record<string, string>): void {
     const name = NAMES.prometheus;
     for (const ns of [props.namespace, ...props.scrapedNamespaces.filter((n) => n !== props.namespace)]) {
-      const rbacMeta = { name: `chat-monitoring-${name}`, namespace: ns, labels };
+      const rbacMeta = { name: chartPrefixed(name), namespace: ns, labels };
       new k8s.KubeRole(this, `discovery-role-${ns}`, {
         metadata: rbacMeta,
         rules: [
