@@ -18,7 +18,7 @@ import { PrometheusServer } from './prometheus';
 /** Where a Prometheus pod finds its ServiceAccount token and the cluster CA. */
 const POD_SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Where the operator mounts the rule ConfigMaps in the Prometheus pod. */
-const POD_RULES_DIR = '/etc/prometheus/prometheus-rule';
+const POD_RULES_DIR = '/etc/prometheus/rules';
 
 /**
  * The operator's Secret holds a template: the config-reloader container renders it, replacing each
