@@ -4,10 +4,8 @@
  * series the dashboard reads. Data are backfilled with promtool (openmetrics, then the chart's
  * recording rules), then a Prometheus with all the chart's rules loaded answers the queries.
  */
-import { execFileSync } from 'child_process';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'fs';
 import { join } from 'path';
-import { binaryPath } from '../test/support/binaries';
 import { PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, blocks, startWithChartRules } from './lib/backfill-rules';
 import { isRecording, panelQuery, readChartOutput } from './lib/chart-output';
@@ -140,7 +138,7 @@ export async function benchQueryCost(chartDir: string, workDir: string, runs: nu
   const tsdb = join(workDir, 'tsdb');
   const [gen, genMs] = timed(() => writeOpenMetrics(input, services, startS, endS));
   const inputBytes = statSync(input).size;
-  const [, omMs] = timed(() => execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, tsdb], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const [, omMs] = timed(() => PrometheusServer.promtool(['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, tsdb], { check: true }));
   rmSync(input);
 
   // 2. Recorded series: the chart's recording rules backfilled every 15 s (its evaluation interval).

@@ -4,10 +4,8 @@
  * another recorded series (the quantiles read the recorded bucket rates) needs that series' blocks
  * first: one pass per level of dependency, each pass's blocks moved into the TSDB before the next.
  */
-import { execFileSync } from 'child_process';
 import { readdirSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { binaryPath } from '../../test/support/binaries';
 import { PrometheusServer } from '../../test/support/prometheus';
 import { isRecording, RuleGroup, ruleFile } from './chart-output';
 
@@ -58,8 +56,8 @@ export async function backfillRecordingRules(o: BackfillOptions): Promise<{ leve
       const file = join(o.workDir, 'recording-rules.yaml');
       writeFileSync(file, ruleFile(o.groups, (r) => isRecording(r) && level.includes(String(r.record))));
       const t0 = Date.now();
-      execFileSync(binaryPath('promtool'), ['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`, `--start=${o.startS}`, `--end=${o.endS}`,
-        `--eval-interval=${o.intervalS}s`, `--output-dir=${out}`, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      PrometheusServer.promtool(['tsdb', 'create-blocks-from', 'rules', '-q', `--url=${raw.url}`, `--start=${o.startS}`, `--end=${o.endS}`,
+        `--eval-interval=${o.intervalS}s`, `--output-dir=${out}`, file], { check: true });
       ms.push(Date.now() - t0);
     } finally {
       await raw.stop();

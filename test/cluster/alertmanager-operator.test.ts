@@ -9,7 +9,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { gunzipSync } from 'zlib';
 import { parse, stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
@@ -17,9 +16,11 @@ import { amtool } from '../support/alertmanager';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { operatorCrdFiles } from '../support/crds';
 import { configWith, defaultConfig, K8sObject, synthCharts } from '../support/manifests';
+import { podFromTemplate } from '../support/fake-pods';
 import { Operator } from '../support/operator';
+import { gunzipSecretValue } from '../support/operator-config';
 import { renderOperatorAlertmanagerConfig, SecretStore } from '../support/operator-alertmanager-config';
-import { sleep } from '../support/process';
+import { until } from '../support/process';
 
 const SECRET = RECEIVERS_SECRET;
 const CREDENTIALS = RECEIVER_CREDENTIALS;
@@ -30,21 +31,6 @@ const objectsFor = (config: ChartConfig): K8sObject[] => {
   const charts = synthCharts(config);
   return ['00-namespaces', '10-prometheus-operator', '35-alertmanager'].flatMap((id) => charts.get(id)!);
 };
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describeOnEachKubernetes('Alertmanager on a real API server and the real operator', ['prometheus-operator', 'amtool'], (kubernetes) => {
   let cp: ControlPlane;
@@ -66,9 +52,9 @@ describeOnEachKubernetes('Alertmanager on a real API server and the real operato
     if (r.status !== 0) return undefined;
     const gz = (JSON.parse(r.stdout) as K8sObject).data?.['alertmanager.yaml.gz'];
     if (!gz) return undefined;
-    const text = gunzipSync(Buffer.from(gz, 'base64')).toString('utf8');
+    const text = gunzipSecretValue(gz);
     return parse(text).receivers?.length === receivers ? text : undefined;
-  });
+  }, 90_000);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-am-cluster-'));
@@ -116,17 +102,16 @@ describeOnEachKubernetes('Alertmanager on a real API server and the real operato
     const sts = await until('the StatefulSet', () => {
       const r = cp.admin.run(['get', 'statefulset', `alertmanager-${am.metadata.name}`, '-n', ns, '-o', 'json']);
       return r.status === 0 ? JSON.parse(r.stdout) as K8sObject : undefined;
-    });
+    }, 90_000);
     const container = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'alertmanager');
     expect(container.image).toBe(am.spec.image);
     expect(container.args).toContain('--cluster.listen-address=');
     expect(container.livenessProbe).toBeDefined();
     expect(container.readinessProbe).toBeDefined();
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(am.spec.storage.volumeClaimTemplate.spec.resources.requests.storage);
-    // The claim the StatefulSet controller would create for replica 0, as the pod would mount it.
-    const claims = sts.spec.volumeClaimTemplates.map((t: K8sObject) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${sts.metadata.name}-0` } }));
-    const spec = { ...sts.spec.template.spec, volumes: [...(sts.spec.template.spec.volumes ?? []), ...claims] };
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pss-alertmanager', namespace: ns, labels: sts.spec.template.metadata.labels }, spec };
+    // With the claim the StatefulSet controller would create for replica 0, as the pod would mount it.
+    const pod = podFromTemplate(sts, 'pss-alertmanager');
+    expect(pod.spec.volumes.filter((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)).toHaveLength(sts.spec.volumeClaimTemplates.length);
     const r = cp.admin.run(['create', '--dry-run=server', '-f', '-', '-o', 'name'], JSON.stringify(pod));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

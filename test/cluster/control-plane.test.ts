@@ -8,21 +8,19 @@
  * or CNI: pods are admitted and stored, never run; the test creates what those would (Pod status,
  * EndpointSlices) and stands in for the pods on test hosts in a network namespace it makes.
  */
-import { spawnSync } from 'child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse, stringify } from 'yaml';
 import { FIELD_MANAGER } from '../../scripts/deploy-plan';
-import { binaryPath } from '../support/binaries';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
+import { createEndpointSlice, createRunningPod, podFromTemplate } from '../support/fake-pods';
 import { operatorCrdFiles } from '../support/crds';
 import { K8sObject, readDist } from '../support/manifests';
 import { startMetricsStandIns } from '../support/metrics-stand-in';
 import { Operator } from '../support/operator';
-import { adaptOperatorConfig, decodeOperatorConfig, expandReloaderEnv, podPathsLeft } from '../support/operator-config';
+import { decodeOperatorConfig, operatorPrometheusConfig } from '../support/operator-config';
 import { RunningProcess, sleep, until } from '../support/process';
-import { PrometheusServer } from '../support/prometheus';
+import { PrometheusServer, promtool } from '../support/prometheus';
 import { createTestHosts, TestHosts, testHostsUnavailable } from '../support/test-hosts';
 
 const DIST = join(__dirname, '..', '..', 'dist');
@@ -116,20 +114,6 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
     }, 120_000);
   });
 
-  /** A Pod made from a workload's pod template, in the workload's namespace. */
-  const podFrom = (owner: K8sObject, template: { metadata?: { labels?: Record<string, string> }; spec: any }, name: string): K8sObject => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    // A StatefulSet's controller adds a volume per claim template, bound to that replica's claim.
-    const claims = (owner.spec.volumeClaimTemplates ?? []).map((t: K8sObject) => ({
-      name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${owner.metadata.name}-0` },
-    }));
-    return {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: owner.metadata.namespace, labels: template.metadata?.labels ?? {} },
-      spec: claims.length ? { ...template.spec, volumes: [...(template.spec.volumes ?? []), ...claims] } : template.spec,
-    };
-  };
-
   /** Server-side dry-run create: the PodSecurity admission plugin judges it against the namespace's level. */
   const admitted = (pod: K8sObject) => cp.admin.run(['create', '--dry-run=server', '-f', '-', '-o', 'name'], JSON.stringify(pod));
 
@@ -144,14 +128,14 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
 
     it.each(of('Deployment').map((d) => [`${d.metadata.namespace}/${d.metadata.name}`, d] as const))(
       'Deployment %s: its pod is admitted by the restricted profile with no warning', (_name, deployment) => {
-        const r = admitted(podFrom(deployment, deployment.spec.template, `pss-${deployment.metadata.name}`));
+        const r = admitted(podFromTemplate(deployment, `pss-${deployment.metadata.name}`));
         expect(`${r.stderr}`).toBe('');
         expect(r.status).toBe(0);
       });
 
     it('a privileged pod is refused in the same namespace (the check is live)', () => {
       const d = of('Deployment')[0];
-      const pod = podFrom(d, d.spec.template, 'pss-privileged');
+      const pod = podFromTemplate(d, 'pss-privileged');
       // Privilege escalation: allowed by the baseline profile, refused by restricted.
       pod.spec = { ...pod.spec, containers: pod.spec.containers.map((c: { securityContext: object }) => ({ ...c, securityContext: { ...c.securityContext, allowPrivilegeEscalation: true } })) };
       const r = admitted(pod);
@@ -226,7 +210,7 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
       expect(generated().length).toBeGreaterThan(0);
       for (const name of generated()) {
         const sts = cp.admin.json<K8sObject>(['get', 'statefulset', name, '-n', stackNamespace]);
-        const r = admitted(podFrom(sts, sts.spec.template, `pss-${name}`));
+        const r = admitted(podFromTemplate(sts, `pss-${name}`));
         expect(`${name}: ${r.stderr}`).toBe(`${name}: `);
         expect(r.status).toBe(0);
       }
@@ -279,9 +263,7 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
   describe('Prometheus on the configuration the operator generated', () => {
     let hosts: TestHosts | undefined;
     let prometheus: PrometheusServer;
-    let generated: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     let adaptedPath: string;
-    const stsName = `prometheus-${prometheusCr.metadata.name}`;
     let workdir: string;
 
     /** Services a ServiceMonitor selects, with the workload whose pods back them. */
@@ -292,24 +274,8 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
     beforeAll(async () => {
       const unavailable = testHostsUnavailable();
       if (unavailable) throw new Error(unavailable);
-      const secret = cp.admin.json<K8sObject>(['get', 'secret', stsName, '-n', stackNamespace]);
-      generated = decodeOperatorConfig(secret.data['prometheus.yaml.gz']);
       workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-operator-config-'));
-      const rulesDir = join(workdir, 'rules');
-      for (const cm of cp.admin.json<{ items: K8sObject[] }>(['get', 'configmap', '-n', stackNamespace, '-l', `prometheus-name=${prometheusCr.metadata.name}`]).items) {
-        mkdirSync(join(rulesDir, cm.metadata.name), { recursive: true });
-        for (const [name, content] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(rulesDir, cm.metadata.name, name), content);
-      }
-      const tokenFile = join(workdir, 'token');
-      writeFileSync(tokenFile, cp.admin.ok(['create', 'token', prometheusCr.spec.serviceAccountName, '-n', stackNamespace, '--duration=2h']).stdout.trim());
-      // The environment the StatefulSet gives its config-reloader, as the pod of replica 0 sees it.
-      const sts = cp.admin.json<K8sObject>(['get', 'statefulset', stsName, '-n', stackNamespace]);
-      const reloader = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'config-reloader');
-      const env = Object.fromEntries((reloader?.env ?? []).map((e: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }) =>
-        [e.name, e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? `${stsName}-0` : '')]));
-      const adapted = adaptOperatorConfig(expandReloaderEnv(generated, env) as typeof generated, { apiServer: cp.apiServer.url, caFile: cp.apiServer.caFile, tokenFile, rulesDir });
-      adaptedPath = join(workdir, 'prometheus.yml');
-      writeFileSync(adaptedPath, stringify(adapted));
+      adaptedPath = operatorPrometheusConfig(cp, prometheusCr, workdir).configFile;
     }, 60_000);
 
     afterAll(async () => {
@@ -319,9 +285,8 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
     }, 30_000);
 
     it('the generated config passes promtool check config, rule files included', () => {
-      expect(podPathsLeft(parse(readFileSync(adaptedPath, 'utf8')))).toEqual([]);
-      const r = spawnSync(binaryPath('promtool'), ['check', 'config', adaptedPath], { encoding: 'utf8' });
-      expect(`${r.stdout}${r.stderr}`).toMatch(/SUCCESS/);
+      const r = promtool(['check', 'config', adaptedPath]);
+      expect(r.output).toMatch(/SUCCESS/);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/SUCCESS: \d+ rules found/);
     });
@@ -340,25 +305,11 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
         if (!workload) throw new Error(`no workload's pods match Service ${ns}/${service.metadata.name}`);
         const podName = `${service.metadata.name}-0`;
         const address = hosts!.addresses[i];
-        cp.admin.ok(['apply', '--server-side', `--field-manager=test`, '-f', '-'], JSON.stringify(podFrom(workload, workload.spec.template, podName)));
-        cp.admin.ok(['patch', 'pod', podName, '-n', ns, '--subresource=status', '--type=merge', '-p',
-          JSON.stringify({ status: { phase: 'Running', podIP: address, podIPs: [{ ip: address }], conditions: [{ type: 'Ready', status: 'True' }] } })]);
-        const containerPorts = workload.spec.template.spec.containers.flatMap((c: { ports?: { name: string; containerPort: number }[] }) => c.ports ?? []);
-        const ports = service.spec.ports.map((p: { name: string; port: number; targetPort: string | number }) => {
-          const port = typeof p.targetPort === 'number' ? p.targetPort : containerPorts.find((c: { name: string }) => c.name === p.targetPort)?.containerPort;
-          if (!port) throw new Error(`Service ${service.metadata.name} port ${p.name}: no container port ${p.targetPort}`);
-          return { name: p.name, port, protocol: 'TCP' };
-        });
-        cp.admin.ok(['apply', '--server-side', '--field-manager=test', '-f', '-'], JSON.stringify({
-          apiVersion: 'discovery.k8s.io/v1',
-          kind: 'EndpointSlice',
-          metadata: { name: `${service.metadata.name}-test`, namespace: ns, labels: { 'kubernetes.io/service-name': service.metadata.name } },
-          addressType: 'IPv4',
-          endpoints: [{ addresses: [address], conditions: { ready: true }, targetRef: { kind: 'Pod', name: podName, namespace: ns } }],
-          ports,
-        }));
+        const pod = podFromTemplate(workload, podName);
+        createRunningPod(cp.admin, pod, address);
+        const ports = createEndpointSlice(cp.admin, service, pod, address);
         for (const endpoint of monitor.spec.endpoints) {
-          const p = ports.find((x: { name: string }) => x.name === endpoint.port);
+          const p = ports.find((x) => x.name === endpoint.port);
           if (!p) throw new Error(`ServiceMonitor ${monitor.metadata.name}: Service ${service.metadata.name} has no port ${endpoint.port}`);
           listeners.push({ address, port: p.port });
           expectedTargets.push(expectedTargetLabels(monitor, endpoint, service, { namespace: ns, pod: podName, instance: `${address}:${p.port}` }));

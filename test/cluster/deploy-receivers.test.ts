@@ -4,26 +4,22 @@
  * only and tells a missing Secret apart; the server-side apply from stdin creates the Secret, takes
  * over one created by hand, and leaves no copy of the values in a last-applied annotation.
  */
-import { ChartConfigInput } from '../../lib/config';
 import {
   deployPlan, ManifestFile, parseReceiversFile, receiversSecretManifest, receiversSecretProblem, Step,
 } from '../../scripts/deploy-plan';
+import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { configWith, synthCharts } from '../support/manifests';
 
-const RECEIVERS: ChartConfigInput['alertmanager'] = {
-  receivers: [
-    { name: 'oncall', pagerduty: { routingKeySecretKey: 'pagerduty-routing-key' } },
-    { name: 'chat-team', slack: { apiUrlSecretKey: 'slack-webhook-url', channel: '#chat-alerts' } },
-  ],
-  criticalReceiver: 'oncall',
-  warningReceiver: 'chat-team',
-};
 const CANARY = 'CANARY-s3cr3t-7d1e';
+/** The fixture's fake credentials, each marked with the canary that must never be printed. */
+const credentials = (suffix: string): [string, string][] => Object.entries(RECEIVER_CREDENTIALS).map(([k, v]) => [k, `${v}-${CANARY}${suffix}`]);
+/** The Secret's keys; the first is left empty in the Secret made by hand. */
+const [EMPTY_KEY, ...FILLED_KEYS] = Object.keys(RECEIVER_CREDENTIALS);
 
 describeOnEachKubernetes('deploy: the receivers\' Secret on a real API server', [], (kubernetes) => {
   let cp: ControlPlane;
-  const dist: ManifestFile[] = [...synthCharts(configWith({ alertmanager: RECEIVERS })).entries()]
+  const dist: ManifestFile[] = [...synthCharts(configWith({ alertmanager: EVERY_RECEIVER_KIND })).entries()]
     .map(([id, objects]) => ({ path: `dist/${id}.k8s.yaml`, objects }));
   const step = <K extends Step['kind']>(steps: Step[], kind: K) => steps.find((s) => s.kind === kind) as Extract<Step, { kind: K }>;
   const check = step(deployPlan({ dist }), 'check-receivers-secret');
@@ -44,21 +40,21 @@ describeOnEachKubernetes('deploy: the receivers\' Secret on a real API server', 
   afterAll(async () => cp?.stop(), 60_000);
 
   it('the keys check tells a missing Secret apart, then lists only the keys with a value', () => {
-    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(/^Secret monitoring\/alertmanager-receivers does not exist/);
+    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(new RegExp(`^Secret monitoring/${RECEIVERS_SECRET} does not exist`));
     // Created by hand, one key empty: the check names it, and prints no value.
-    cp.admin.ok(['-n', 'monitoring', 'create', 'secret', 'generic', 'alertmanager-receivers',
-      `--from-literal=slack-webhook-url=https://hooks.example.com/${CANARY}`, '--from-literal=pagerduty-routing-key=']);
-    expect(checkKeys()).toEqual(['slack-webhook-url']);
-    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(/has no value for pagerduty-routing-key, which/);
+    cp.admin.ok(['-n', 'monitoring', 'create', 'secret', 'generic', RECEIVERS_SECRET,
+      ...credentials('').filter(([k]) => k !== EMPTY_KEY).map(([k, v]) => `--from-literal=${k}=${v}`), `--from-literal=${EMPTY_KEY}=`]);
+    expect(checkKeys()).toEqual([...FILLED_KEYS].sort());
+    expect(receiversSecretProblem(check.secret, checkKeys())).toMatch(new RegExp(`has no value for ${EMPTY_KEY}, which`));
   });
 
   it('the apply from stdin takes over the hand-made Secret, updates it, and keeps no last-applied copy', () => {
-    const values = parseReceiversFile(`slack-webhook-url=https://hooks.example.com/${CANARY}-2\npagerduty-routing-key=${CANARY}-pd\n`, 'receivers.env');
+    const values = parseReceiversFile(credentials('-2').map(([k, v]) => `${k}=${v}\n`).join(''), 'receivers.env');
     const r = cp.admin.run(apply.args, receiversSecretManifest(apply.secret, values));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(CANARY);
-    const secret = cp.admin.json(['-n', 'monitoring', 'get', 'secret', 'alertmanager-receivers']);
+    const secret = cp.admin.json(['-n', 'monitoring', 'get', 'secret', RECEIVERS_SECRET]);
     const decoded = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
     expect(decoded).toEqual(Object.fromEntries(values));
     expect(JSON.stringify(secret.metadata.annotations ?? {})).not.toContain('last-applied');
@@ -66,6 +62,6 @@ describeOnEachKubernetes('deploy: the receivers\' Secret on a real API server', 
     // A second deploy with the same file changes nothing.
     const before = secret.metadata.resourceVersion;
     cp.admin.ok(apply.args, receiversSecretManifest(apply.secret, values));
-    expect(cp.admin.json(['-n', 'monitoring', 'get', 'secret', 'alertmanager-receivers']).metadata.resourceVersion).toBe(before);
+    expect(cp.admin.json(['-n', 'monitoring', 'get', 'secret', RECEIVERS_SECRET]).metadata.resourceVersion).toBe(before);
   });
 });

@@ -25,6 +25,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { ALERTMANAGER_BINARIES, AlertmanagerServer, amtool, PostableAlert } from '../support/alertmanager';
+import { RECEIVERS_SECRET, WEBHOOK_PATH, WEBHOOK_RECEIVERS, webhookCredentials } from '../support/alertmanager-fixtures';
 import { describeWithBinaries } from '../support/binaries';
 import { CounterExposition } from '../support/counter-exposition';
 import { configWith, K8sObject, ofKind, readDist, synthObjects } from '../support/manifests';
@@ -40,16 +41,9 @@ const SLOW_BURN = { alert: 'ChatServiceErrorBudgetBurnSlow', severity: 'warning'
 const COUNT = 'http_server_duration_milliseconds_count'; // the contract's request counter (legacy convention)
 
 // ---- the chart, with the test's receivers and timings ----
-const SECRET = 'alertmanager-receivers';
 const config = configWith({
   alertmanager: {
-    receiversSecret: SECRET,
-    receivers: [
-      { name: 'oncall', webhook: { urlSecretKey: 'oncall-url' } },
-      { name: 'team', webhook: { urlSecretKey: 'team-url' } },
-    ],
-    criticalReceiver: 'oncall',
-    warningReceiver: 'team',
+    ...WEBHOOK_RECEIVERS,
     groupWait: '1s',
     groupInterval: '5s',
     repeatInterval: '1h',
@@ -62,7 +56,7 @@ const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)![1]);
 const GROUP_WAIT_S = seconds(config.alertmanager.groupWait);
 const GROUP_INTERVAL_S = seconds(config.alertmanager.groupInterval);
 const EVAL_S = 1;
-const PATH = { critical: '/oncall', warning: '/team' } as const;
+const PATH = WEBHOOK_PATH;
 
 interface Rule { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
 const ruleOf = (service: string, alert: string): Rule => {
@@ -105,9 +99,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-alerts-'));
     webhook = await WebhookReceiver.start();
-    rendered = renderOperatorAlertmanagerConfig(amConfigObject, {
-      [SECRET]: { 'oncall-url': `${webhook.url}${PATH.critical}`, 'team-url': `${webhook.url}${PATH.warning}` },
-    });
+    rendered = renderOperatorAlertmanagerConfig(amConfigObject, { [RECEIVERS_SECRET]: webhookCredentials(webhook.url) });
     writeFileSync(join(dir, 'alertmanager.yaml'), rendered);
     traffic = await CounterExposition.start(COUNT);
     alertmanager = await AlertmanagerServer.start(rendered);

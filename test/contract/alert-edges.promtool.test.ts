@@ -8,15 +8,13 @@
  * Inputs are the contract's series, written literally, sampled every scrape interval and
  * evaluated at the chart's evaluation interval (both config.scrapeInterval, as in the cluster).
  */
-import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { durationSeconds } from '../../lib/config';
-import { binaryPath } from '../support/binaries';
 import { defaultConfig, readDist } from '../support/manifests';
-import { describeWithPrometheus } from '../support/prometheus';
+import { describeWithPrometheus, promtool } from '../support/prometheus';
 
 const config = defaultConfig(); // what `npm run synth` built dist/ from
 const STEP = durationSeconds(config.scrapeInterval); // seconds between samples and between evaluations
@@ -284,8 +282,8 @@ describeWithPrometheus('alerts at their edges (promtool test rules)', () => {
         alert_rule_test: [{ eval_time: c.at, alertname: alert, exp_alerts: c.labels.map((l) => ({ exp_labels: l })) }],
       })),
     }));
-    const r = spawnSync(binaryPath('promtool'), ['test', 'rules', path], { cwd: dir, encoding: 'utf8' });
-    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+    const r = promtool(['test', 'rules', path], { cwd: dir });
+    return { ok: r.status === 0, output: r.output };
   };
 
   it.each(cases.map((c) => [c.alert, c] as const))('%s: silent just below and just before, firing just above and just after', (_alert, c) => {

@@ -11,7 +11,7 @@ import { ChatService, ChatWebSocket, describeWithChatService, route } from '../s
 import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';
 import { defaultConfig } from '../support/manifests';
-import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
+import { PROMETHEUS_BINARIES, PrometheusServer } from '../support/prometheus';
 
 const config = defaultConfig();
 const transport = config.services.find((s) => s.websocketGauge)!;
@@ -24,18 +24,8 @@ describeWithChatService('collector metric_expiration: a stopped pod leaves the W
   const services: ChatService[] = [];
   const sockets: ChatWebSocket[] = [];
 
-  const valueOf = async (expr: string) => {
-    const r = await prometheus!.query(expr);
-    return r.length ? Number(r[0].value![1]) : undefined;
-  };
-  async function until(expr: string, want: number | undefined, timeoutMs: number): Promise<number> {
-    const started = Date.now();
-    for (;;) {
-      if (await valueOf(expr) === want) return Date.now() - started;
-      if (Date.now() - started > timeoutMs) throw new Error(`${expr}: ${await valueOf(expr)} after ${timeoutMs} ms, want ${want}`);
-      await sleep(100);
-    }
-  }
+  const valueOf = (expr: string) => prometheus!.valueOf(expr);
+  const valueBecomes = (expr: string, want: number | undefined, timeoutMs: number) => prometheus!.waitForValue(expr, want, timeoutMs, 100);
 
   beforeAll(async () => {
     const stub = pods.map((name) => ({ namespace: transport.namespace, name, labels: { ...transport.selector } }));
@@ -63,8 +53,8 @@ describeWithChatService('collector metric_expiration: a stopped pod leaves the W
 
   it(`drops pod b's gauge (2 connections) and its instance within metric_expiration (${config.collector.metricExpiration}) + 2 scrapes of it stopping`, async () => {
     const ws = websocketConnections(transport, transport.websocketGauge!);
-    await until(ws, 3, 30000);
-    await until(instanceCount(transport), 2, 30000);
+    await valueBecomes(ws, 3, 30000);
+    await valueBecomes(instanceCount(transport), 2, 30000);
     // From the process's exit: its SDK's last export (the shutdown flush) is done by then, however
     // long a loaded machine takes to get there.
     await services[1].stop();
@@ -73,10 +63,10 @@ describeWithChatService('collector metric_expiration: a stopped pod leaves the W
     // Pod b's last export may already carry its gauge at 0 (the SDK flushes on shutdown, after its
     // sockets closed), so the panel's sum dropping proves nothing: wait for pod b's series to go.
     const podB = `${transport.websocketGauge}{pod="${pods[1]}"}`;
-    await until(`count(${podB})`, undefined, bound + 5000);
+    await valueBecomes(`count(${podB})`, undefined, bound + 5000);
     const gone = Date.now() - stopped;
-    await until(instanceCount(transport), 1, 2000);
-    await until(ws, 1, 2000);
+    await valueBecomes(instanceCount(transport), 1, 10000);
+    await valueBecomes(ws, 1, 10000);
     process.stderr.write(`collector-expiration: pod b's gauge left Prometheus ${gone} ms after it stopped (metric_expiration ${config.collector.metricExpiration}, scrape ${SCRAPE_SECONDS}s)\n`);
     expect(gone).toBeLessThanOrEqual(bound);
     // The live pod is untouched: its gauge and its series stay.

@@ -15,7 +15,8 @@ import { ChatService, ChatServiceKind, ChatWebSocket, describeWithChatService, P
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE, StubPod } from '../support/collector';
 import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { configWith } from '../support/manifests';
-import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult, sleep } from '../support/prometheus';
+import { untilTrue } from '../support/process';
+import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult } from '../support/prometheus';
 
 /** The chart as configured, but chat-messaging on the stable HTTP conventions (its service runs with the opt-in). */
 const chartConfig: ChartConfig = configWith({
@@ -38,7 +39,11 @@ interface PlannedRequests extends Planned {
   readonly count: number;
 }
 
-/** The traffic: statuses and delays chosen so each request's bucket is known. */
+/**
+ * The traffic: statuses and delays chosen so each request's bucket is known. A delay is the least
+ * the request can take; load only adds to it, so each sits low in a wide bucket (100 ms or more of
+ * headroom), and the bucket checks allow what the client measured on top (servedIn below).
+ */
 const PLAN: Record<ChatServiceKind, PlannedRequests[]> = {
   auth: [
     { method: 'POST', path: '/sessions/login', count: 5 },
@@ -47,16 +52,29 @@ const PLAN: Record<ChatServiceKind, PlannedRequests[]> = {
   ],
   transport: [
     { method: 'GET', path: '/transportation/connections', count: 4 },
-    { method: 'POST', path: '/transportation/messages/broadcast', count: 1, status: 503, delayMs: 30 }, // (25, 50]
+    { method: 'POST', path: '/transportation/messages/broadcast', count: 1, status: 503, delayMs: 300 }, // (250, 500]
   ],
   messaging: [
     { method: 'GET', path: '/messaging/chats/get-chats', count: 6 },
-    { method: 'POST', path: '/messaging/chats/create-chat', count: 2, status: 201, delayMs: 60 }, // s buckets: (0.05, 0.075]
+    { method: 'POST', path: '/messaging/chats/create-chat', count: 2, status: 201, delayMs: 300 }, // s buckets: (0.25, 0.5]
     { method: 'GET', path: '/messaging/messages/{chat_id}', count: 1, status: 500 },
   ],
 };
 
 const value = (r: QueryResult) => Number(r.value![1]);
+
+/**
+ * What each bucket of a request class's histogram may hold, from what the requests took: a request
+ * is in bucket `le` for certain where even its round trip as the client measured it (an upper
+ * bound of what the server recorded, plus 1 ms for the legacy histogram's rounding) is within
+ * `le`, and may be where its planned delay (a lower bound, less the same 1 ms) is. Unloaded, both
+ * fall in one bucket and the check is exact; load can only widen it upwards, never excuse a
+ * request recorded below its delay or above its round trip, in the wrong unit, or not at all.
+ */
+function servedIn(le: number, unitMs: number, plannedMs: number, servedMs: readonly number[]): { min: number; max: number } {
+  const bound = le * unitMs;
+  return { min: servedMs.filter((ms) => ms + 1 <= bound).length, max: servedMs.filter(() => plannedMs - 1 <= bound).length };
+}
 const labelNames = (results: QueryResult[]) => [...new Set(results.flatMap((r) => Object.keys(r.metric)))].sort();
 
 describeWithChatService('push chain smoke: real chat services -> real collector (chart config) -> real Prometheus', [...COLLECTOR_BINARIES, ...PROMETHEUS_BINARIES], () => {
@@ -64,20 +82,14 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
   let prometheus: PrometheusServer | undefined;
   const services = new Map<ChatServiceKind, ChatService>();
   const sockets: ChatWebSocket[] = [];
+  /** Round trips (ms) of each planned request, by "<kind> <method> <path>", as the client measured them. */
+  const served = new Map<string, number[]>();
   /** An auth instance whose pod the API server does not know (another namespace, say): no identity. */
   let stranger: ChatService | undefined;
 
-  async function waitFor(expr: string, want: number, timeoutMs = 30000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let got: number | undefined;
-    for (;;) {
-      const r = await prometheus!.query(expr);
-      got = r.length ? value(r[0]) : undefined;
-      if (got === want) return;
-      if (Date.now() > deadline) throw new Error(`${expr}: ${got} after ${timeoutMs} ms, want ${want}\ncollector:\n${collector?.output.slice(-3000)}`);
-      await sleep(250);
-    }
-  }
+  const waitFor = (expr: string, want: number) => prometheus!.waitForValue(expr, want, 30000).catch((e: Error) => {
+    throw new Error(`${e.message}\ncollector:\n${collector?.output.slice(-3000)}`);
+  });
 
   beforeAll(async () => {
     collector = await RunningCollector.start({ config: chartCollectorConfig(chartConfig), identity: { stub: stubPods() } });
@@ -100,7 +112,11 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     });
     for (const [kind, plan] of Object.entries(PLAN) as [ChatServiceKind, PlannedRequests[]][]) {
       for (const p of plan) {
-        for (let i = 0; i < p.count; i++) expect(await services.get(kind)!.request(route(kind, p.method, p.path), p)).toBe(p.status ?? 200);
+        for (let i = 0; i < p.count; i++) {
+          const started = performance.now();
+          expect(await services.get(kind)!.request(route(kind, p.method, p.path), p)).toBe(p.status ?? 200);
+          served.set(`${kind} ${p.method} ${p.path}`, [...served.get(`${kind} ${p.method} ${p.path}`) ?? [], performance.now() - started]);
+        }
       }
     }
     stranger = await ChatService.start({ kind: 'auth', collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: 'not-a-known-pod' } });
@@ -127,6 +143,19 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
   async function buckets(metric: string, matchers: string): Promise<Map<number, number>> {
     const r = await prometheus!.query(`${metric}_bucket{${matchers}}`);
     return new Map(r.map((x) => [x.metric.le === '+Inf' ? Infinity : Number(x.metric.le), value(x)]));
+  }
+
+  /** Each bucket of `histogram` holds what servedIn allows for the planned requests of `kind` `method` `path`. */
+  function expectServedBuckets(histogram: Map<number, number>, unitMs: number, kind: ChatServiceKind, method: string, path: string): void {
+    const plan = PLAN[kind].find((p) => p.method === method && p.path === path)!;
+    const ms = served.get(`${kind} ${method} ${path}`)!;
+    expect(ms).toHaveLength(plan.count);
+    for (const [le, got] of histogram) {
+      const { min, max } = servedIn(le, unitMs, plan.delayMs ?? 0, ms);
+      const verdict = got >= min && got <= max ? 'within' : `${got}: outside`;
+      expect({ le, got: verdict, min, max }).toEqual({ le, got: 'within', min, max });
+    }
+    expect(histogram.get(Infinity)).toBe(plan.count);
   }
 
   const planned = (kind: ChatServiceKind) => Object.fromEntries(PLAN[kind].map((p) => [`${p.method} ${p.path} ${p.status ?? 200}`, p.count]));
@@ -163,12 +192,14 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     await waitFor('sum(http_server_duration_milliseconds_count{service!=""})', 15);
     const slow = await buckets('http_server_duration_milliseconds', 'service="chat-auth", http_target="/sessions/{session_id}", http_status_code="500"');
     expect([...slow.keys()].sort((a, b) => a - b)).toEqual([0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000, Infinity]);
-    expect([slow.get(100), slow.get(250), slow.get(Infinity)]).toEqual([0, 2, 2]); // 120 ms each
+    expectServedBuckets(slow, 1, 'auth', 'DELETE', '/sessions/{session_id}'); // 120 ms each: (100, 250] unless load adds 130 ms
+    expect(slow.get(100)).toBe(0); // below the delay: load cannot put it there
     const sum = value((await prometheus!.query('http_server_duration_milliseconds_sum{service="chat-auth", http_target="/sessions/{session_id}"}'))[0]);
     expect(Number.isInteger(sum)).toBe(true);
     expect(sum).toBeGreaterThanOrEqual(240);
     const broadcast = await buckets('http_server_duration_milliseconds', 'service="chat-transport", http_target="/transportation/messages/broadcast"');
-    expect([broadcast.get(25), broadcast.get(50)]).toEqual([0, 1]); // 30 ms
+    expectServedBuckets(broadcast, 1, 'transport', 'POST', '/transportation/messages/broadcast'); // 300 ms: (250, 500]
+    expect(broadcast.get(250)).toBe(0);
   });
 
   it('stable (OTEL_SEMCONV_STABILITY_OPT_IN=http): http_server_request_duration_seconds per route and status, in seconds buckets', async () => {
@@ -187,7 +218,8 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     expect(new Set(r.filter((x) => x.metric.error_type).map((x) => x.metric.error_type))).toEqual(new Set(['500']));
     const create = await buckets('http_server_request_duration_seconds', 'service="chat-messaging", http_route="/messaging/chats/create-chat"');
     expect([...create.keys()].sort((a, b) => a - b)).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, Infinity]);
-    expect([create.get(0.05), create.get(0.075)]).toEqual([0, 2]); // 60 ms each
+    expectServedBuckets(create, 1000, 'messaging', 'POST', '/messaging/chats/create-chat'); // 300 ms each: (0.25, 0.5]
+    expect(create.get(0.25)).toBe(0);
   });
 
   it('websocket_hub_active_connections follows real WebSocket connections on chat-transport', async () => {
@@ -225,8 +257,7 @@ describeWithChatService('push chain smoke: real chat services -> real collector 
     // Prometheus 3 scrapes the collector's own metrics with UTF-8 names: the dot stays. Since
     // collector 0.152 its counters carry no _total suffix.
     const dropped = '{__name__="otelcol_processor_filter_datapoints.filtered", filter="filter/unattributed"}';
-    const deadline = Date.now() + 30000;
-    while (!((await prometheus!.query(`${dropped} > 0`)).length) && Date.now() < deadline) await sleep(250);
+    await untilTrue(`${dropped} > 0`, async () => (await prometheus!.query(`${dropped} > 0`)).length > 0, 30000).catch(() => undefined);
     expect((await prometheus!.query(`${dropped} > 0`)).length).toBe(1);
     expect(await prometheus!.query('http_server_duration_milliseconds_count{service=""}')).toEqual([]);
     expect(await prometheus!.query('{job="unknown_service"}')).toEqual([]);

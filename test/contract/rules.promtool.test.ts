@@ -10,15 +10,13 @@
  * nothing about names comes from lib/. Only alert names, thresholds and `for` durations are read
  * from the generated rules, so the inputs cross the thresholds the chart actually configured.
  */
-import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { durationSeconds } from '../../lib/config';
 import { defaultConfig, K8sObject, readDist } from '../support/manifests';
-import { binaryPath } from '../support/binaries';
-import { describeWithPrometheus } from '../support/prometheus';
+import { describeWithPrometheus, promtool } from '../support/prometheus';
 
 // ---- the contract, literally ----
 const COUNT = 'http_server_duration_milliseconds_count';
@@ -252,13 +250,13 @@ function ruleFile(name: string, keepAnnotations: boolean): string {
 
 describeWithPrometheus('rules: promtool check and unit tests', () => {
   let dir: string;
-  const promtool = (...args: string[]) => spawnSync(binaryPath('promtool'), args, { cwd: dir, encoding: 'utf8' });
+  const promtoolIn = (...args: string[]) => promtool(args, { cwd: dir });
   /** Runs one promtool unit-test file; returns its output when it fails. */
   const unitTest = (name: string, tests: unknown[], files: string[]) => {
     const path = `${name.replace(/[^A-Za-z0-9]+/g, '-')}.test.yaml`;
     writeFileSync(join(dir, path), stringify({ rule_files: files.map((f) => `${f}.unit.yaml`), evaluation_interval: INTERVAL, tests }));
-    const r = promtool('test', 'rules', path);
-    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+    const r = promtoolIn('test', 'rules', path);
+    return { ok: r.status === 0, output: r.output };
   };
 
   beforeAll(() => {
@@ -272,7 +270,7 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
 
   it('promtool check rules passes on every rule file from dist/', () => {
     expect(RULES.map((o) => o.metadata.name).sort()).toEqual([...defaultConfig().services.map((s) => s.name), 'chat-monitoring-platform'].sort());
-    const r = promtool('check', 'rules', ...RULES.map((o) => `${o.metadata.name}.yaml`));
+    const r = promtoolIn('check', 'rules', ...RULES.map((o) => `${o.metadata.name}.yaml`));
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/FAILED/);
     expect(r.status).toBe(0);
     for (const o of RULES) {
@@ -283,7 +281,7 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
 
   it('promtool check rules can fail: a broken rule is rejected', () => {
     writeFileSync(join(dir, 'broken.yaml'), stringify({ groups: [{ name: 'x', rules: [{ record: 'service:x:rate1m', expr: 'sum by (service) (rate(http_server_duration_milliseconds_count[1m])' }] }] }));
-    expect(promtool('check', 'rules', 'broken.yaml').status).not.toBe(0);
+    expect(promtoolIn('check', 'rules', 'broken.yaml').status).not.toBe(0);
   });
 
   const cases = alertCases();

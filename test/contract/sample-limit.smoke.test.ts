@@ -13,7 +13,7 @@ import { CHAT_SERVICE_ROUTES, ChatService, chatServiceKindFor, describeWithChatS
 import { chatServiceScrapes } from '../support/chat-service-scrapes';
 import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_ATTRIBUTE } from '../support/collector';
 import { configWith, named, synthObjects } from '../support/manifests';
-import { until as pollUntil } from '../support/process';
+import { untilTrue as until } from '../support/process';
 import { PROMETHEUS_BINARIES, PrometheusServer } from '../support/prometheus';
 
 /** The chart's services; the first one's limit set low enough for a few routes and statuses to exceed it. */
@@ -28,8 +28,6 @@ describeWithChatService('sampleLimit: one service over its limit loses only its 
   const services: ChatService[] = [];
 
   const query = (expr: string) => prometheus!.query(expr);
-  /** test/support/process.ts's until, for a check that answers yes or no. */
-  const until = (what: string, check: () => Promise<boolean>, timeoutMs = 30000) => pollUntil(what, async () => (await check()) || undefined, timeoutMs);
 
   beforeAll(async () => {
     const pod = (name: string) => `${name}-6b8d4-q2x`;

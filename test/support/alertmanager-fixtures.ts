@@ -26,3 +26,23 @@ export const EVERY_RECEIVER_KIND: NonNullable<ChartConfigInput['alertmanager']> 
   warningReceiver: 'chat-team',
   routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
 };
+
+/**
+ * Two webhook receivers, critical and warning, whose URLs (from RECEIVERS_SECRET) point at a test's
+ * WebhookReceiver (test/support/webhook-receiver.ts): webhookCredentials() gives the Secret's values.
+ */
+export const WEBHOOK_RECEIVERS: NonNullable<ChartConfigInput['alertmanager']> = {
+  receiversSecret: RECEIVERS_SECRET,
+  receivers: [
+    { name: 'oncall', webhook: { urlSecretKey: 'oncall-url' } },
+    { name: 'team', webhook: { urlSecretKey: 'team-url' } },
+  ],
+  criticalReceiver: 'oncall',
+  warningReceiver: 'team',
+};
+
+/** The path each severity's notifications are posted to on the WebhookReceiver. */
+export const WEBHOOK_PATH = { critical: '/oncall', warning: '/team' } as const;
+
+/** RECEIVERS_SECRET's values for WEBHOOK_RECEIVERS, for a WebhookReceiver at `url`. */
+export const webhookCredentials = (url: string): Record<string, string> => ({ 'oncall-url': `${url}${WEBHOOK_PATH.critical}`, 'team-url': `${url}${WEBHOOK_PATH.warning}` });

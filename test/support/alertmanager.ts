@@ -4,11 +4,9 @@
  * through its v2 API, stopped by PID.
  */
 import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
 import { join } from 'path';
 import { binaryPath } from './binaries';
-import { freePort, httpOk, RunningProcess } from './process';
+import { httpOk, ProcessContext, RunningProcess, RunningProgram } from './process';
 
 export const ALERTMANAGER_BINARIES = ['alertmanager', 'amtool'] as const;
 
@@ -42,46 +40,33 @@ export function amtool(args: readonly string[], cwd?: string): { status: number 
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-export class AlertmanagerServer {
-  private constructor(readonly url: string, readonly workdir: string, private readonly process: RunningProcess) {}
+const urlOf = (ctx: ProcessContext) => `http://127.0.0.1:${ctx.ports[0]}`;
 
+export class AlertmanagerServer extends RunningProgram {
   /** Starts Alertmanager with `config` (alertmanager.yaml text) and waits until /-/ready answers. */
   static async start(config: string, extraArgs: readonly string[] = []): Promise<AlertmanagerServer> {
-    const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-am-'));
-    const configPath = join(workdir, 'alertmanager.yaml');
-    writeFileSync(configPath, config);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      const proc = await RunningProcess.start({
-        name: 'alertmanager',
-        binary: binaryPath('alertmanager'),
-        args: [
-          `--config.file=${configPath}`,
-          `--storage.path=${join(workdir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          `--web.external-url=${url}`,
-          // An empty address turns clustering off, as the operator does for one replica: no gossip port.
-          '--cluster.listen-address=',
-          '--log.level=warn',
-          ...extraArgs,
-        ],
-        cwd: workdir,
-        ready: httpOk(`${url}/-/ready`),
-      });
-      return new AlertmanagerServer(url, workdir, proc);
-    } catch (e) {
-      rmSync(workdir, { recursive: true, force: true });
-      throw e;
-    }
+    return new AlertmanagerServer(await RunningProcess.start({
+      name: 'alertmanager',
+      binary: binaryPath('alertmanager'),
+      workdir: 'am',
+      ports: 1,
+      files: { 'alertmanager.yaml': config },
+      args: (ctx) => [
+        `--config.file=${join(ctx.dir, 'alertmanager.yaml')}`,
+        `--storage.path=${join(ctx.dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${ctx.ports[0]}`,
+        `--web.external-url=${urlOf(ctx)}`,
+        // An empty address turns clustering off, as the operator does for one replica: no gossip port.
+        '--cluster.listen-address=',
+        '--log.level=warn',
+        ...extraArgs,
+      ],
+      ready: (ctx) => httpOk(`${urlOf(ctx)}/-/ready`)(),
+    }));
   }
 
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
-
-  get output(): string {
-    return this.process.output;
+  get url(): string {
+    return urlOf(this.process);
   }
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -113,10 +98,5 @@ export class AlertmanagerServer {
   async expireSilence(id: string): Promise<void> {
     const res = await fetch(`${this.url}/api/v2/silence/${id}`, { method: 'DELETE' });
     if (!res.ok) throw new Error(`DELETE /api/v2/silence/${id}: ${res.status} ${await res.text()}`);
-  }
-
-  async stop(): Promise<void> {
-    await this.process.stop();
-    rmSync(this.workdir, { recursive: true, force: true });
   }
 }

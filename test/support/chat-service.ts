@@ -11,7 +11,7 @@ import { request as httpRequest } from 'http';
 import { connect, Socket } from 'net';
 import { join } from 'path';
 import { binariesUnavailable, cacheRoot, REPO_ROOT, REQUIRE_BINARIES } from './binaries';
-import { freePort, RunningProcess } from './process';
+import { freePort, RunningProcess, RunningProgram } from './process';
 
 export const CHAT_SERVICE_DIR = join(REPO_ROOT, 'test', 'chat-service');
 const REQUIREMENTS = join(CHAT_SERVICE_DIR, 'requirements.txt');
@@ -165,8 +165,11 @@ export interface Planned {
   readonly delayMs?: number;
 }
 
-export class ChatService {
-  private constructor(readonly kind: ChatServiceKind, readonly host: string, readonly port: number, private readonly process: RunningProcess) {}
+/** A chat service process; stop() is SIGTERM (uvicorn shuts down and the SDK exports once more). */
+export class ChatService extends RunningProgram {
+  private constructor(readonly kind: ChatServiceKind, readonly host: string, readonly port: number, process: RunningProcess) {
+    super(process);
+  }
 
   static async start(options: ChatServiceOptions): Promise<ChatService> {
     const host = options.host ?? '127.0.0.1';
@@ -202,18 +205,6 @@ export class ChatService {
     return `http://${this.host}:${this.port}`;
   }
 
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
-
-  get running(): boolean {
-    return this.process.running;
-  }
-
-  get output(): string {
-    return this.process.output;
-  }
-
   /** One request on a route (placeholders filled with 1); resolves to the status it got. */
   async request(r: ChatRoute, plan: Planned = {}): Promise<number> {
     const path = r.path.replace(/\{[^}]+\}/g, '1');
@@ -227,11 +218,6 @@ export class ChatService {
   openWebSocket(): Promise<ChatWebSocket> {
     if (this.kind !== 'transport') throw new Error(`${this.kind} has no WebSocket endpoint`);
     return ChatWebSocket.open(this.host, this.port, TRANSPORT_WEBSOCKET_PATH);
-  }
-
-  /** Stops it by PID (SIGTERM: uvicorn shuts down and the SDK exports once more). */
-  async stop(): Promise<void> {
-    await this.process.stop();
   }
 }
 

@@ -18,7 +18,7 @@ import { NAMES } from '../../lib/labels';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { binaryPath, describeWithBinaries } from './binaries';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from './manifests';
-import { freePort, httpOk, RunningProcess } from './process';
+import { freePort, freePorts, httpOk, RunningProcess, RunningProgram } from './process';
 
 export const COLLECTOR_BINARY = 'otelcol-chat';
 export const COLLECTOR_BINARIES = [COLLECTOR_BINARY] as const;
@@ -87,9 +87,7 @@ export function prometheusExporterKeys(config: CollectorConfig): string[] {
 /** Free ports for every listener; with `config`, one for each of its prometheus exporters. */
 export async function freeCollectorPorts(config?: CollectorConfig): Promise<CollectorPorts> {
   const keys = config ? prometheusExporterKeys(config) : [];
-  // Each port is taken and released in turn; asking for all at once keeps them distinct.
-  const all = await Promise.all(Array.from({ length: 4 + Math.max(1, keys.length) }, () => freePort()));
-  if (new Set(all).size < all.length) return freeCollectorPorts(config);
+  const all = await freePorts(4 + Math.max(1, keys.length));
   const [otlpGrpc, otlpHttp, selfMetrics, health, ...exporterPorts] = all;
   const exporters = keys.length ? { exporters: Object.fromEntries(keys.map((k, i) => [k, exporterPorts[i]])) } : {};
   return { otlpGrpc, otlpHttp, exporter: exporterPorts[0], selfMetrics, health, ...exporters };
@@ -282,16 +280,17 @@ export interface CollectorOptions {
   readonly pprof?: boolean;
 }
 
-export class RunningCollector {
+export class RunningCollector extends RunningProgram {
   private constructor(
     /** The address every listener is on: 127.0.0.1 unless CollectorOptions.listen said otherwise. */
     readonly host: string,
     readonly ports: CollectorPorts,
     /** The config it runs, after onLoopback() and withKubernetesIdentity(). */
     readonly config: CollectorConfig,
-    readonly workdir: string,
-    private readonly process: RunningProcess,
-  ) {}
+    process: RunningProcess,
+  ) {
+    super(process);
+  }
 
   /** Starts the collector and waits until its health_check extension reports it ready. */
   static async start(options: CollectorOptions): Promise<RunningCollector> {
@@ -303,24 +302,16 @@ export class RunningCollector {
       config.extensions = { ...config.extensions, pprof: { endpoint: `127.0.0.1:${await freePort()}` } };
       config.service.extensions = [...(config.service.extensions ?? []), 'pprof'];
     }
-    const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-otelcol-'));
-    const configPath = join(workdir, 'config.yaml');
-    writeFileSync(configPath, stringify(config));
-    try {
-      const proc = await RunningProcess.start({
-        name: 'otelcol-chat',
-        binary: binaryPath(COLLECTOR_BINARY),
-        args: [`--config=file:${configPath}`],
-        cwd: workdir,
-        env: { ...process.env, ...identity.env },
-        ready: httpOk(`http://${host}:${ports.health}/`),
-        readyTimeoutMs: options.readyTimeoutMs,
-      });
-      return new RunningCollector(host, ports, config, workdir, proc);
-    } catch (e) {
-      rmSync(workdir, { recursive: true, force: true });
-      throw e;
-    }
+    return new RunningCollector(host, ports, config, await RunningProcess.start({
+      name: 'otelcol-chat',
+      binary: binaryPath(COLLECTOR_BINARY),
+      workdir: 'otelcol',
+      files: { 'config.yaml': stringify(config) },
+      args: (ctx) => [`--config=file:${join(ctx.dir, 'config.yaml')}`],
+      env: { ...process.env, ...identity.env },
+      ready: httpOk(`http://${host}:${ports.health}/`),
+      readyTimeoutMs: options.readyTimeoutMs,
+    }));
   }
 
   /** What a chat service puts in OPENTELEMETRY_COLLECTOR_URL. */
@@ -347,23 +338,5 @@ export class RunningCollector {
 
   get selfMetricsTarget(): string {
     return `${this.host}:${this.ports.selfMetrics}`;
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
-
-  get running(): boolean {
-    return this.process.running;
-  }
-
-  get output(): string {
-    return this.process.output;
-  }
-
-  /** Stops it by PID and removes its work directory; safe to call twice. */
-  async stop(): Promise<void> {
-    await this.process.stop();
-    rmSync(this.workdir, { recursive: true, force: true });
   }
 }

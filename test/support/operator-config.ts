@@ -3,14 +3,22 @@
  * a pod. This is the one place it is changed, and only in what a pod provides and a process lacks:
  * where the Kubernetes API is and the credentials the pod's mounted ServiceAccount token gives, and
  * where the mounted rule files are. Scrape jobs, relabelling and rules stay exactly as generated.
+ *
+ * operatorPrometheusConfig() / startPrometheusOnOperatorConfig() are the one way a test builds
+ * that Prometheus (the push chain, test/cluster/control-plane.test.ts).
  */
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { gunzipSync } from 'zlib';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { ControlPlane } from './control-plane';
+import { K8sObject } from './manifests';
+import { PrometheusServer } from './prometheus';
 
 /** Where a Prometheus pod finds its ServiceAccount token and the cluster CA. */
 const POD_SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Where the operator mounts the rule ConfigMaps in the Prometheus pod. */
-const POD_RULES_DIR = '/etc/prometheus/prometheus-rule';
+const POD_RULES_DIR = '/etc/prometheus/rules';
 
 /**
  * The operator's Secret holds a template: the config-reloader container renders it, replacing each
@@ -37,9 +45,12 @@ export interface LocalCluster {
   readonly rulesDir: string;
 }
 
+/** A gzipped file from an operator Secret's data (base64): `prometheus.yaml.gz`, `alertmanager.yaml.gz`. */
+export const gunzipSecretValue = (base64Gz: string): string => gunzipSync(Buffer.from(base64Gz, 'base64')).toString('utf8');
+
 /** The operator's `prometheus.yaml.gz` from its Secret's data (base64). */
 export function decodeOperatorConfig(base64Gz: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return parse(gunzipSync(Buffer.from(base64Gz, 'base64')).toString('utf8'));
+  return parse(gunzipSecretValue(base64Gz));
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -93,4 +104,62 @@ export function podPathsLeft(config: unknown): string[] {
   };
   walk(config);
   return found;
+}
+
+/**
+ * The environment the generated StatefulSet gives its config-reloader, as the pod of replica 0 sees
+ * it (SHARD, POD_NAME): what expandReloaderEnv puts into the generated config's `$(VAR)`s, as the
+ * reloader does (--config-envsubst-file) before Prometheus reads it.
+ */
+export function reloaderEnv(statefulSet: K8sObject): Record<string, string> {
+  const containers: { args?: string[]; env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] = statefulSet.spec.template.spec.containers;
+  const reloader = containers.find((c) => (c.args ?? []).some((a) => a.startsWith('--config-envsubst-file=')));
+  if (!reloader) throw new Error(`StatefulSet ${statefulSet.metadata.name} has no config-reloader container (--config-envsubst-file)`);
+  const pod: Record<string, string | undefined> = { 'metadata.name': `${statefulSet.metadata.name}-0`, 'metadata.namespace': statefulSet.metadata.namespace };
+  return Object.fromEntries((reloader.env ?? []).map((e) => {
+    const v = e.value ?? (e.valueFrom?.fieldRef ? pod[e.valueFrom.fieldRef.fieldPath] : undefined);
+    if (v === undefined) throw new Error(`config-reloader env ${e.name}: no value this test can give`);
+    return [e.name, v];
+  }));
+}
+
+export interface OperatorPrometheusConfig {
+  /** As the operator generated it, from its Secret. */
+  readonly generated: Obj;
+  /** Made runnable here: reloader variables expanded, pod paths and in-cluster discovery replaced. */
+  readonly adapted: Obj;
+  /** `adapted` as a file, with the rule files and the token it names beside it. */
+  readonly configFile: string;
+}
+
+/**
+ * What the operator reconciled for `prometheusCr` on `cp`, made runnable in `workdir`: its config
+ * Secret, its rule ConfigMaps (one folder each, as the pod mounts them), a token of its
+ * ServiceAccount and its StatefulSet's reloader environment. Throws where a pod path is left.
+ */
+export function operatorPrometheusConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string): OperatorPrometheusConfig {
+  const admin = cp.admin;
+  const ns = prometheusCr.metadata.namespace!;
+  const name = `prometheus-${prometheusCr.metadata.name}`;
+  const generated = decodeOperatorConfig(admin.json<K8sObject>(['get', 'secret', name, '-n', ns]).data['prometheus.yaml.gz']);
+  const rulesDir = join(workdir, 'rules');
+  for (const cm of admin.json<{ items: K8sObject[] }>(['get', 'configmap', '-n', ns, '-l', `prometheus-name=${prometheusCr.metadata.name}`]).items) {
+    mkdirSync(join(rulesDir, cm.metadata.name), { recursive: true });
+    for (const [file, content] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(rulesDir, cm.metadata.name, file), content);
+  }
+  const tokenFile = join(workdir, 'prometheus.token');
+  writeFileSync(tokenFile, admin.ok(['create', 'token', prometheusCr.spec.serviceAccountName, '-n', ns, '--duration=2h']).stdout.trim(), { mode: 0o600 });
+  const env = reloaderEnv(admin.json<K8sObject>(['get', 'statefulset', name, '-n', ns]));
+  const adapted = adaptOperatorConfig(expandReloaderEnv(generated, env) as Obj, { apiServer: cp.apiServer.url, caFile: cp.apiServer.caFile, tokenFile, rulesDir });
+  const left = podPathsLeft(adapted);
+  if (left.length) throw new Error(`the adapted Prometheus config still names pod paths: ${left.join(', ')}`);
+  const configFile = join(workdir, 'prometheus.yml');
+  writeFileSync(configFile, stringify(adapted));
+  return { generated, adapted, configFile };
+}
+
+/** operatorPrometheusConfig(), then a Prometheus running it. */
+export async function startPrometheusOnOperatorConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string): Promise<OperatorPrometheusConfig & { prometheus: PrometheusServer }> {
+  const config = operatorPrometheusConfig(cp, prometheusCr, workdir);
+  return { ...config, prometheus: await PrometheusServer.start({ config: stringify(config.adapted) }) };
 }

@@ -4,7 +4,7 @@
  * kubeconfig holding a TokenRequest token and nothing else.
  */
 import { binaryPath } from './binaries';
-import { freePort, httpOk, RunningProcess } from './process';
+import { httpOk, ProcessContext, RunningProcess, RunningProgram } from './process';
 
 export interface OperatorOptions {
   /** The container args of the chart's operator Deployment, as synthesized. */
@@ -23,33 +23,22 @@ export function operatorArgsForTest(deploymentArgs: readonly string[], port: num
   return [...args, `--web.listen-address=127.0.0.1:${port}`];
 }
 
-export class Operator {
-  private constructor(readonly url: string, private readonly process: RunningProcess) {}
+const urlOf = (ctx: ProcessContext) => `http://127.0.0.1:${ctx.ports[0]}`;
 
+export class Operator extends RunningProgram {
   static async start(options: OperatorOptions): Promise<Operator> {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: options.kubeconfig };
-    const proc = await RunningProcess.start({
+    return new Operator(await RunningProcess.start({
       name: 'prometheus-operator',
       binary: binaryPath('prometheus-operator'),
-      args: operatorArgsForTest(options.deploymentArgs, port),
-      env,
-      ready: httpOk(`${url}/healthz`),
+      ports: 1,
+      args: (ctx) => operatorArgsForTest(options.deploymentArgs, ctx.ports[0]),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: options.kubeconfig },
+      ready: (ctx) => httpOk(`${urlOf(ctx)}/healthz`)(),
       readyTimeoutMs: 60000,
-    });
-    return new Operator(url, proc);
+    }));
   }
 
-  get output(): string {
-    return this.process.output;
-  }
-
-  get running(): boolean {
-    return this.process.running;
-  }
-
-  async stop(): Promise<void> {
-    await this.process.stop();
+  get url(): string {
+    return urlOf(this.process);
   }
 }

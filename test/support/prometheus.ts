@@ -2,11 +2,10 @@
  * A real Prometheus, at the version the chart deploys (built by `npm run binaries` from
  * test/tools/prometheus), started on 127.0.0.1 for tests and benchmarks.
  */
-import { mkdirSync, rmSync, writeFileSync, mkdtempSync } from 'fs';
-import { tmpdir } from 'os';
+import { spawnSync } from 'child_process';
 import { join } from 'path';
 import { binaryPath, describeWithBinaries } from './binaries';
-import { freePort, httpOk, RunningProcess, sleep } from './process';
+import { freePort, httpOk, ProcessContext, RunningProcess, RunningProgram, sleep, until } from './process';
 
 export { freePort, sleep };
 
@@ -35,48 +34,61 @@ export interface QueryResult {
   readonly values?: [number, string][];
 }
 
-export class PrometheusServer {
-  private constructor(readonly url: string, readonly workdir: string, private readonly process: RunningProcess) {}
+/** What a promtool run gave: its exit status and output. */
+export interface PromtoolResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout then stderr. */
+  readonly output: string;
+}
+
+/**
+ * promtool (the pinned Prometheus release) with `args`, in `cwd`: the one place it is spawned.
+ * `check` (default false) throws, with its output, where it exits non-zero.
+ */
+export function promtool(args: readonly string[], options: { readonly cwd?: string; readonly check?: boolean } = {}): PromtoolResult {
+  const r = spawnSync(binaryPath('promtool'), args, { cwd: options.cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  const result = { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}${r.stderr}` };
+  if (options.check && r.status !== 0) throw new Error(`promtool ${args.join(' ')} exited ${r.status ?? r.signal}:\n${result.output.slice(-4000)}`);
+  return result;
+}
+
+const urlOf = (host: string, ctx: ProcessContext) => `http://${host}:${ctx.ports[0]}`;
+
+export class PrometheusServer extends RunningProgram {
+  /** promtool(), for callers that hold the class only. */
+  static readonly promtool = promtool;
+
+  private constructor(process: RunningProcess, private readonly host: string) {
+    super(process);
+  }
 
   /** Starts Prometheus and waits until /-/ready answers. `rule_files` in the config may use `rules/*.yaml`. */
   static async start(options: PrometheusOptions): Promise<PrometheusServer> {
-    const workdir = mkdtempSync(join(tmpdir(), 'chat-monitoring-prom-'));
-    const rulesDir = join(workdir, 'rules');
-    mkdirSync(rulesDir, { recursive: true });
-    for (const [name, content] of Object.entries(options.ruleFiles ?? {})) writeFileSync(join(rulesDir, name), content);
-    const configPath = join(workdir, 'prometheus.yml');
-    writeFileSync(configPath, options.config);
     const host = options.host ?? '127.0.0.1';
-    const port = await freePort();
-    const url = `http://${host}:${port}`;
-    try {
-      const proc = await RunningProcess.start({
-        name: 'prometheus',
-        binary: binaryPath('prometheus'),
-        args: [
-          `--config.file=${configPath}`,
-          `--storage.tsdb.path=${options.storagePath ?? join(workdir, 'data')}`,
-          `--web.listen-address=${host}:${port}`,
-          '--web.enable-lifecycle',
-          '--log.level=warn',
-          ...(options.extraArgs ?? []),
-        ],
-        cwd: workdir,
-        ready: httpOk(`${url}/-/ready`),
-      });
-      return new PrometheusServer(url, workdir, proc);
-    } catch (e) {
-      rmSync(workdir, { recursive: true, force: true });
-      throw e;
-    }
+    const ruleFiles = Object.entries(options.ruleFiles ?? {}).map(([name, content]) => [join('rules', name), content]);
+    return new PrometheusServer(await RunningProcess.start({
+      name: 'prometheus',
+      binary: binaryPath('prometheus'),
+      workdir: 'prom',
+      ports: 1,
+      files: { 'prometheus.yml': options.config, ...Object.fromEntries(ruleFiles) },
+      args: (ctx) => [
+        `--config.file=${join(ctx.dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${options.storagePath ?? join(ctx.dir, 'data')}`,
+        `--web.listen-address=${host}:${ctx.ports[0]}`,
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+        ...(options.extraArgs ?? []),
+      ],
+      ready: (ctx) => httpOk(`${urlOf(host, ctx)}/-/ready`)(),
+    }), host);
   }
 
-  get pid(): number | undefined {
-    return this.process.pid;
-  }
-
-  get output(): string {
-    return this.process.output;
+  get url(): string {
+    return urlOf(this.host, this.process);
   }
 
   async api<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
@@ -93,8 +105,18 @@ export class PrometheusServer {
     return data.result;
   }
 
-  async stop(): Promise<void> {
-    await this.process.stop();
-    rmSync(this.workdir, { recursive: true, force: true });
+  /** The value of the first sample of `expr`, or undefined where it has none. */
+  async valueOf(expr: string): Promise<number | undefined> {
+    const r = await this.query(expr);
+    return r.length ? Number(r[0].value![1]) : undefined;
+  }
+
+  /** Waits until `expr`'s first sample is `want` (undefined: no sample); throws with the last value after `timeoutMs`. */
+  async waitForValue(expr: string, want: number | undefined, timeoutMs = 30000, everyMs = 250): Promise<void> {
+    let got: number | undefined;
+    await until(`${expr} to be ${want}`, async () => ((got = await this.valueOf(expr)) === want ? true : undefined), timeoutMs, everyMs)
+      .catch((e: Error) => {
+        throw new Error(`${e.message} (last: ${got})`);
+      });
   }
 }

@@ -21,7 +21,7 @@
  */
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
@@ -35,7 +35,8 @@ import { CONTROL_PLANE_BINARIES, ControlPlane } from './control-plane';
 import { operatorCrdFiles } from './crds';
 import { K8sObject, synthCharts } from './manifests';
 import { Operator } from './operator';
-import { adaptOperatorConfig, decodeOperatorConfig, expandReloaderEnv, podPathsLeft } from './operator-config';
+import { createEndpointSlice, createRunningPod, podFromTemplate, podObject } from './fake-pods';
+import { decodeOperatorConfig, startPrometheusOnOperatorConfig } from './operator-config';
 import { until } from './process';
 import { PROMETHEUS_BINARIES, PrometheusServer } from './prometheus';
 import { createTestHosts, TestHosts, testHostsUnavailable } from './test-hosts';
@@ -331,29 +332,16 @@ export class PushChain {
     const deployment = this.collectorDeployment;
     const ns = deployment.metadata.namespace!;
     this.collectorPodName = podName(deployment.metadata.name, randomBytes(5).toString('hex').slice(0, 9));
-    this.createPod({ namespace: ns, name: this.collectorPodName, labels: deployment.spec.template.metadata.labels, spec: deployment.spec.template.spec }, this.collectorAddress);
+    const collectorPod = podFromTemplate(deployment, this.collectorPodName);
+    createRunningPod(admin, collectorPod, this.collectorAddress);
     const ports = chartCollectorPorts(this.collectorConfig);
-    const containerPorts: { name: string; containerPort: number }[] = deployment.spec.template.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? []);
+    const containerPorts: { containerPort: number }[] = deployment.spec.template.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? []);
     const configPorts = [...new Set([ports.otlpGrpc, ports.otlpHttp, ports.selfMetrics, ports.health, ...Object.values(ports.exporters ?? { prometheus: ports.exporter })])].sort((x, y) => x - y);
     const declared = [...new Set(containerPorts.map((p) => p.containerPort))].sort((x, y) => x - y);
     if (JSON.stringify(configPorts) !== JSON.stringify(declared)) {
       throw new Error(`the collector config listens on ${configPorts.join(', ')} but its Deployment declares ${declared.join(', ')}`);
     }
-    for (const service of this.collectorServices) {
-      const slicePorts = service.spec.ports.map((p: { name: string; targetPort: string | number }) => {
-        const port = typeof p.targetPort === 'number' ? p.targetPort : containerPorts.find((c) => c.name === p.targetPort)?.containerPort;
-        if (!port) throw new Error(`Service ${service.metadata.name} port ${p.name}: no container port ${p.targetPort}`);
-        return { name: p.name, port, protocol: 'TCP' };
-      });
-      admin.ok(['apply', '--server-side', '--field-manager=test', '-f', '-'], JSON.stringify({
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: { name: `${service.metadata.name}-test`, namespace: ns, labels: { 'kubernetes.io/service-name': service.metadata.name } },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: [this.collectorAddress], conditions: { ready: true }, targetRef: { kind: 'Pod', name: this.collectorPodName, namespace: ns } }],
-        ports: slicePorts,
-      }));
-    }
+    for (const service of this.collectorServices) createEndpointSlice(admin, service, collectorPod, this.collectorAddress);
     const collectorKubeconfig = this.cp.serviceAccountKubeconfig(ns, deployment.spec.template.spec.serviceAccountName);
     this.collector = await this.timed('collector', () => RunningCollector.start({
       config: this.collectorConfig,
@@ -378,44 +366,26 @@ export class PushChain {
     const monitors = this.collectorServiceMonitors;
     if (monitors.length === 0) throw new Error('no ServiceMonitor selects the collector');
     const ruleNames = this.of('PrometheusRule').map((r) => `${r.metadata.namespace}-${r.metadata.name}-`);
-    const { generated, ruleMaps } = await this.timed('operator reconcile', () => until('the operator\'s config Secret with every collector ServiceMonitor and rule ConfigMaps with every PrometheusRule', () => {
+    await this.timed('operator reconcile', () => until('the operator\'s config Secret with every collector ServiceMonitor and rule ConfigMaps with every PrometheusRule', () => {
       const secret = admin.run(['get', 'secret', secretName, '-n', stackNs, '-o', 'json']);
       if (secret.status !== 0) return undefined;
       const data = (JSON.parse(secret.stdout) as K8sObject).data?.['prometheus.yaml.gz'];
       if (!data) return undefined;
-      const config = decodeOperatorConfig(data);
-      const jobs = (config.scrape_configs ?? []).map((j: { job_name: string }) => j.job_name);
+      const jobs = (decodeOperatorConfig(data).scrape_configs ?? []).map((j: { job_name: string }) => j.job_name);
       if (!monitors.every((m) => jobs.some((j: string) => j.startsWith(`serviceMonitor/${m.metadata.namespace}/${m.metadata.name}/`)))) return undefined;
       const maps = admin.json<{ items: K8sObject[] }>(['get', 'configmap', '-n', stackNs, '-l', `prometheus-name=${prometheusCr.metadata.name}`]).items;
       const files = maps.flatMap((m) => Object.keys(m.data ?? {}));
-      if (!ruleNames.every((p) => files.some((f) => f.startsWith(p)))) return undefined;
-      return { generated: config, ruleMaps: maps };
+      return ruleNames.every((p) => files.some((f) => f.startsWith(p))) ? true : undefined;
     }, 120_000, 500));
-    this.generatedConfig = generated;
-    const rulesDir = join(this.workdir, 'rules');
-    for (const cm of ruleMaps) {
-      mkdirSync(join(rulesDir, cm.metadata.name), { recursive: true });
-      for (const [name, content] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(rulesDir, cm.metadata.name, name), content);
-    }
-    const tokenFile = join(this.workdir, 'prometheus.token');
-    writeFileSync(tokenFile, admin.ok(['create', 'token', prometheusCr.spec.serviceAccountName, '-n', stackNs, '--duration=2h']).stdout.trim(), { mode: 0o600 });
-    const sts = admin.json<K8sObject>(['get', 'statefulset', secretName, '-n', stackNs]);
-    const adapted = adaptOperatorConfig(expandReloaderEnv(generated, reloaderEnv(sts)) as typeof generated, { apiServer: this.cp.apiServer.url, caFile: this.cp.apiServer.caFile, tokenFile, rulesDir });
-    const left = podPathsLeft(adapted);
-    if (left.length) throw new Error(`the adapted Prometheus config still names pod paths: ${left.join(', ')}`);
-    this.prometheus = await this.timed('prometheus', () => PrometheusServer.start({ config: stringify(adapted) }));
+    const started = await this.timed('prometheus', () => startPrometheusOnOperatorConfig(this.cp, prometheusCr, this.workdir));
+    this.generatedConfig = started.generated;
+    this.prometheus = started.prometheus;
     this.cleanups.push(() => this.prometheus.stop());
   }
 
   /** Creates a Pod and does the kubelet's part: Running, Ready, with this podIP. */
   createPod(pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; spec: unknown }, podIP: string): void {
-    const admin = this.cp.admin;
-    admin.ok(['create', '-f', '-'], JSON.stringify({
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace, labels: pod.labels }, spec: pod.spec,
-    }));
-    admin.ok(['patch', 'pod', pod.name, '-n', pod.namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({
-      status: { phase: 'Running', podIP, podIPs: [{ ip: podIP }], conditions: [{ type: 'Ready', status: 'True' }] },
-    })]);
+    createRunningPod(this.cp.admin, podObject(pod), podIP);
   }
 
   /**
@@ -464,23 +434,6 @@ export function chatPodSpec(kind: string): Record<string, unknown> {
       securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
     }],
   };
-}
-
-/**
- * The environment the generated StatefulSet gives its config-reloader, as the pod of replica 0 sees
- * it (SHARD, POD_NAME): what operator-config.ts's expandReloaderEnv puts into the generated config's
- * `$(VAR)`s, as the reloader does (--config-envsubst-file) before Prometheus reads it.
- */
-export function reloaderEnv(statefulSet: K8sObject): Record<string, string> {
-  const containers: { args?: string[]; env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] = statefulSet.spec.template.spec.containers;
-  const reloader = containers.find((c) => (c.args ?? []).some((a) => a.startsWith('--config-envsubst-file=')));
-  if (!reloader) throw new Error(`StatefulSet ${statefulSet.metadata.name} has no config-reloader container (--config-envsubst-file)`);
-  const pod: Record<string, string | undefined> = { 'metadata.name': `${statefulSet.metadata.name}-0`, 'metadata.namespace': statefulSet.metadata.namespace };
-  return Object.fromEntries((reloader.env ?? []).map((e) => {
-    const v = e.value ?? (e.valueFrom?.fieldRef ? pod[e.valueFrom.fieldRef.fieldPath] : undefined);
-    if (v === undefined) throw new Error(`config-reloader env ${e.name}: no value this test can give`);
-    return [e.name, v];
-  }));
 }
 
 /** A pod-template-hash-like value: nine lowercase letters and digits. */
