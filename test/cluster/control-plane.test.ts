@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
-import { FIELD_MANAGER } from '../../scripts/deploy-plan';
+import { FIELD_MANAGER } from '../../scripts/deploy/plan';
 import { binaryPath } from '../support/binaries';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { operatorCrdFiles } from '../support/crds';

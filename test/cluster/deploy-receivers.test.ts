@@ -5,9 +5,9 @@
  * over one created by hand, and leaves no copy of the values in a last-applied annotation.
  */
 import { ChartConfigInput } from '../../lib/config';
-import {
-  deployPlan, ManifestFile, parseReceiversFile, receiversSecretManifest, receiversSecretProblem, Step,
-} from '../../scripts/deploy-plan';
+import { ManifestFile } from '../../scripts/deploy/manifests';
+import { deployPlan, Step } from '../../scripts/deploy/plan';
+import { parseReceiversFile, receiversSecretManifest, receiversSecretProblem } from '../../scripts/deploy/receivers-secret';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { configWith, synthCharts } from '../support/manifests';
 
