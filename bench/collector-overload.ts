@@ -30,6 +30,7 @@ import { cpuTicks, loadPods, selfCounter, variantOptions } from './collector-thr
 import { LoadPod, RunningLoad } from './lib/otlp-load';
 import { procStatusKb } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection, runSectionAlone, SectionReport } from './lib/section';
 
 const MIB = { Ki: 1 / 1024, Mi: 1, Gi: 1024 } as const;
 const toMiB = (q: string) => {
@@ -106,8 +107,6 @@ const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 export async function benchCollectorOverload(opts = { basePods: 20, maxPods: 300, fallbackExtraPods: 160, phaseS: 25, overloadS: 60, afterS: 40, calibrateS: 25, warmupS: 8 }): Promise<{ rows: Row[]; notes: string[] }> {
-  const unavailable = binariesUnavailable(COLLECTOR_BINARIES);
-  if (unavailable) return { rows: [{ section: '7', measure: 'collector at twice its load', value: `skipped: ${unavailable}` }], notes: [] };
   const limits = collectorContainerLimits();
   const limitBytes = limits.memoryLimitMiB * 2 ** 20;
   const noCgroup = cgroupsUnavailable();
@@ -312,9 +311,12 @@ export async function benchCollectorOverload(opts = { basePods: 20, maxPods: 300
   }
 }
 
-if (require.main === module) {
-  benchCollectorOverload().then((r) => process.stdout.write(`${JSON.stringify(r, null, 1)}\n`)).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+export const overloadSection: BenchSection<SectionReport> = {
+  name: 'overload',
+  label: 'collector overload',
+  unavailable: () => binariesUnavailable(COLLECTOR_BINARIES),
+  skippedRow: { section: '7', measure: 'collector at twice its load' },
+  run: () => benchCollectorOverload(),
+};
+
+if (require.main === module) runSectionAlone(overloadSection);

@@ -15,12 +15,16 @@ import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
 import { defaultConfig } from '../test/support/manifests';
-import { sleep } from '../test/support/prometheus';
+import { binariesUnavailable, goAvailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, startWithChartRules } from './lib/backfill-rules';
 import { isRecording, panelQueries, readChartOutput } from './lib/chart-output';
 import { median, ms, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { WORK } from './lib/synth-env';
 import { BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
+import { synthSection } from './synth';
 
 const TOOLS = join(__dirname, '..', 'test', 'tools', 'prometheus');
 const MIN_SERIES = 100_000;
@@ -191,3 +195,13 @@ export async function benchDashboardLoad(chartDir: string, workDir: string, runs
   rmSync(workDir, { recursive: true, force: true });
   return { rows, notes };
 }
+
+/** Every service dashboard of the chart synthesized by the synth section, at 100,000+ series over 6 h (a few minutes, most of it the raw variant). */
+export const dashboardLoadSection: BenchSection<DashboardLoadResults> = {
+  name: 'dashboards',
+  label: 'dashboard load',
+  needs: [synthSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES) ?? (goAvailable() ? undefined : 'Go is not on PATH: test/tools/prometheus/tsdbgen, which writes the data, is built with it (https://go.dev/dl/)'),
+  skippedRow: { section: '3', measure: 'whole dashboards at 100,000 series' },
+  run: (runs, earlier) => benchDashboardLoad(earlier.of(synthSection).chartDir, join(WORK, 'dashboard-load'), Math.min(runs, 5)),
+};

@@ -12,11 +12,14 @@
  * trial needs a service whose rate is still 0 (its series created by a warm-up request).
  */
 import { join } from 'path';
-import { PrometheusServer, sleep } from '../test/support/prometheus';
+import { binariesUnavailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../test/support/prometheus';
 import { startSyntheticService, SyntheticService } from '../test/support/synthetic-service';
 import { chartRuleGroups, panelQuery, ruleFile } from './lib/chart-output';
 import { median, ms } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { scalingSection } from './scaling';
 
 const BURST = 20;
 const POLL_MS = 100;
@@ -91,3 +94,13 @@ export async function benchFreshness(chartDir: string, trials: number): Promise<
     for (const s of services) await s.stop();
   }
 }
+
+/** On the 30-service chart synthesized by the scaling section; at least 5 trials. */
+export const freshnessSection: BenchSection<FreshnessResults> = {
+  name: 'freshness',
+  label: 'freshness',
+  needs: [scalingSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES),
+  skippedRow: { section: '4', measure: 'freshness' },
+  run: (runs, earlier) => benchFreshness(earlier.of(scalingSection).dir30, Math.max(runs, 5)),
+};

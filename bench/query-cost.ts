@@ -7,12 +7,15 @@
 import { execFileSync } from 'child_process';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'fs';
 import { join } from 'path';
-import { binaryPath } from '../test/support/binaries';
-import { PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
+import { binariesUnavailable, binaryPath } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, blocks, startWithChartRules } from './lib/backfill-rules';
 import { isRecording, panelQuery, readChartOutput } from './lib/chart-output';
 import { mb, median, ms, procStatusKb, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { WORK } from './lib/synth-env';
+import { synthSection } from './synth';
 
 /** The contract's legacy histogram buckets (ms), and +Inf. */
 export const BUCKETS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
@@ -225,3 +228,13 @@ export async function benchQueryCost(chartDir: string, workDir: string, runs: nu
   rmSync(workDir, { recursive: true, force: true });
   return { rows, notes };
 }
+
+/** On the chart synthesized by the synth section. */
+export const queryCostSection: BenchSection<QueryCostResults> = {
+  name: 'query-cost',
+  label: 'query cost',
+  needs: [synthSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES),
+  skippedRow: { section: '3', measure: 'query cost' },
+  run: (runs, earlier) => benchQueryCost(earlier.of(synthSection).chartDir, join(WORK, 'query-cost'), runs),
+};
