@@ -14,6 +14,7 @@ import { chartCollectorConfig, COLLECTOR_BINARIES, RunningCollector, STUB_POD_AT
 import { configWith } from '../test/support/manifests';
 import { sleep } from '../test/support/process';
 import { Row } from './lib/report';
+import { BenchSection, runSectionAlone } from './lib/section';
 
 const KINDS: Record<string, ChatServiceKind> = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' };
 const STATUSES = [200, 404, 500];
@@ -65,8 +66,6 @@ async function seriesPerPod(config: ChartConfig): Promise<Record<string, number>
 export interface CardinalityResults { rows: Row[]; notes: string[] }
 
 export async function benchCardinality(): Promise<CardinalityResults> {
-  const unavailable = [binariesUnavailable(COLLECTOR_BINARIES), chatServiceUnavailable()].filter(Boolean).join('; ');
-  if (unavailable) return { rows: [{ section: '5', measure: 'series per chat pod', value: `skipped: ${unavailable}` }], notes: [] };
   const after = configWith({});
   const before = configWith({ collector: { droppedAttributes: [] } });
   const [b, a] = [await seriesPerPod(before), await seriesPerPod(after)];
@@ -84,10 +83,14 @@ export async function benchCardinality(): Promise<CardinalityResults> {
   return { rows, notes };
 }
 
+/** Needs the built collector and the chat service's virtualenv (npm run binaries). */
+export const cardinalitySection: BenchSection<CardinalityResults> = {
+  name: 'cardinality',
+  label: 'cardinality',
+  unavailable: () => [binariesUnavailable(COLLECTOR_BINARIES), chatServiceUnavailable()].filter(Boolean).join('; ') || undefined,
+  skippedRow: { section: '5', measure: 'series per chat pod' },
+  run: () => benchCardinality(),
+};
+
 // `ts-node bench/cardinality.ts` runs this section alone.
-if (require.main === module) {
-  benchCardinality().then((r) => process.stdout.write(`${JSON.stringify(r.rows, null, 1)}\n`)).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) runSectionAlone(cardinalitySection);

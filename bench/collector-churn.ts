@@ -23,6 +23,7 @@ import { CONTROL_PLANE_BINARIES } from '../test/support/control-plane';
 import { testHostsUnavailable } from '../test/support/test-hosts';
 import { procStatusKb } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection, SectionReport } from './lib/section';
 
 /** Pods per round; the first round is the warm-up. */
 export const CHURN_ROUND_PODS = 250;
@@ -30,8 +31,6 @@ export const CHURN_ROUNDS = 4;
 export const CHURN_RSS_BOUND_MB = 8;
 
 export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: string[] }> {
-  const missing = binariesUnavailable([...CONTROL_PLANE_BINARIES, ...COLLECTOR_BINARIES]) ?? testHostsUnavailable();
-  if (missing) return { rows: [{ section: '9', measure: 'collector under pod churn', value: `skipped: ${missing}` }], notes: [] };
   const config = defaultConfig();
   const service = config.services.find((s) => s.exportMode === 'push')!;
   const chain = await PushChain.start({ config, prometheus: false });
@@ -73,3 +72,12 @@ export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: strin
     ],
   };
 }
+
+/** 1,000 pods replaced on a real API server (a few minutes); needs network namespaces (root). */
+export const churnSection: BenchSection<SectionReport> = {
+  name: 'churn',
+  label: 'collector churn',
+  unavailable: () => binariesUnavailable([...CONTROL_PLANE_BINARIES, ...COLLECTOR_BINARIES]) ?? testHostsUnavailable(),
+  skippedRow: { section: '9', measure: 'collector under pod churn' },
+  run: () => benchCollectorChurn(),
+};

@@ -28,6 +28,7 @@ import { sleep } from '../test/support/process';
 import { LoadPod, RunningLoad } from './lib/otlp-load';
 import { median, procStatusKb } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection, runSectionAlone } from './lib/section';
 
 const KINDS = { 'chat-auth': 'auth', 'chat-transport': 'transport', 'chat-messaging': 'messaging' } as const;
 const CLK_TCK = 100;
@@ -273,8 +274,6 @@ const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(
 export interface ThroughputResults { rows: Row[]; notes: string[]; raw: WindowStats[] }
 
 export async function benchCollectorThroughput(runs: number, opts: { pods: number; warmupS: number; windowS: number; rssPods: number[]; profile?: boolean } = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300] }): Promise<ThroughputResults> {
-  const unavailable = binariesUnavailable(COLLECTOR_BINARIES);
-  if (unavailable) return { rows: [{ section: '6', measure: 'collector throughput', value: `skipped: ${unavailable}` }], notes: [], raw: [] };
   const variants: Variant[] = ['chart', 'bare', 'stub only'];
   const raw: WindowStats[] = [];
   for (let i = 0; i < runs; i++) {
@@ -330,9 +329,13 @@ export async function benchCollectorThroughput(runs: number, opts: { pods: numbe
   return { rows, notes, raw };
 }
 
-if (require.main === module) {
-  benchCollectorThroughput(Number(process.env.BENCH_RUNS ?? 3)).then((r) => process.stdout.write(`${JSON.stringify(r.rows, null, 1)}\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n`)).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+/** At most 3 runs: each is a collector under load for about 40 s. */
+export const throughputSection: BenchSection<ThroughputResults> = {
+  name: 'throughput',
+  label: 'collector',
+  unavailable: () => binariesUnavailable(COLLECTOR_BINARIES),
+  skippedRow: { section: '6', measure: 'collector throughput' },
+  run: (runs) => benchCollectorThroughput(Math.min(runs, 3)),
+};
+
+if (require.main === module) runSectionAlone(throughputSection);

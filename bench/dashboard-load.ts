@@ -15,12 +15,16 @@ import { mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
 import { defaultConfig } from '../test/support/manifests';
-import { sleep } from '../test/support/prometheus';
+import { binariesUnavailable, goAvailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, startWithChartRules } from './lib/backfill-rules';
-import { isRecording, panelQueries, readChartOutput } from './lib/chart-output';
+import { isRecording, panelQueries, readChartOutput, RuleGroup } from './lib/chart-output';
 import { median, ms, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { WORK } from './lib/synth-env';
 import { BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
+import { synthSection } from './synth';
 
 const TOOLS = join(__dirname, '..', 'test', 'tools', 'prometheus');
 const MIN_SERIES = 100_000;
@@ -90,14 +94,16 @@ function dataSpec(services: string[], pods: number, startMs: number, endMs: numb
 
 export interface DashboardLoadResults { rows: Row[]; notes: string[] }
 
-export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
-  rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(workDir, { recursive: true });
-  const { dashboards, services, groups } = readChartOutput(chartDir);
-  const scrapeS = Number(defaultConfig().scrapeInterval.replace(/s$/, ''));
-  const notes: string[] = [];
+type Panel = { title: string; expr: string };
+/** Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h: a compaction while measuring would time the compactor, not the queries. */
+const PROM_ARGS = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
 
-  // 1. 6 h of raw series (and a minute before, so the first step's rate window has data).
+/**
+ * 6 h of raw series (and a minute before, so the first step's rate window has data) written by
+ * tsdbgen, then the recording rules the dashboards read, and those they read, backfilled over the
+ * same range at the chart's evaluation interval.
+ */
+async function writeData(workDir: string, services: string[], groups: RuleGroup[], panels: readonly Panel[], scrapeS: number) {
   const nowS = Math.floor(Date.now() / 1000);
   const endMs = Math.floor(nowS / scrapeS) * scrapeS * 1000;
   const startMs = endMs - (RANGE_S + 600) * 1000;
@@ -109,77 +115,119 @@ export async function benchDashboardLoad(chartDir: string, workDir: string, runs
   writeFileSync(specFile, JSON.stringify(dataSpec(services, pods, startMs, endMs, scrapeS * 1000)));
   const [out, genMs] = timed(() => execFileSync(gen, [specFile, tsdb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   const generated = JSON.parse(out) as { series: number; samples: number };
+  const { levels, ms: rulesMs } = await backfillRecordingRules({ groups, readBy: panels.map((p) => p.expr), tsdb, workDir,
+    startS: startMs / 1000, endS: endMs / 1000, intervalS: scrapeS, promArgs: PROM_ARGS });
+  const dataNote = (seriesLoaded: number) => `Dashboard-load data: ${seriesLoaded.toLocaleString('en')} series (${services.length} services x ${pods} pods x 8 routes x ${STATUSES.length} status codes x ` +
+    `(${BUCKETS.length + 1} le + _sum + _count), plus a WebSocket gauge per chat-transport pod), ${(generated.samples / 1e6).toFixed(0)} M samples, ` +
+    `6 h 10 min at the chart's ${scrapeS} s scrape interval, labelled as Prometheus stores the collector's per-service exporters (honorLabels, Host-header attributes dropped). ` +
+    `test/tools/prometheus/tsdbgen wrote the 2 h blocks in ${(genMs / 1000).toFixed(1)} s (build ${(buildMs / 1000).toFixed(1)} s); ` +
+    `\`promtool tsdb create-blocks-from rules\` recorded what the dashboards read, level by level of dependency (${levels.map((l, i) => `${l.join(', ')}: ${(rulesMs[i] / 1000).toFixed(1)} s`).join('; then ')}).`;
+  return { tsdb, endMs, dataNote };
+}
 
-  // 2. The recording rules the dashboards read, and those they read, backfilled over the same range
-  //    at the chart's evaluation interval.
-  const panelsBy = new Map(services.map((s) => [s, panelQueries(dashboards, s)]));
+/** A panel expression with every recorded series it reads replaced by its rule's expression, recursively. */
+function withoutRecordingRules(groups: RuleGroup[]): (expr: string) => string {
   const rules = groups.flatMap((g) => g.rules.filter(isRecording).map((r) => ({ group: g.name, record: String(r.record), expr: String(r.expr) })));
-  // Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h:
-  // a compaction while measuring would time the compactor, not the queries.
-  const promArgs = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
-  const { levels, ms: rulesMs } = await backfillRecordingRules({ groups, readBy: [...panelsBy.values()].flat().map((p) => p.expr), tsdb, workDir,
-    startS: startMs / 1000, endS: endMs / 1000, intervalS: scrapeS, promArgs });
+  const ruleOf = new Map(rules.map((r) => [`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`, r.expr]));
+  const expand = (expr: string): string => {
+    let out = expr;
+    for (const [ref, e] of ruleOf) out = out.split(ref).join(`(${e})`);
+    return out === expr ? out : expand(out);
+  };
+  return expand;
+}
 
-  // 3. Prometheus with every rule of the chart evaluating, as in production, serving the dashboards.
-  const prom = await startWithChartRules(groups, tsdb, scrapeS, promArgs);
+/** Panel queries sent as Grafana sends them for the 6 h range. */
+class GrafanaLoad {
+  constructor(private readonly prom: PrometheusServer, private readonly scrapeS: number) {}
+
+  request(expr: string) {
+    return grafanaRequest(expr, Date.now() / 1000, RANGE_S, PANEL_WIDTH_PX, this.scrapeS);
+  }
+
+  /** One panel's Prometheus time (stats execTotalTime). */
+  async panelMs(expr: string): Promise<number> {
+    const r = this.request(expr);
+    return (await rangeQuery(this.prom, r.query, r.start, r.end, true, r.stepS)).execMs;
+  }
+
+  /** The whole dashboard as Grafana loads it: every panel's request at once, no stats. */
+  async dashboardMs(exprs: readonly string[]): Promise<number> {
+    const t0 = process.hrtime.bigint();
+    await Promise.all(exprs.map((e) => { const r = this.request(e); return rangeQuery(this.prom, r.query, r.start, r.end, false, r.stepS); }));
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+}
+
+/** One service dashboard as shipped: per-panel time (median of `runs`) and the whole load's wall time. */
+async function measureDashboard(load: GrafanaLoad, svc: string, panels: readonly Panel[], runs: number) {
+  await load.dashboardMs(panels.map((p) => p.expr)); // warm-up: the first load after a restart
+  const perPanel: number[][] = panels.map(() => []);
+  const walls: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [k, p] of panels.entries()) perPanel[k].push(await load.panelMs(p.expr));
+    walls.push(await load.dashboardMs(panels.map((p) => p.expr)));
+  }
+  const shipped = panels.map((p, k) => ({ title: p.title, ms: median(perPanel[k]) }));
+  const slowest = [...shipped].sort((x, y) => y.ms - x.ms);
+  const wall = median(walls);
+  const rows: Row[] = [
+    { section: '3', measure: `${svc} dashboard (${panels.length} panels, 6 h, step ${load.request('').stepS} s): Prometheus time per panel (stats execTotalTime), slowest three`,
+      value: slowest.slice(0, 3).map((p) => `${p.title} ${ms(p.ms)}`).join('; '), target: 'every panel < 50 ms', pass: slowest[0].ms < 50 },
+    { section: '3', measure: `${svc} dashboard: wall time of all ${panels.length} panel queries sent at once`, value: ms(wall), target: '< 200 ms', pass: wall < 200 },
+  ];
+  const note = `${svc} dashboard, Prometheus time per panel (median of ${runs}): ${shipped.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')}.`;
+  return { rows, note, shipped, wall, slowest: slowest[0] };
+}
+
+/**
+ * The same dashboard without the recording rules (each recorded series replaced by its rule's
+ * expression), one run: one raw load takes minutes at this size.
+ */
+async function measureRawDashboard(load: GrafanaLoad, svc: string, panels: readonly Panel[], expand: (expr: string) => string, shipped: { ms: number }[], wall: number) {
+  const raw = panels.map((p) => ({ title: p.title, expr: expand(p.expr), recorded: expand(p.expr) !== p.expr }));
+  const rawPanels: { title: string; ms: number; shipped: number }[] = [];
+  for (const [k, p] of raw.entries()) if (p.recorded) rawPanels.push({ title: p.title, ms: await load.panelMs(p.expr), shipped: shipped[k].ms });
+  const rawWall = await load.dashboardMs(raw.map((p) => p.expr));
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  const rawSlowest = [...rawPanels].sort((x, y) => y.ms - x.ms)[0];
+  const row: Row = { section: '3', measure: `${svc} dashboard without recording rules (one run): its ${rawPanels.length} recorded panels' Prometheus time, raw vs recorded; whole dashboard wall time, raw vs recorded`,
+    value: `${ms(sum(rawPanels.map((p) => p.ms)))} vs ${ms(sum(rawPanels.map((p) => p.shipped)))}; ${ms(rawWall)} vs ${ms(wall)}`,
+    ratio: `${ratio(sum(rawPanels.map((p) => p.ms)) / sum(rawPanels.map((p) => p.shipped)))}; ${ratio(rawWall / wall)}` };
+  const note = `${svc} dashboard without recording rules, Prometheus time per panel: ${rawPanels.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')} (slowest: ${rawSlowest.title}).`;
+  return { row, note };
+}
+
+export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const { dashboards, services, groups } = readChartOutput(chartDir);
+  const scrapeS = Number(defaultConfig().scrapeInterval.replace(/s$/, ''));
+  const panelsBy = new Map(services.map((s) => [s, panelQueries(dashboards, s)]));
+  const { tsdb, endMs, dataNote } = await writeData(workDir, services, groups, [...panelsBy.values()].flat(), scrapeS);
+
+  // Prometheus with every rule of the chart evaluating, as in production, serving the dashboards.
+  const prom = await startWithChartRules(groups, tsdb, scrapeS, PROM_ARGS);
   const rows: Row[] = [];
+  const notes: string[] = [];
   try {
     const seriesLoaded = Number((await prom.query(`count({__name__=~"${METRIC}_.*|${GAUGE}"})`, endMs / 1000))[0]?.value?.[1] ?? 0);
     if (seriesLoaded < MIN_SERIES) throw new Error(`dashboard load: only ${seriesLoaded} series in the TSDB, want >= ${MIN_SERIES}`);
-    notes.push(`Dashboard-load data: ${seriesLoaded.toLocaleString('en')} series (${services.length} services x ${pods} pods x 8 routes x ${STATUSES.length} status codes x ` +
-      `(${BUCKETS.length + 1} le + _sum + _count), plus a WebSocket gauge per chat-transport pod), ${(generated.samples / 1e6).toFixed(0)} M samples, ` +
-      `6 h 10 min at the chart's ${scrapeS} s scrape interval, labelled as Prometheus stores the collector's per-service exporters (honorLabels, Host-header attributes dropped). ` +
-      `test/tools/prometheus/tsdbgen wrote the 2 h blocks in ${(genMs / 1000).toFixed(1)} s (build ${(buildMs / 1000).toFixed(1)} s); ` +
-      `\`promtool tsdb create-blocks-from rules\` recorded what the dashboards read, level by level of dependency (${levels.map((l, i) => `${l.join(', ')}: ${(rulesMs[i] / 1000).toFixed(1)} s`).join('; then ')}).`);
-
+    notes.push(dataNote(seriesLoaded));
     await sleep(2 * scrapeS * 1000); // every group evaluated at least once before timing
-    // The raw variant: every recorded series the panel reads replaced by its rule's expression, recursively.
-    const ruleOf = new Map(rules.map((r) => [`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`, r.expr]));
-    const expand = (expr: string): string => {
-      let out = expr;
-      for (const [ref, e] of ruleOf) out = out.split(ref).join(`(${e})`);
-      return out === expr ? out : expand(out);
-    };
-    const req = (expr: string) => grafanaRequest(expr, Date.now() / 1000, RANGE_S, PANEL_WIDTH_PX, scrapeS);
-    const panelMs = async (expr: string) => { const r = req(expr); return (await rangeQuery(prom, r.query, r.start, r.end, true, r.stepS)).execMs; };
-    // The whole dashboard as Grafana loads it: every panel's request at once, no stats.
-    const dashboardMs = async (exprs: string[]) => {
-      const t0 = process.hrtime.bigint();
-      await Promise.all(exprs.map((e) => { const r = req(e); return rangeQuery(prom, r.query, r.start, r.end, false, r.stepS); }));
-      return Number(process.hrtime.bigint() - t0) / 1e6;
-    };
+    const load = new GrafanaLoad(prom, scrapeS);
     let worstPanel = { ms: 0, what: '' };
     for (const svc of services) {
       const panels = panelsBy.get(svc)!;
-      await dashboardMs(panels.map((p) => p.expr)); // warm-up: the first load after a restart
-      const perPanel: number[][] = panels.map(() => []);
-      const walls: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        for (const [k, p] of panels.entries()) perPanel[k].push(await panelMs(p.expr));
-        walls.push(await dashboardMs(panels.map((p) => p.expr)));
-      }
-      const shipped = panels.map((p, k) => ({ title: p.title, ms: median(perPanel[k]) }));
-      const slowest = [...shipped].sort((x, y) => y.ms - x.ms);
-      if (slowest[0].ms > worstPanel.ms) worstPanel = { ms: slowest[0].ms, what: `${svc} "${slowest[0].title}"` };
-      rows.push({ section: '3', measure: `${svc} dashboard (${panels.length} panels, 6 h, step ${req('').stepS} s): Prometheus time per panel (stats execTotalTime), slowest three`,
-        value: slowest.slice(0, 3).map((p) => `${p.title} ${ms(p.ms)}`).join('; '), target: 'every panel < 50 ms', pass: slowest[0].ms < 50 });
-      const wall = median(walls);
-      rows.push({ section: '3', measure: `${svc} dashboard: wall time of all ${panels.length} panel queries sent at once`, value: ms(wall), target: '< 200 ms', pass: wall < 200 });
-      notes.push(`${svc} dashboard, Prometheus time per panel (median of ${runs}): ${shipped.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')}.`);
-
-      // Without the recording rules (each recorded series replaced by its rule's expression, recursively):
-      // once, on the first dashboard only, since one raw load takes minutes at this size.
+      const shipped = await measureDashboard(load, svc, panels, runs);
+      if (shipped.slowest.ms > worstPanel.ms) worstPanel = { ms: shipped.slowest.ms, what: `${svc} "${shipped.slowest.title}"` };
+      rows.push(...shipped.rows);
+      notes.push(shipped.note);
+      // Without the recording rules: on the first dashboard only.
       if (svc !== services[0]) continue;
-      const raw = panels.map((p) => ({ title: p.title, expr: expand(p.expr), recorded: expand(p.expr) !== p.expr }));
-      const rawPanels: { title: string; ms: number; shipped: number }[] = [];
-      for (const [k, p] of raw.entries()) if (p.recorded) rawPanels.push({ title: p.title, ms: await panelMs(p.expr), shipped: shipped[k].ms });
-      const rawWall = await dashboardMs(raw.map((p) => p.expr));
-      const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
-      const rawSlowest = [...rawPanels].sort((x, y) => y.ms - x.ms)[0];
-      rows.push({ section: '3', measure: `${svc} dashboard without recording rules (one run): its ${rawPanels.length} recorded panels' Prometheus time, raw vs recorded; whole dashboard wall time, raw vs recorded`,
-        value: `${ms(sum(rawPanels.map((p) => p.ms)))} vs ${ms(sum(rawPanels.map((p) => p.shipped)))}; ${ms(rawWall)} vs ${ms(wall)}`,
-        ratio: `${ratio(sum(rawPanels.map((p) => p.ms)) / sum(rawPanels.map((p) => p.shipped)))}; ${ratio(rawWall / wall)}` });
-      notes.push(`${svc} dashboard without recording rules, Prometheus time per panel: ${rawPanels.map((p) => `${p.title} ${ms(p.ms)}`).join(', ')} (slowest: ${rawSlowest.title}).`);
+      const raw = await measureRawDashboard(load, svc, panels, withoutRecordingRules(groups), shipped.shipped, shipped.wall);
+      rows.push(raw.row);
+      notes.push(raw.note);
     }
     notes.push(`Dashboard requests as Grafana sends them for a 6 h range on a ${PANEL_WIDTH_PX} px panel: step = max(Grafana's rounding of 6 h / ${PANEL_WIDTH_PX} px, the datasource's timeInterval ${scrapeS} s); ` +
       `\`$__rate_interval\` = max(step + ${scrapeS} s, 4 x ${scrapeS} s); start and end aligned to the step; the stat panel as a range query (Grafana's default). ` +
@@ -191,3 +239,13 @@ export async function benchDashboardLoad(chartDir: string, workDir: string, runs
   rmSync(workDir, { recursive: true, force: true });
   return { rows, notes };
 }
+
+/** Every service dashboard of the chart synthesized by the synth section, at 100,000+ series over 6 h (a few minutes, most of it the raw variant). */
+export const dashboardLoadSection: BenchSection<DashboardLoadResults> = {
+  name: 'dashboards',
+  label: 'dashboard load',
+  needs: [synthSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES) ?? (goAvailable() ? undefined : 'Go is not on PATH: test/tools/prometheus/tsdbgen, which writes the data, is built with it (https://go.dev/dl/)'),
+  skippedRow: { section: '3', measure: 'whole dashboards at 100,000 series' },
+  run: (runs, earlier) => benchDashboardLoad(earlier.of(synthSection).chartDir, join(WORK, 'dashboard-load'), Math.min(runs, 5)),
+};

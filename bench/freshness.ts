@@ -12,11 +12,14 @@
  * trial needs a service whose rate is still 0 (its series created by a warm-up request).
  */
 import { join } from 'path';
-import { PrometheusServer, sleep } from '../test/support/prometheus';
+import { binariesUnavailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../test/support/prometheus';
 import { startSyntheticService, SyntheticService } from '../test/support/synthetic-service';
 import { chartRuleGroups, panelQuery, ruleFile } from './lib/chart-output';
 import { median, ms } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { scalingSection } from './scaling';
 
 const BURST = 20;
 const POLL_MS = 100;
@@ -25,11 +28,52 @@ const REQUEST = { method: 'POST', route: '/messaging/messages/send-message', sta
 
 export interface FreshnessResults { rows: Row[]; notes: string[] }
 
+/** The number a query answers now (NaN: no series). */
+type Value = (query: string) => Promise<number>;
+
+/** Prometheus scraping each synthetic service every 1 s as the collector would label it, the chart's rules evaluated every 1 s. */
+function startPrometheus(names: readonly string[], services: readonly SyntheticService[], chartDir: string): Promise<PrometheusServer> {
+  const scrapeConfigs = names.map((n, i) => ({
+    job_name: n,
+    static_configs: [{ targets: [services[i].metricsUrl], labels: { service: n, namespace: 'chat', pod: `${n}-synthetic` } }],
+    metric_relabel_configs: [{ source_labels: ['__name__'], regex: 'http_server_duration_(bucket|sum|count)', target_label: '__name__', replacement: 'http_server_duration_milliseconds_$1' }],
+  }));
+  return PrometheusServer.start({
+    config: JSON.stringify({ global: { scrape_interval: '1s', evaluation_interval: '1s' }, rule_files: ['rules/chart-rules.yaml'], scrape_configs: scrapeConfigs }),
+    ruleFiles: { 'chart-rules.yaml': ruleFile(chartRuleGroups(join(chartDir, 'dist'))) },
+  });
+}
+
+/** Ready when every service's recorded RPS exists (= 0: the warm-up request is the series' first sample). */
+async function untilRecordedAtZero(value: Value, rpsQueries: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 30000;
+  while ((await Promise.all(rpsQueries.map(value))).some((v) => !(v === 0))) {
+    if (Date.now() > deadline) throw new Error('recorded RPS series did not appear at 0');
+    await sleep(200);
+  }
+}
+
+/** Milliseconds from a burst to `service` until the recorded and the raw query see it, polled every POLL_MS. */
+async function timeBurst(service: SyntheticService, name: string, value: Value, rpsQuery: string, rawQuery: string): Promise<{ recorded: number; raw: number }> {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: BURST }, () => service.request(REQUEST)));
+  let seenRecorded: number | undefined;
+  let seenRaw: number | undefined;
+  for (let k = 0; seenRecorded === undefined; k++) {
+    const [rec, r] = await Promise.all([value(rpsQuery), value(rawQuery)]);
+    const now = performance.now();
+    if (seenRaw === undefined && r > 0) seenRaw = now - t0;
+    if (rec > 0) seenRecorded = now - t0;
+    if (now - t0 > 20000) throw new Error(`${name}: burst not visible after 20 s`);
+    await sleep(Math.max(0, t0 + (k + 1) * POLL_MS - performance.now()));
+  }
+  return { recorded: seenRecorded, raw: seenRaw ?? seenRecorded };
+}
+
 export async function benchFreshness(chartDir: string, trials: number): Promise<FreshnessResults> {
   const names = Array.from({ length: trials }, (_, i) => `chat-svc-${String(i + 1).padStart(3, '0')}`);
   const rpsQueries = names.map((n) => panelQuery(join(chartDir, 'dashboards'), n, 'Requests per second'));
   const rawQueries = names.map((n) => `sum by (service) (rate(http_server_duration_milliseconds_count{service="${n}"}[1m]))`);
-  const groups = chartRuleGroups(join(chartDir, 'dist'));
   const services: SyntheticService[] = [];
   let prom: PrometheusServer | undefined;
   try {
@@ -38,41 +82,17 @@ export async function benchFreshness(chartDir: string, trials: number): Promise<
       services.push(s);
       await s.request(REQUEST); // creates the series the burst will increase
     }
-    const scrapeConfigs = names.map((n, i) => ({
-      job_name: n,
-      static_configs: [{ targets: [services[i].metricsUrl], labels: { service: n, namespace: 'chat', pod: `${n}-synthetic` } }],
-      metric_relabel_configs: [{ source_labels: ['__name__'], regex: 'http_server_duration_(bucket|sum|count)', target_label: '__name__', replacement: 'http_server_duration_milliseconds_$1' }],
-    }));
-    prom = await PrometheusServer.start({
-      config: JSON.stringify({ global: { scrape_interval: '1s', evaluation_interval: '1s' }, rule_files: ['rules/chart-rules.yaml'], scrape_configs: scrapeConfigs }),
-      ruleFiles: { 'chart-rules.yaml': ruleFile(groups) },
-    });
+    prom = await startPrometheus(names, services, chartDir);
     const p = prom;
-    const value = async (q: string) => Number((await p.query(q))[0]?.value?.[1] ?? NaN);
-    // Ready when every service's recorded RPS exists (= 0: the warm-up request is the series' first sample).
-    const deadline = Date.now() + 30000;
-    while ((await Promise.all(rpsQueries.map(value))).some((v) => !(v === 0))) {
-      if (Date.now() > deadline) throw new Error('recorded RPS series did not appear at 0');
-      await sleep(200);
-    }
+    const value: Value = async (q) => Number((await p.query(q))[0]?.value?.[1] ?? NaN);
+    await untilRecordedAtZero(value, rpsQueries);
     const recorded: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < trials; i++) {
       await sleep(300 + ((i * 379) % 1000)); // spread the bursts over the scrape/evaluation phase
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: BURST }, () => services[i].request(REQUEST)));
-      let seenRecorded: number | undefined;
-      let seenRaw: number | undefined;
-      for (let k = 0; seenRecorded === undefined; k++) {
-        const [rec, r] = await Promise.all([value(rpsQueries[i]), value(rawQueries[i])]);
-        const now = performance.now();
-        if (seenRaw === undefined && r > 0) seenRaw = now - t0;
-        if (rec > 0) seenRecorded = now - t0;
-        if (now - t0 > 20000) throw new Error(`${names[i]}: burst not visible after 20 s`);
-        await sleep(Math.max(0, t0 + (k + 1) * POLL_MS - performance.now()));
-      }
-      recorded.push(seenRecorded);
-      raw.push(seenRaw ?? seenRecorded);
+      const t = await timeBurst(services[i], names[i], value, rpsQueries[i], rawQueries[i]);
+      recorded.push(t.recorded);
+      raw.push(t.raw);
     }
     const range = (xs: number[]) => `${ms(Math.min(...xs))} .. ${ms(Math.max(...xs))}`;
     return {
@@ -91,3 +111,13 @@ export async function benchFreshness(chartDir: string, trials: number): Promise<
     for (const s of services) await s.stop();
   }
 }
+
+/** On the 30-service chart synthesized by the scaling section; at least 5 trials. */
+export const freshnessSection: BenchSection<FreshnessResults> = {
+  name: 'freshness',
+  label: 'freshness',
+  needs: [scalingSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES),
+  skippedRow: { section: '4', measure: 'freshness' },
+  run: (runs, earlier) => benchFreshness(earlier.of(scalingSection).dir30, Math.max(runs, 5)),
+};

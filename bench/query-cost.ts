@@ -6,11 +6,15 @@
  */
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'fs';
 import { join } from 'path';
-import { PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
+import { binariesUnavailable } from '../test/support/binaries';
+import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult, sleep } from '../test/support/prometheus';
 import { backfillRecordingRules, blocks, startWithChartRules } from './lib/backfill-rules';
-import { isRecording, panelQuery, readChartOutput } from './lib/chart-output';
+import { isRecording, panelQuery, readChartOutput, RuleGroup } from './lib/chart-output';
 import { mb, median, ms, procStatusKb, ratio, timed } from './lib/measure';
 import { Row } from './lib/report';
+import { BenchSection } from './lib/section';
+import { WORK } from './lib/synth-env';
+import { synthSection } from './synth';
 
 /** The contract's legacy histogram buckets (ms), and +Inf. */
 export const BUCKETS = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
@@ -125,13 +129,14 @@ export async function rangeQuery(prom: PrometheusServer, query: string, start: n
 
 export interface QueryCostResults { rows: Row[]; notes: string[] }
 
-export async function benchQueryCost(chartDir: string, workDir: string, runs: number): Promise<QueryCostResults> {
-  rmSync(workDir, { recursive: true, force: true });
-  mkdirSync(workDir, { recursive: true });
-  const { dashboards, services, groups } = readChartOutput(chartDir);
-  const notes: string[] = [];
+const PROM_ARGS = ['--storage.tsdb.retention.time=30d'];
 
-  // 1. Raw histograms: 2 h of 15 s samples ending now, backfilled with promtool.
+/**
+ * The TSDB the queries run on: 2 h of raw histograms at 15 s ending now (OpenMetrics written here,
+ * `promtool tsdb create-blocks-from openmetrics`), then the chart's recording rules backfilled every
+ * 15 s, its evaluation interval (`create-blocks-from rules`). The note says what was written and how long it took.
+ */
+async function backfill(workDir: string, services: readonly string[], groups: RuleGroup[]): Promise<{ tsdb: string; endS: number; note: string }> {
   const endS = Math.floor(Date.now() / 1000 / STEP_S) * STEP_S - STEP_S;
   const startS = endS - 2 * 3600;
   const input = join(workDir, 'input.om');
@@ -140,86 +145,120 @@ export async function benchQueryCost(chartDir: string, workDir: string, runs: nu
   const inputBytes = statSync(input).size;
   const [, omMs] = timed(() => PrometheusServer.promtool(['tsdb', 'create-blocks-from', 'openmetrics', '-q', input, tsdb], { check: true }));
   rmSync(input);
-
-  // 2. Recorded series: the chart's recording rules backfilled every 15 s (its evaluation interval).
-  const promArgs = ['--storage.tsdb.retention.time=30d'];
-  const backfill = await backfillRecordingRules({ groups, tsdb, workDir, startS, endS, intervalS: STEP_S, promArgs });
-  const rulesMs = backfill.ms.reduce((x, y) => x + y, 0);
-  notes.push(`Query-cost data: ${gen.series.toLocaleString('en')} histogram series (${services.length} services x ${PODS_PER_SERVICE} pods x 8 routes x 6 status codes x (16 le + _sum + _count)), ` +
+  const rules = await backfillRecordingRules({ groups, tsdb, workDir, startS, endS, intervalS: STEP_S, promArgs: PROM_ARGS });
+  const rulesMs = rules.ms.reduce((x, y) => x + y, 0);
+  const note = `Query-cost data: ${gen.series.toLocaleString('en')} histogram series (${services.length} services x ${PODS_PER_SERVICE} pods x 8 routes x 6 status codes x (16 le + _sum + _count)), ` +
     `${(gen.samples / 1e6).toFixed(1)} M samples, 2 h at 15 s, labels as the collector's prometheus exporter leaves them scraped with honorLabels; ` +
     `OpenMetrics input ${(inputBytes / 2 ** 30).toFixed(2)} GiB written in ${(genMs / 1000).toFixed(1)} s, \`promtool tsdb create-blocks-from openmetrics\` ${(omMs / 1000).toFixed(1)} s, ` +
-    `\`create-blocks-from rules\` (the chart's ${groups.flatMap((g) => g.rules).filter(isRecording).length} recording rules, 15 s interval, in ${backfill.levels.length} passes by dependency) ${(rulesMs / 1000).toFixed(1)} s.`);
+    `\`create-blocks-from rules\` (the chart's ${groups.flatMap((g) => g.rules).filter(isRecording).length} recording rules, 15 s interval, in ${rules.levels.length} passes by dependency) ${(rulesMs / 1000).toFixed(1)} s.`;
+  return { tsdb, endS, note };
+}
 
-  // 3. Prometheus on the backfilled TSDB with every rule of the chart loaded (recording + alerts).
+/** Until every rule group has been evaluated once. */
+async function untilEvaluated(prom: PrometheusServer, groups: number): Promise<void> {
+  const deadline = Date.now() + STEP_S * 1000 + 5000;
+  for (;;) {
+    const { data } = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { lastEvaluation: string }[] } };
+    if (data.groups.length === groups && data.groups.every((g) => !g.lastEvaluation.startsWith('0001'))) break;
+    if (Date.now() > deadline) throw new Error('rule groups not evaluated in time');
+    await sleep(250);
+  }
+}
+
+/**
+ * How far the recorded query's samples of the hour ending at `endS` are from the raw query at
+ * their own timestamps (promtool evaluates each group at its own offset within the 15 s interval).
+ */
+async function recordedVsRaw(prom: PrometheusServer, recordedQuery: string, rawQuery: string, start: number, endS: number): Promise<{ samples: number; maxRelDiff: number; detail: string }> {
+  const recSamples = (await prom.query(`${recordedQuery}[1h]`, endS))[0]?.values ?? [];
+  const first = recSamples[0]?.[0] ?? start;
+  const last = recSamples[recSamples.length - 1]?.[0] ?? endS;
+  const rawAligned = await rangeQuery(prom, rawQuery, first, last, false);
+  const rawAt = new Map((rawAligned.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]));
+  const diffs = recSamples.map(([t, v]) => ({ t, rec: Number(v), raw: rawAt.get(t) ?? NaN, rel: Math.abs(Number(v) - (rawAt.get(t) ?? NaN)) / Math.abs(Number(v)) }));
+  // The recorded quantile sums per-route rates first: a different float summation order, which can
+  // move a rank that falls exactly on a bucket's cumulative count across empty buckets.
+  const differing = diffs.filter((d) => !(d.rel <= 1e-9));
+  const detail = differing.length === 0 ? '' : ` ${differing.length} sample(s) differ by more than 1e-9: ${differing.slice(0, 3).map((d) => `${d.rec} recorded vs ${d.raw} raw`).join(', ')}`;
+  return { samples: recSamples.length, maxRelDiff: Math.max(...diffs.map((d) => d.rel)), detail };
+}
+
+/** One service's p99 panel over the hour ending at `endS`, raw against recorded: three rows and a note. */
+async function p99PanelCost(prom: PrometheusServer, dashboards: string, svc: string, endS: number, runs: number): Promise<{ rows: Row[]; note: string }> {
+  const start = endS - 3600;
+  const recordedQuery = panelQuery(dashboards, svc, 'p99 latency');
+  const rawQuery = `histogram_quantile(0.99, sum by (le) (rate(${METRIC}_bucket{service="${svc}"}[1m]))) / 1000`;
+  await rangeQuery(prom, rawQuery, start, endS);
+  await rangeQuery(prom, recordedQuery, start, endS);
+  const rawRuns: Measured[] = [];
+  const recRuns: Measured[] = [];
+  const rawWall: number[] = [];
+  const recWall: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    rawRuns.push(await rangeQuery(prom, rawQuery, start, endS));
+    recRuns.push(await rangeQuery(prom, recordedQuery, start, endS));
+    rawWall.push((await rangeQuery(prom, rawQuery, start, endS, false)).wallMs);
+    recWall.push((await rangeQuery(prom, recordedQuery, start, endS, false)).wallMs);
+  }
+  if ((recRuns[0].result[0]?.values ?? []).length < 200) throw new Error(`${svc}: recorded query returned too few points`);
+  const same = await recordedVsRaw(prom, recordedQuery, rawQuery, start, endS);
+  const m = (xs: Measured[], k: keyof Omit<Measured, 'result'>) => median(xs.map((x) => x[k]));
+  const sampleRatio = m(rawRuns, 'samples') / m(recRuns, 'samples');
+  const execRatio = m(rawRuns, 'execMs') / m(recRuns, 'execMs');
+  const wallRatio = median(rawWall) / median(recWall);
+  const rows: Row[] = [
+    { section: '3', measure: `${svc} p99 panel, 1 h at 15 s step: samples touched, raw vs \`${recordedQuery}\``,
+      value: `${m(rawRuns, 'samples').toLocaleString('en')} vs ${m(recRuns, 'samples').toLocaleString('en')}`, ratio: ratio(sampleRatio), target: '≥ 50x', pass: sampleRatio >= 50 },
+    { section: '3', measure: `${svc} p99 panel: Prometheus execution time (stats execTotalTime), raw vs recorded`,
+      value: `${ms(m(rawRuns, 'execMs'))} vs ${ms(m(recRuns, 'execMs'))}`, ratio: ratio(execRatio), target: '≥ 50x', pass: execRatio >= 50 },
+    { section: '3', measure: `${svc} p99 panel: HTTP wall time as Grafana sends it (no stats), raw vs recorded`,
+      value: `${ms(median(rawWall))} vs ${ms(median(recWall))}`, ratio: ratio(wallRatio), target: '≥ 50x', pass: wallRatio >= 50 },
+  ];
+  const note = `${svc}: recorded p99 equals the raw query within ${same.maxRelDiff.toExponential(1)} (relative, worst of ${same.samples} recorded samples);${same.detail} peak samples in memory ${m(rawRuns, 'peakSamples')} vs ${m(recRuns, 'peakSamples')}.`;
+  return { rows, note };
+}
+
+export async function benchQueryCost(chartDir: string, workDir: string, runs: number): Promise<QueryCostResults> {
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const { dashboards, services, groups } = readChartOutput(chartDir);
+  const { tsdb, endS, note } = await backfill(workDir, services, groups);
+  const notes = [note];
+
+  // Prometheus on the backfilled TSDB with every rule of the chart loaded (recording + alerts).
   const blocksBefore = blocks(tsdb);
-  const prom = await startWithChartRules(groups, tsdb, STEP_S, promArgs);
+  const prom = await startWithChartRules(groups, tsdb, STEP_S, PROM_ARGS);
   const rows: Row[] = [];
   try {
     const seriesLoaded = Number((await prom.query(`count({__name__=~"${METRIC}_.*"})`, endS))[0]?.value?.[1] ?? 0);
     if (seriesLoaded < 10000) throw new Error(`only ${seriesLoaded} series backfilled`);
     notes.push(`Prometheus saw ${seriesLoaded.toLocaleString('en')} histogram series.`);
     const pid = prom.pid!;
-    // Wait until every group has been evaluated once.
-    const deadline = Date.now() + STEP_S * 1000 + 5000;
-    for (;;) {
-      const { data } = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { lastEvaluation: string }[] } };
-      if (data.groups.length === groups.length && data.groups.every((g) => !g.lastEvaluation.startsWith('0001'))) break;
-      if (Date.now() > deadline) throw new Error('rule groups not evaluated in time');
-      await sleep(250);
-    }
+    await untilEvaluated(prom, groups.length);
     const idleRss = procStatusKb(pid, 'VmRSS')!;
-
-    const start = endS - 3600;
     for (const svc of services) {
-      const recordedQuery = panelQuery(dashboards, svc, 'p99 latency');
-      const rawQuery = `histogram_quantile(0.99, sum by (le) (rate(${METRIC}_bucket{service="${svc}"}[1m]))) / 1000`;
-      await rangeQuery(prom, rawQuery, start, endS);
-      await rangeQuery(prom, recordedQuery, start, endS);
-      const rawRuns: Measured[] = [];
-      const recRuns: Measured[] = [];
-      const rawWall: number[] = [];
-      const recWall: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        rawRuns.push(await rangeQuery(prom, rawQuery, start, endS));
-        recRuns.push(await rangeQuery(prom, recordedQuery, start, endS));
-        rawWall.push((await rangeQuery(prom, rawQuery, start, endS, false)).wallMs);
-        recWall.push((await rangeQuery(prom, recordedQuery, start, endS, false)).wallMs);
-      }
-      if ((recRuns[0].result[0]?.values ?? []).length < 200) throw new Error(`${svc}: recorded query returned too few points`);
-      // Same answer: every recorded sample of the hour equals the raw query at its own timestamp
-      // (promtool evaluates each group at its own offset within the 15 s interval).
-      const recSamples = (await prom.query(`${recordedQuery}[1h]`, endS))[0]?.values ?? [];
-      const first = recSamples[0]?.[0] ?? start;
-      const last = recSamples[recSamples.length - 1]?.[0] ?? endS;
-      const rawAligned = await rangeQuery(prom, rawQuery, first, last, false);
-      const rawAt = new Map((rawAligned.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]));
-      const diffs = recSamples.map(([t, v]) => ({ t, rec: Number(v), raw: rawAt.get(t) ?? NaN, rel: Math.abs(Number(v) - (rawAt.get(t) ?? NaN)) / Math.abs(Number(v)) }));
-      const maxRelDiff = Math.max(...diffs.map((d) => d.rel));
-      // The recorded quantile sums per-route rates first: a different float summation order, which can
-      // move a rank that falls exactly on a bucket's cumulative count across empty buckets.
-      const differing = diffs.filter((d) => !(d.rel <= 1e-9));
-      const detail = differing.length === 0 ? '' : ` ${differing.length} sample(s) differ by more than 1e-9: ${differing.slice(0, 3).map((d) => `${d.rec} recorded vs ${d.raw} raw`).join(', ')}`;
-      const m = (xs: Measured[], k: keyof Omit<Measured, 'result'>) => median(xs.map((x) => x[k]));
-      const sampleRatio = m(rawRuns, 'samples') / m(recRuns, 'samples');
-      const execRatio = m(rawRuns, 'execMs') / m(recRuns, 'execMs');
-      const wallRatio = median(rawWall) / median(recWall);
-      rows.push({ section: '3', measure: `${svc} p99 panel, 1 h at 15 s step: samples touched, raw vs \`${recordedQuery}\``,
-        value: `${m(rawRuns, 'samples').toLocaleString('en')} vs ${m(recRuns, 'samples').toLocaleString('en')}`, ratio: ratio(sampleRatio), target: '≥ 50x', pass: sampleRatio >= 50 });
-      rows.push({ section: '3', measure: `${svc} p99 panel: Prometheus execution time (stats execTotalTime), raw vs recorded`,
-        value: `${ms(m(rawRuns, 'execMs'))} vs ${ms(m(recRuns, 'execMs'))}`, ratio: ratio(execRatio), target: '≥ 50x', pass: execRatio >= 50 });
-      rows.push({ section: '3', measure: `${svc} p99 panel: HTTP wall time as Grafana sends it (no stats), raw vs recorded`,
-        value: `${ms(median(rawWall))} vs ${ms(median(recWall))}`, ratio: ratio(wallRatio), target: '≥ 50x', pass: wallRatio >= 50 });
-      notes.push(`${svc}: recorded p99 equals the raw query within ${maxRelDiff.toExponential(1)} (relative, worst of ${recSamples.length} recorded samples);${detail} peak samples in memory ${m(rawRuns, 'peakSamples')} vs ${m(recRuns, 'peakSamples')}.`);
+      const panel = await p99PanelCost(prom, dashboards, svc, endS, runs);
+      rows.push(...panel.rows);
+      notes.push(panel.note);
     }
     const rss = procStatusKb(pid, 'VmRSS')!;
     const hwm = procStatusKb(pid, 'VmHWM')!;
     rows.push({ section: '3', measure: `Prometheus RSS, chart's ${groups.length} rule groups loaded, ${seriesLoaded.toLocaleString('en')} series: idle after first evaluation / after the queries / peak (VmHWM)`,
       value: `${mb(idleRss)} / ${mb(rss)} / ${mb(hwm)}` });
-    const blocksAfter = blocks(tsdb);
-    if (blocksAfter.join() !== blocksBefore.join()) notes.push('Note: Prometheus compacted the backfilled blocks during the measurement.');
+    if (blocks(tsdb).join() !== blocksBefore.join()) notes.push('Note: Prometheus compacted the backfilled blocks during the measurement.');
   } finally {
     await prom.stop();
   }
   rmSync(workDir, { recursive: true, force: true });
   return { rows, notes };
 }
+
+/** On the chart synthesized by the synth section. */
+export const queryCostSection: BenchSection<QueryCostResults> = {
+  name: 'query-cost',
+  label: 'query cost',
+  needs: [synthSection],
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES),
+  skippedRow: { section: '3', measure: 'query cost' },
+  run: (runs, earlier) => benchQueryCost(earlier.of(synthSection).chartDir, join(WORK, 'query-cost'), runs),
+};

@@ -9,158 +9,66 @@
  * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
  * dist/, dashboards/ and .build/ are not touched.
  *
- * Sections 3 to 8 need the real programs from `npm run binaries` (Prometheus and promtool, the
- * collector, the chat service's virtualenv; section 5 also Go for its TSDB writer); without them
- * those sections are skipped and say so.
+ * Sections 3 to 9 need the real programs from `npm run binaries` (Prometheus and promtool, the
+ * collector, the chat service's virtualenv, the API server; dashboard load also Go for its TSDB
+ * writer); without them those sections are skipped and say so, one row each.
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { binariesUnavailable } from '../test/support/binaries';
-import { PROMETHEUS_BINARIES } from '../test/support/prometheus';
-import { benchCardinality } from './cardinality';
-import { benchCollectorChurn } from './collector-churn';
-import { benchCollectorOverload } from './collector-overload';
-import { benchCollectorThroughput } from './collector-throughput';
-import { benchDashboardLoad } from './dashboard-load';
-import { benchFreshness } from './freshness';
-import { BenchArgs, BENCH_USAGE, parseBenchArgs } from './lib/args';
-import { machine, peakRssMethod } from './lib/measure';
-import { Row, table } from './lib/report';
-import { benchQueryCost } from './query-cost';
-import { benchRuleEval } from './rule-eval';
-import { benchScaling, benchSynth, profileSynth, REPO, WORK } from './synth';
+import { cardinalitySection } from './cardinality';
+import { churnSection } from './collector-churn';
+import { overloadSection } from './collector-overload';
+import { throughputSection } from './collector-throughput';
+import { dashboardLoadSection } from './dashboard-load';
+import { freshnessSection } from './freshness';
+import { BenchArgs, BENCH_SECTIONS, BENCH_USAGE, parseBenchArgs, selects } from './lib/args';
+import { describeMachine, machine, peakRssMethod } from './lib/measure';
+import { resultsMarkdown, table } from './lib/report';
+import { BenchSection, runSections, SectionReport } from './lib/section';
+import { REPO, WORK } from './lib/synth-env';
+import { queryCostSection } from './query-cost';
+import { ruleEvalSection } from './rule-eval';
+import { scalingSection } from './scaling';
+import { synthSection } from './synth';
+import { profileSection } from './synth-profile';
+
+/** In report order; a section after those it needs. */
+const SECTIONS: readonly BenchSection<SectionReport>[] = [
+  synthSection,
+  scalingSection,
+  profileSection,
+  queryCostSection,
+  dashboardLoadSection,
+  freshnessSection,
+  cardinalitySection,
+  throughputSection,
+  overloadSection,
+  churnSection,
+  ruleEvalSection,
+];
 
 async function main(args: BenchArgs) {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const started = Date.now();
-  const m = machine();
+  const machineLine = describeMachine(machine());
   mkdirSync(WORK, { recursive: true });
-  const rows: Row[] = [];
-  const notes: string[] = [];
-  const durations: string[] = [];
-  const section = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    process.stderr.write(`bench: ${name}...\n`);
-    const r = await f();
-    durations.push(`${name} ${Math.round((Date.now() - t0) / 1000)} s`);
-    return r;
-  };
-
-  const want = (name: string) => !args.only || args.only.includes(name);
-  let fastestRunner: string | undefined;
-  let chartProfile = '';
-  let scalingProfile = '';
-  let dir30: string | undefined;
-  if (want('synth') || want('query-cost') || want('dashboards')) {
-    const synth = await section('synth', () => benchSynth(runs));
-    if (want('synth')) {
-      rows.push(...synth.rows);
-      notes.push(...synth.notes);
-    }
-    fastestRunner = synth.fastestRunner;
-  }
-  if (want('scaling') || want('freshness')) {
-    const scaling = await section('scaling', () => benchScaling(runs));
-    if (want('scaling')) {
-      rows.push(...scaling.rows);
-      notes.push(...scaling.notes);
-      scalingProfile = scaling.profile;
-    }
-    dir30 = scaling.dir30;
-  }
-  if (want('profile')) chartProfile = await section('profile', () => profileSynth('the default chart (3 services)'));
-
-  const unavailable = binariesUnavailable(PROMETHEUS_BINARIES);
-  if (want('query-cost') || want('freshness')) {
-    if (unavailable) {
-      rows.push({ section: '3, 4', measure: 'query cost and freshness', value: `skipped: ${unavailable}` });
-    } else {
-      if (want('query-cost')) {
-        const cost = await section('query cost', () => benchQueryCost(join(WORK, 'synth', 'chart'), join(WORK, 'query-cost'), runs));
-        rows.push(...cost.rows);
-        notes.push(...cost.notes);
-      }
-      // Every service dashboard at 100,000+ series over 6 h (a few minutes, most of it the raw variant).
-      if (want('dashboards')) {
-        const load = await section('dashboard load', () => benchDashboardLoad(join(WORK, 'synth', 'chart'), join(WORK, 'dashboard-load'), Math.min(runs, 5)));
-        rows.push(...load.rows);
-        notes.push(...load.notes);
-      }
-      if (want('freshness') && dir30) {
-        const d = dir30;
-        const fresh = await section('freshness', () => benchFreshness(d, Math.max(runs, 5)));
-        rows.push(...fresh.rows);
-        notes.push(...fresh.notes);
-      }
-    }
-  }
-
-  // Needs the built collector and the chat service's virtualenv (npm run binaries); says so otherwise.
-  if (want('cardinality')) {
-    const cardinality = await section('cardinality', () => benchCardinality());
-    rows.push(...cardinality.rows);
-    notes.push(...cardinality.notes);
-  }
-
-  // Needs the built collector; at most 3 runs (each is a collector under load for ~40 s).
-  if (want('collector')) {
-    const collector = await section('collector', () => benchCollectorThroughput(Math.min(runs, 3)));
-    rows.push(...collector.rows);
-    notes.push(...collector.notes);
-    const overload = await section('collector overload', () => benchCollectorOverload());
-    rows.push(...overload.rows);
-    notes.push(...overload.notes);
-  }
-
-  // Pods replaced on a real API server, 1,000 of them (a few minutes); needs network namespaces (root).
-  if (want('churn')) {
-    const churn = await section('collector churn', () => benchCollectorChurn());
-    rows.push(...churn.rows);
-    notes.push(...churn.notes);
-  }
-  // Prometheus scraping 10 / 100 / 1,000 pods' histograms with the chart's rules (about 4 minutes).
-  if (want('rules')) {
-    const rules = await section('rules', () => benchRuleEval());
-    rows.push(...rules.rows);
-    notes.push(...rules.notes);
-  }
-
-  const total = Math.round((Date.now() - started) / 1000);
-  const failed = rows.filter((r) => r.pass === false);
-  const machineLine = `${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}; ${m.prometheus}; promtool ${m.promtool.replace(/^promtool, /, '')}`;
-  const text = [
-    '# Benchmark results',
-    '',
-    `Run ${new Date().toISOString()} with \`npm run bench${args.only ? ` -- --only ${args.only.join(',')}` : ''}\` (${runs} runs per figure, medians; whole bench ${total} s: ${durations.join(', ')}).`,
-    '',
-    `Machine: ${machineLine}.`,
-    '',
-    table(rows),
-    '',
-    failed.length === 0 ? 'Every target is met.' : `Targets missed: ${failed.map((r) => `${r.measure} (${r.ratio}, target ${r.target})`).join('; ')}.`,
-    '',
-    fastestRunner ? `Fastest way to run the app: ${fastestRunner.replace('chart, ', '')} (cdk8s.yaml's \`app\` uses esbuild + node).` : `Sections run: ${args.only?.join(', ')} (\`--only\`).`,
-    '',
-    '## How it was measured',
-    '',
-    ...notes.map((n) => `- ${n}`),
-    `- Peak RSS of a synth: ${peakRssMethod} (largest process of the command). Variants run interleaved after one warm-up run each.`,
-    '',
-    '## Where synth time goes',
-    '',
-    chartProfile,
-    '',
-    scalingProfile,
-    '',
-  ].join('\n');
+  const selected = (s: BenchSection<SectionReport>) => selects(args.only, s.name);
+  const ran = await runSections(SECTIONS, selected, runs);
+  const totalS = Math.round((Date.now() - started) / 1000);
+  const text = resultsMarkdown({
+    only: args.only, runs, totalS, durations: ran.durations, machine: machineLine, rows: ran.rows, notes: ran.notes, peakRssMethod,
+    fastestRunner: ran.resultOf(synthSection)?.fastestRunner,
+    profiles: [ran.resultOf(profileSection)?.profile ?? '', (selected(scalingSection) && ran.resultOf(scalingSection)?.profile) || ''],
+  });
   writeFileSync(join(WORK, 'RESULTS.md'), text);
   if (args.write) writeFileSync(join(REPO, 'bench', 'RESULTS.md'), text);
   const where = args.write ? 'Wrote bench/RESULTS.md' : 'Report in bench/.work/RESULTS.md (`npm run bench -- --write` records it in bench/RESULTS.md)';
-  process.stdout.write(`${table(rows)}\n\nMachine: ${machineLine}\nWhole bench: ${total} s. ${where}\n`);
+  process.stdout.write(`${table(ran.rows)}\n\nMachine: ${machineLine}\nWhole bench: ${totalS} s. ${where}\n`);
 }
 
 let args: BenchArgs;
 try {
+  if (SECTIONS.map((s) => s.name).join() !== BENCH_SECTIONS.join()) throw new Error(`bench/lib/args.ts's BENCH_SECTIONS do not name bench/run.ts's sections (${SECTIONS.map((s) => s.name).join(', ')})`);
   args = parseBenchArgs(process.argv.slice(2));
 } catch (e) {
   console.error(`bench: ${(e as Error).message}`);

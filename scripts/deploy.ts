@@ -1,6 +1,6 @@
 /**
  * `npm run deploy [-- --demo]`: from a bare cluster to dashboards. Runs the steps of
- * scripts/deploy-plan.ts with kubectl (its output shown as it goes): CRDs, namespaces, the Grafana
+ * scripts/deploy/plan.ts with kubectl (its output shown as it goes): CRDs, namespaces, the Grafana
  * admin Secret (random password, never printed), the Alertmanager receivers' Secret from
  * --receivers-file (values on stdin only, never printed), dist/, rollouts, and optionally the demo workload.
  * It deploys dist/ as it is; given a config (CHAT_MONITORING_CONFIG, or --demo, which is built from
@@ -17,10 +17,13 @@ import { ChartConfig } from '../lib/config';
 import { loadConfig } from '../lib/synth';
 import { CHART_CONFIG } from '../lib/chart-config';
 import { DEMO_DIST, synthDemo } from '../demo/main';
+import { parseDeployArgs, USAGE } from './deploy/args';
+import { ConfigSource, distMismatch } from './deploy/dist-check';
+import { ManifestFile, ManifestObject } from './deploy/manifests';
+import { deployPlan, grafanaSecretManifest, Step } from './deploy/plan';
 import {
-  ConfigSource, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, ManifestObject, parseDeployArgs, parseReceiversFile,
-  receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, Step, USAGE,
-} from './deploy-plan';
+  parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem,
+} from './deploy/receivers-secret';
 
 const DIST = process.env.CHAT_MONITORING_DIST ?? 'dist';
 

@@ -154,3 +154,8 @@ export function timed<T>(f: () => T): [T, number] {
   const t0 = Date.now();
   return [f(), Date.now() - t0];
 }
+
+/** The report's one-line description of the machine. */
+export function describeMachine(m: Machine): string {
+  return `${m.cpu}, ${m.cores} cores, ${m.ramGiB} GiB RAM, ${m.os}; Node ${m.node}; ${m.prometheus}; promtool ${m.promtool.replace(/^promtool, /, '')}`;
+}

@@ -87,7 +87,8 @@ export class RunningLoad {
   }
 }
 
-async function child(spec: LoadSpec): Promise<void> {
+/** The SDK and gRPC modules only the generator process loads. */
+function loadSdk() {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
   const { resourceFromAttributes } = require('@opentelemetry/resources');
@@ -95,101 +96,125 @@ async function child(spec: LoadSpec): Promise<void> {
   // The gRPC library the OTLP/gRPC exporter itself uses (a dependency of exporter-metrics-otlp-grpc).
   const grpc = require('@grpc/grpc-js');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const { readFileSync } = await import('fs');
-  const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'test', 'chat-service', 'routes.json'), 'utf8')) as Record<string, { method: string; path: string }[]>;
-  const ports = { auth: 8000, transport: 8001, messaging: 8002 };
   class ManualReader extends MetricReader {
     protected onShutdown() { return Promise.resolve(); }
     protected onForceFlush() { return Promise.resolve(); }
   }
-  interface Pod { reader: InstanceType<typeof MetricReader>; record: () => void; bytes?: Buffer }
-  const pods: Pod[] = [];
-  let points = 0;
-  for (const pod of spec.pods) {
-    const reader = new ManualReader();
-    const provider = new MeterProvider({
-      resource: resourceFromAttributes({
-        // auth and messaging misspell the key: service.name stays unknown_service (reference doc).
-        'service.name': pod.kind === 'transport' ? 'transportation' : 'unknown_service',
-        ...(pod.kind === 'transport' ? {} : { service_name: `chat_${pod.kind}` }),
-        'telemetry.sdk.language': 'python', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.version': '1.38.0',
-        [spec.stubAttribute]: pod.name,
-      }),
-      readers: [reader],
-    });
-    const meter = provider.getMeter('opentelemetry.instrumentation.fastapi', '0.59b0');
-    const duration = meter.createHistogram('http.server.duration', { unit: 'ms', advice: { explicitBucketBoundaries: [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000] } });
-    const reqSize = meter.createHistogram('http.server.request.size', { unit: 'By' });
-    const resSize = meter.createHistogram('http.server.response.size', { unit: 'By' });
-    const active = meter.createUpDownCounter('http.server.active_requests', { unit: '{request}' });
-    const port = ports[pod.kind];
-    const series: Record<string, string | number>[] = [];
-    for (const r of routes[pod.kind]) {
-      for (const host of hostHeaders(pod.service, pod.namespace, port)) {
-        for (const status of LOAD_STATUSES) {
-          series.push({ 'http.method': r.method, 'http.scheme': 'http', 'http.host': host, 'http.flavor': '1.1', 'http.server_name': host, 'net.host.port': port, 'http.status_code': status, 'http.target': r.path });
-        }
+  return { MeterProvider, ManualReader, resourceFromAttributes, ProtobufMetricsSerializer, grpc };
+}
+type Sdk = ReturnType<typeof loadSdk>;
+type Routes = Record<string, { method: string; path: string }[]>;
+
+const PORTS = { auth: 8000, transport: 8001, messaging: 8002 };
+
+interface SimulatedPod {
+  /** Collects the pod's metrics, as its SDK's periodic reader would. */
+  readonly reader: { collect(): Promise<{ resourceMetrics: unknown }> };
+  /** A little traffic: new values on some series. */
+  readonly record: () => void;
+  /** Points per collection. */
+  readonly points: number;
+  /** The serialized Export request of its last collection. */
+  bytes?: Buffer;
+}
+
+/** One pod: its own MeterProvider and resource, every series of its routes x Host headers x statuses recorded once. */
+function simulatedPod(sdk: Sdk, spec: LoadSpec, pod: LoadPod, routes: Routes): SimulatedPod {
+  const reader = new sdk.ManualReader();
+  const provider = new sdk.MeterProvider({
+    resource: sdk.resourceFromAttributes({
+      // auth and messaging misspell the key: service.name stays unknown_service (reference doc).
+      'service.name': pod.kind === 'transport' ? 'transportation' : 'unknown_service',
+      ...(pod.kind === 'transport' ? {} : { service_name: `chat_${pod.kind}` }),
+      'telemetry.sdk.language': 'python', 'telemetry.sdk.name': 'opentelemetry', 'telemetry.sdk.version': '1.38.0',
+      [spec.stubAttribute]: pod.name,
+    }),
+    readers: [reader],
+  });
+  const meter = provider.getMeter('opentelemetry.instrumentation.fastapi', '0.59b0');
+  const duration = meter.createHistogram('http.server.duration', { unit: 'ms', advice: { explicitBucketBoundaries: [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000] } });
+  const reqSize = meter.createHistogram('http.server.request.size', { unit: 'By' });
+  const resSize = meter.createHistogram('http.server.response.size', { unit: 'By' });
+  const active = meter.createUpDownCounter('http.server.active_requests', { unit: '{request}' });
+  const port = PORTS[pod.kind];
+  const series: Record<string, string | number>[] = [];
+  for (const r of routes[pod.kind]) {
+    for (const host of hostHeaders(pod.service, pod.namespace, port)) {
+      for (const status of LOAD_STATUSES) {
+        series.push({ 'http.method': r.method, 'http.scheme': 'http', 'http.host': host, 'http.flavor': '1.1', 'http.server_name': host, 'net.host.port': port, 'http.status_code': status, 'http.target': r.path });
       }
     }
-    const activeSeries = new Map<string, Record<string, string>>();
-    for (const s of series) {
-      const a = { 'http.method': String(s['http.method']), 'http.scheme': 'http', 'http.host': String(s['http.host']), 'http.flavor': '1.1', 'http.server_name': String(s['http.server_name']) };
-      activeSeries.set(JSON.stringify(a), a);
-    }
-    points += series.length * 3 + activeSeries.size;
-    const recordOne = (s: Record<string, string | number>) => {
-      duration.record(Math.round(Math.random() * 300), s);
-      reqSize.record(Math.round(Math.random() * 2000), s);
-      resSize.record(Math.round(Math.random() * 8000), s);
-    };
-    series.forEach(recordOne);
-    for (const a of activeSeries.values()) active.add(0, a);
-    // A little traffic between refreshes: a tenth of the series get a request (values change, series do not).
-    const record = () => {
-      for (let i = 0; i < Math.max(1, series.length / 10); i++) recordOne(series[Math.floor(Math.random() * series.length)]);
-    };
-    pods.push({ reader, record });
   }
-  // What the SDK's exporter sends, serialized by the SDK's own serializer; re-sent every round, a
-  // tenth of the pods re-collected (new values and timestamps) each round, so the generator's CPU
-  // stays small next to the collector's on a shared machine.
-  const refresh = async (p: Pod) => {
-    p.record();
-    const { resourceMetrics } = await p.reader.collect();
-    p.bytes = Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics));
+  const activeSeries = new Map<string, Record<string, string>>();
+  for (const s of series) {
+    const a = { 'http.method': String(s['http.method']), 'http.scheme': 'http', 'http.host': String(s['http.host']), 'http.flavor': '1.1', 'http.server_name': String(s['http.server_name']) };
+    activeSeries.set(JSON.stringify(a), a);
+  }
+  const recordOne = (s: Record<string, string | number>) => {
+    duration.record(Math.round(Math.random() * 300), s);
+    reqSize.record(Math.round(Math.random() * 2000), s);
+    resSize.record(Math.round(Math.random() * 8000), s);
   };
-  for (const p of pods) await refresh(p);
-  const target = spec.url.replace(/^https?:\/\//, '');
-  const client = new grpc.Client(target, grpc.credentials.createInsecure());
+  series.forEach(recordOne);
+  for (const a of activeSeries.values()) active.add(0, a);
+  // A little traffic between refreshes: a tenth of the series get a request (values change, series do not).
+  const record = () => {
+    for (let i = 0; i < Math.max(1, series.length / 10); i++) recordOne(series[Math.floor(Math.random() * series.length)]);
+  };
+  // The SDK is loaded untyped (require): its reader's collect() is the one method used.
+  return { reader: reader as unknown as SimulatedPod['reader'], record, points: series.length * 3 + activeSeries.size };
+}
+
+/** Sends serialized Export requests over one gRPC channel and counts the answers. */
+function exportClient(sdk: Sdk, spec: LoadSpec) {
+  const client = new sdk.grpc.Client(spec.url.replace(/^https?:\/\//, ''), sdk.grpc.credentials.createInsecure());
   const identity = (b: Buffer) => b;
-  let sent = 0;
-  let failed = 0;
-  const failedBy: Record<string, number> = {};
+  const counts = { sent: 0, failed: 0, failedBy: {} as Record<string, number> };
   // A failed Export is not retried: the pod's next round (1 s later) carries its cumulative state.
   const send = (bytes: Buffer) => new Promise<void>((resolve) => {
     client.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', identity, identity, bytes,
       { deadline: Date.now() + spec.intervalMs * 10 }, (err: (Error & { code?: number }) | null) => {
         if (err) {
-          failed++;
-          const code = grpc.status[err.code ?? -1] ?? String(err.code);
-          failedBy[code] = (failedBy[code] ?? 0) + 1;
-        } else sent++;
+          counts.failed++;
+          const code = sdk.grpc.status[err.code ?? -1] ?? String(err.code);
+          counts.failedBy[code] = (counts.failedBy[code] ?? 0) + 1;
+        } else counts.sent++;
         resolve();
       });
   });
+  return { send, counts, close: () => client.close() };
+}
+
+async function child(spec: LoadSpec): Promise<void> {
+  const sdk = loadSdk();
+  const { readFileSync } = await import('fs');
+  const routes = JSON.parse(readFileSync(join(__dirname, '..', '..', 'test', 'chat-service', 'routes.json'), 'utf8')) as Routes;
+  const pods = spec.pods.map((pod) => simulatedPod(sdk, spec, pod, routes));
+  const points = pods.reduce((n, p) => n + p.points, 0);
+  // What the SDK's exporter sends, serialized by the SDK's own serializer; re-sent every round, a
+  // tenth of the pods re-collected (new values and timestamps) each round, so the generator's CPU
+  // stays small next to the collector's on a shared machine.
+  const refresh = async (p: SimulatedPod) => {
+    p.record();
+    const { resourceMetrics } = await p.reader.collect();
+    p.bytes = Buffer.from(sdk.ProtobufMetricsSerializer.serializeRequest(resourceMetrics));
+  };
+  for (const p of pods) await refresh(p);
+  const exporter = exportClient(sdk, spec);
   let round = 0;
   const tick = async () => {
     const r = round++;
     const refreshing = pods.filter((_, i) => i % 10 === r % 10);
     for (const p of refreshing) await refresh(p);
     // Spread over the interval as the pods' own 1 s timers would be.
-    pods.forEach((p, i) => setTimeout(() => void send(p.bytes!), (i * spec.intervalMs) / pods.length));
+    pods.forEach((p, i) => setTimeout(() => void exporter.send(p.bytes!), (i * spec.intervalMs) / pods.length));
   };
   setInterval(() => void tick(), spec.intervalMs);
-  setInterval(() => process.stdout.write(`sent ${sent} failed ${failed} by ${JSON.stringify(failedBy)}\n`), 1000);
+  const { counts } = exporter;
+  setInterval(() => process.stdout.write(`sent ${counts.sent} failed ${counts.failed} by ${JSON.stringify(counts.failedBy)}\n`), 1000);
   process.stdout.write(`ready ${points}\n`);
   process.on('SIGTERM', () => {
-    client.close();
+    exporter.close();
     process.exit(0);
   });
 }

@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { FIELD_MANAGER } from '../../scripts/deploy-plan';
+import { FIELD_MANAGER } from '../../scripts/deploy/plan';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { createEndpointSlice, createRunningPod, podFromTemplate } from '../support/fake-pods';
 import { operatorCrdFiles } from '../support/crds';

@@ -4,9 +4,9 @@
  * only and tells a missing Secret apart; the server-side apply from stdin creates the Secret, takes
  * over one created by hand, and leaves no copy of the values in a last-applied annotation.
  */
-import {
-  deployPlan, ManifestFile, parseReceiversFile, receiversSecretManifest, receiversSecretProblem, Step,
-} from '../../scripts/deploy-plan';
+import { ManifestFile } from '../../scripts/deploy/manifests';
+import { deployPlan, Step } from '../../scripts/deploy/plan';
+import { parseReceiversFile, receiversSecretManifest, receiversSecretProblem } from '../../scripts/deploy/receivers-secret';
 import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { configWith, synthCharts } from '../support/manifests';

@@ -27,7 +27,7 @@ import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { ChartConfig } from '../../lib/config';
 import { NAMES } from '../../lib/labels';
-import { FIELD_MANAGER } from '../../scripts/deploy-plan';
+import { FIELD_MANAGER } from '../../scripts/deploy/plan';
 import { binariesUnavailable, goAvailable, REQUIRE_BINARIES } from './binaries';
 import { ChatService, ChatServiceKind, chatServiceUnavailable, ChatWebSocket } from './chat-service';
 import { chartCollectorConfigYaml, chartCollectorPorts, COLLECTOR_BINARIES, CollectorConfig, prometheusExporterKeys, RunningCollector } from './collector';

@@ -6,10 +6,13 @@ import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parseDeployArgs } from '../../scripts/deploy/args';
+import { distMismatch } from '../../scripts/deploy/dist-check';
+import { ManifestFile, stackFacts } from '../../scripts/deploy/manifests';
+import { CRD_URL, deployPlan, grafanaSecretManifest, passwordCommand, prometheusStatefulSets, Step } from '../../scripts/deploy/plan';
 import {
-  CRD_URL, deployPlan, distMismatch, grafanaSecretManifest, ManifestFile, parseDeployArgs, parseReceiversFile, passwordCommand, prometheusStatefulSets,
-  receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, SECRET_KEYS_TEMPLATE, stackFacts, Step,
-} from '../../scripts/deploy-plan';
+  parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, SECRET_KEYS_TEMPLATE,
+} from '../../scripts/deploy/receivers-secret';
 import { ChartConfigInput } from '../../lib/config';
 import { allDashboards } from '../../lib/dashboards';
 import { CHART_CONFIG } from '../../lib/chart-config';

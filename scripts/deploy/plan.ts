@@ -1,0 +1,205 @@
+/**
+ * What `npm run deploy` does, as data: an ordered list of steps computed from the synthesized
+ * manifests alone (dist/ is what gets deployed, whatever config produced it), with no I/O, so the
+ * order and every kubectl argument are unit-tested (test/unit/deploy-plan.test.ts).
+ * scripts/deploy.ts runs the steps.
+ */
+import { PROMETHEUS_OPERATOR_VERSION } from '../../lib/config';
+import { ManifestFile, ManifestObject, ofKind, StackFacts, stackFacts } from './manifests';
+import { receiversSecret, ReceiversSecret, SECRET_KEYS_TEMPLATE } from './receivers-secret';
+
+/** The operator's CRDs (all of them: the operator also watches Probes, ScrapeConfigs, ...), from its pinned release. */
+export const CRD_URL =
+  `https://github.com/prometheus-operator/prometheus-operator/releases/download/${PROMETHEUS_OPERATOR_VERSION}/stripped-down-crds.yaml`;
+/** Field manager of every server-side apply, so re-deploys own their fields and never conflict with themselves. */
+export const FIELD_MANAGER = 'chat-monitoring';
+/** kind-config.yaml publishes Grafana's NodePort on this host port. */
+export const KIND_GRAFANA_URL = 'http://localhost:3030';
+export const KIND_NODE_PORT = 30030;
+
+export type Step =
+  /** Check, quietly, that the kubectl context exists and reaches its cluster; say which and how to fix it if not. */
+  | { readonly kind: 'check-cluster'; readonly title: string; readonly context?: string }
+  /** Run kubectl with these arguments, output shown. */
+  | { readonly kind: 'kubectl'; readonly title: string; readonly args: readonly string[] }
+  /** Run kubectl (output hidden) until it succeeds or the timeout passes. */
+  | { readonly kind: 'poll'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds: number }
+  /** Create the Secret with a random admin password unless it exists; the password goes to kubectl on stdin only. */
+  | { readonly kind: 'ensure-grafana-secret'; readonly title: string; readonly namespace: string; readonly name: string; readonly kubectlArgs: readonly string[] }
+  /** Check, without reading any value, that the receivers' Secret exists and has a value for every key dist/ references. */
+  | { readonly kind: 'check-receivers-secret'; readonly title: string; readonly secret: ReceiversSecret; readonly args: readonly string[] }
+  /**
+   * Create or update the receivers' Secret from the --receivers-file content, which goes to kubectl
+   * on stdin only (receiversSecretManifest); `args` hold no value.
+   */
+  | { readonly kind: 'apply-receivers-secret'; readonly title: string; readonly secret: ReceiversSecret; readonly file: string; readonly args: readonly string[] }
+  /** Print these lines. */
+  | { readonly kind: 'print'; readonly title: string; readonly lines: readonly string[] };
+
+export interface PlanInput {
+  /** dist/ files in apply order. */
+  readonly dist: readonly ManifestFile[];
+  /** The demo chart's files (dist-demo/), applied last when given. */
+  readonly demo?: readonly ManifestFile[];
+  /** kubectl context; the current one when unset. */
+  readonly context?: string;
+  /** Per-rollout timeout. @default 300 */
+  readonly timeoutSeconds?: number;
+  /** --receivers-file: env-style file the receivers' Secret is created or updated from (its content is not part of the plan). */
+  readonly receiversFile?: string;
+}
+
+/** The StatefulSets the operator creates for a Prometheus object (one per shard). */
+export function prometheusStatefulSets(prometheus: ManifestObject): string[] {
+  const shards = prometheus.spec?.shards ?? 1;
+  const base = `prometheus-${prometheus.metadata.name}`;
+  return Array.from({ length: shards }, (_, i) => (i === 0 ? base : `${base}-shard-${i}`));
+}
+
+/** The command that prints the Grafana admin password (shown to the user, never the password itself). */
+export function passwordCommand(stack: StackFacts, context?: string): string {
+  const ctx = context ? ` --context ${context}` : '';
+  return `kubectl${ctx} -n ${stack.namespace} get secret ${stack.grafanaAdminSecret} -o jsonpath='{.data.admin-password}' | base64 -d; echo`;
+}
+
+/** The Secret `ensure-grafana-secret` creates: what goes to `kubectl create -f -` on stdin. */
+export function grafanaSecretManifest(namespace: string, name: string, password: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'chat-monitoring', 'app.kubernetes.io/name': 'grafana' } },
+    type: 'Opaque',
+    stringData: { 'admin-user': 'admin', 'admin-password': password },
+  });
+}
+
+/** kubectl steps with the plan's global flags (--context) and timeouts. */
+class KubectlSteps {
+  readonly global: readonly string[];
+  private readonly timeout: string;
+
+  constructor(private readonly input: PlanInput) {
+    this.global = input.context ? ['--context', input.context] : [];
+    this.timeout = `--timeout=${input.timeoutSeconds ?? 300}s`;
+  }
+
+  kubectl(title: string, ...args: string[]): Step {
+    return { kind: 'kubectl', title, args: [...this.global, ...args] };
+  }
+
+  apply(title: string, path: string): Step {
+    return this.kubectl(title, 'apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', path);
+  }
+
+  rollouts(files: readonly ManifestFile[]): Step[] {
+    return ofKind(files, 'Deployment').map((d) =>
+      this.kubectl(`wait for Deployment ${d.metadata.namespace}/${d.metadata.name}`,
+        '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `deployment/${d.metadata.name}`, this.timeout));
+  }
+
+  /** Per StatefulSet of each Prometheus: wait for the operator to create it, then for its rollout. */
+  prometheusRollouts(files: readonly ManifestFile[]): Step[] {
+    return ofKind(files, 'Prometheus').flatMap((prometheus) => {
+      const ns = prometheus.metadata.namespace ?? 'default';
+      return prometheusStatefulSets(prometheus).flatMap((sts): Step[] => [
+        // The operator creates the StatefulSet a moment after the Prometheus object: wait for it to exist first.
+        {
+          kind: 'poll',
+          title: `wait for the operator to create StatefulSet ${ns}/${sts}`,
+          args: [...this.global, '-n', ns, 'get', `statefulset/${sts}`, '-o', 'name'],
+          timeoutSeconds: this.input.timeoutSeconds ?? 300,
+        },
+        this.kubectl(`wait for StatefulSet ${ns}/${sts}`, '-n', ns, 'rollout', 'status', `statefulset/${sts}`, this.timeout),
+      ]);
+    });
+  }
+}
+
+/** The receivers' Secret dist/ reads, refusing a --receivers-file when none does. */
+function plannedReceiversSecret(input: PlanInput): ReceiversSecret | undefined {
+  const receivers = receiversSecret(input.dist);
+  if (input.receiversFile !== undefined && !receivers) {
+    throw new Error(`--receivers-file ${input.receiversFile} was given, but no Alertmanager receiver in dist/ reads a Secret: `
+      + 'configure alertmanager.receivers and run `npm run synth`, or leave the flag out');
+  }
+  return receivers;
+}
+
+/** Without --receivers-file, the Secret must already hold every key (keys read, never values). */
+function checkReceiversSecretStep(receivers: ReceiversSecret, global: readonly string[]): Step {
+  return {
+    kind: 'check-receivers-secret',
+    title: `check that Secret ${receivers.namespace}/${receivers.name} has a value for ${receivers.keys.join(', ')} (keys only)`,
+    secret: receivers,
+    args: [...global, '-n', receivers.namespace, 'get', 'secret', receivers.name, '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+  };
+}
+
+/**
+ * Server-side: client-side apply would copy the values into the last-applied-configuration
+ * annotation.
+ */
+function applyReceiversSecretStep(receivers: ReceiversSecret, file: string, global: readonly string[]): Step {
+  return {
+    kind: 'apply-receivers-secret',
+    title: `create or update Secret ${receivers.namespace}/${receivers.name} from ${file} (values on stdin only)`,
+    secret: receivers,
+    file,
+    args: [...global, '-n', receivers.namespace, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'],
+  };
+}
+
+/** Where Grafana is and how to read its password. */
+function doneStep(stack: StackFacts, input: PlanInput): Step {
+  const nodePortNote = stack.grafanaNodePort === KIND_NODE_PORT
+    ? `Grafana: ${KIND_GRAFANA_URL} (kind; elsewhere NodePort ${stack.grafanaNodePort} on any node)`
+    : stack.grafanaNodePort === undefined
+      ? `Grafana: dist/ gives it no NodePort (reach it with kubectl -n ${stack.namespace} port-forward)`
+      : `Grafana: NodePort ${stack.grafanaNodePort} on any node (kind-config.yaml maps ${KIND_NODE_PORT} to ${KIND_GRAFANA_URL}: change one of them)`;
+  return {
+    kind: 'print',
+    title: 'done',
+    lines: [
+      nodePortNote,
+      'User: admin. Password:',
+      `  ${passwordCommand(stack, input.context)}`,
+      ...(input.demo ? ['Demo traffic is flowing: every dashboard panel fills within about a minute.'] : []),
+    ],
+  };
+}
+
+export function deployPlan(input: PlanInput): Step[] {
+  if (input.dist.length === 0) throw new Error('dist/ has no manifests: run `npm run synth` first');
+  const k = new KubectlSteps(input);
+  const stack = stackFacts(input.dist);
+  const namespaceFiles = input.dist.filter((f) => f.objects.some((o) => o.kind === 'Namespace'));
+  const otherFiles = input.dist.filter((f) => !namespaceFiles.includes(f));
+  const receivers = plannedReceiversSecret(input);
+
+  return [
+    { kind: 'check-cluster', title: `check that kubectl context ${input.context ? `"${input.context}"` : '(the current one)'} reaches a cluster`, context: input.context },
+    // Before any write.
+    ...(receivers && input.receiversFile === undefined ? [checkReceiversSecretStep(receivers, k.global)] : []),
+    // Server-side: the Prometheus CRD is larger than client-side apply's 256 KiB annotation limit.
+    // --force-conflicts takes over fields another installer (Helm, an older deploy) owned.
+    k.kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
+      'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_URL),
+    // Custom resources applied before their CRD is Established fail with "no matches for kind".
+    k.kubectl('wait until the CRDs are Established', 'wait', '--for=condition=Established', '--timeout=120s', '-f', CRD_URL),
+    ...namespaceFiles.map((f) => k.apply(`create namespaces (${f.path})`, f.path)),
+    {
+      kind: 'ensure-grafana-secret',
+      title: `create Secret ${stack.namespace}/${stack.grafanaAdminSecret} with a random Grafana admin password, unless it exists`,
+      namespace: stack.namespace,
+      name: stack.grafanaAdminSecret,
+      kubectlArgs: k.global,
+    },
+    // Before dist/'s Alertmanager file, so the operator finds every key on its first render.
+    ...(receivers && input.receiversFile !== undefined ? [applyReceiversSecretStep(receivers, input.receiversFile, k.global)] : []),
+    ...otherFiles.map((f) => k.apply(`apply ${f.path}`, f.path)),
+    ...k.rollouts(input.dist),
+    ...k.prometheusRollouts(input.dist),
+    ...(input.demo ? [...input.demo.map((f) => k.apply(`apply the demo workload (${f.path})`, f.path)), ...k.rollouts(input.demo)] : []),
+    doneStep(stack, input),
+  ];
+}
