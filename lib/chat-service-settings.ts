@@ -3,6 +3,7 @@
  * extra panels; their defaults and their validation.
  */
 import { NAMES, PLATFORM_RULES_NAME } from './labels';
+import { HTTP_CONVENTIONS } from './queries/conventions';
 import { parsePromQL } from './queries/promql';
 import { ConfigError, DNS1123_LABEL, int, isObject, num, optional, requireObject, str } from './validation';
 
@@ -37,11 +38,27 @@ export interface MetricsPort {
   readonly path: string;
 }
 
+/**
+ * A service's objectives over a 30-day period (lib/rules/slo.ts turns them into budgets, burn
+ * rates and the burn-rate alerts).
+ */
 export interface ChatServiceSlo {
   /** Availability objective in percent of non-5xx requests, e.g. 99.5. @default 99.5 */
   readonly availabilityPercent: number;
   /** p99 latency alert threshold in seconds. @default 1 */
   readonly p99LatencySeconds: number;
+  /** Latency objective: percent of requests answered within `latencyThresholdSeconds`. @default 99 */
+  readonly latencyPercent: number;
+  /**
+   * The latency objective's threshold in seconds; must be a bucket boundary of the service's
+   * histogram (the SLI counts the requests in the buckets up to it). @default 0.5
+   */
+  readonly latencyThresholdSeconds: number;
+  /**
+   * Requests each window of a page tier (1h and 5m, 6h and 30m) must hold before that tier may
+   * page: below it a handful of failures is noise, not an incident. @default 100
+   */
+  readonly pageMinRequests: number;
 }
 
 export interface ChatServiceConfig {
@@ -78,7 +95,7 @@ export const CHAT_SERVICE_DEFAULTS = {
   selector: (name: string): Record<string, string> => ({ 'app.kubernetes.io/name': name }),
   exportMode: 'push',
   convention: 'legacy',
-  slo: { availabilityPercent: 99.5, p99LatencySeconds: 1 },
+  slo: { availabilityPercent: 99.5, p99LatencySeconds: 1, latencyPercent: 99, latencyThresholdSeconds: 0.5, pageMinRequests: 100 },
   customPanels: [],
   sampleLimit: DEFAULT_SAMPLE_LIMIT,
   metricsPath: '/metrics',
@@ -99,7 +116,7 @@ const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels', 'sampleLimit'];
 const PORT_KEYS = ['name', 'port', 'path'];
-const SLO_KEYS = ['availabilityPercent', 'p99LatencySeconds'];
+const SLO_KEYS = ['availabilityPercent', 'p99LatencySeconds', 'latencyPercent', 'latencyThresholdSeconds', 'pageMinRequests'];
 const PANEL_KEYS = ['title', 'expr', 'unit', 'description', 'legend'];
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -137,12 +154,21 @@ function validateMetricsPort(f: string, v: unknown): MetricsPort {
   };
 }
 
-function validateSlo(f: string, v: unknown): ChatServiceSlo {
+function validateSlo(f: string, v: unknown, convention: MetricConvention): ChatServiceSlo {
   const s = requireObject(`${f}.slo`, v ?? {}, SLO_KEYS);
   const d = CHAT_SERVICE_DEFAULTS.slo;
+  const bounds = HTTP_CONVENTIONS[convention].bucketBoundsSeconds;
+  const latencyThresholdSeconds = num(`${f}.slo.latencyThresholdSeconds`, s.latencyThresholdSeconds ?? d.latencyThresholdSeconds, 0, 3600);
+  if (!bounds.includes(latencyThresholdSeconds)) {
+    throw new ConfigError(`${f}.slo.latencyThresholdSeconds`, `${latencyThresholdSeconds} is not a bucket boundary of the ${convention} histogram`,
+      `use one of: ${bounds.join(', ')}`);
+  }
   return {
     availabilityPercent: num(`${f}.slo.availabilityPercent`, s.availabilityPercent ?? d.availabilityPercent, 0, 100),
     p99LatencySeconds: num(`${f}.slo.p99LatencySeconds`, s.p99LatencySeconds ?? d.p99LatencySeconds, 0, 3600),
+    latencyPercent: num(`${f}.slo.latencyPercent`, s.latencyPercent ?? d.latencyPercent, 0, 100),
+    latencyThresholdSeconds,
+    pageMinRequests: int(`${f}.slo.pageMinRequests`, s.pageMinRequests ?? d.pageMinRequests, 0, 1_000_000),
   };
 }
 
@@ -188,7 +214,7 @@ function validateService(raw: unknown, i: number): ChatServiceConfig {
   if (convention !== 'legacy' && convention !== 'stable') {
     throw new ConfigError(`${f}.convention`, `${JSON.stringify(convention)} is not valid`, 'use "legacy" (http_server_duration_milliseconds) or "stable" (http_server_request_duration_seconds)');
   }
-  const slo = validateSlo(f, s.slo);
+  const slo = validateSlo(f, s.slo, convention);
   const websocketGauge = optional(s.websocketGauge,
     (v) => str(`${f}.websocketGauge`, v, METRIC_NAME, 'use a Prometheus metric name such as "websocket_hub_active_connections"'));
   const customPanels = validateCustomPanels(f, s.customPanels);

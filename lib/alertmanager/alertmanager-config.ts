@@ -10,6 +10,7 @@
 import { ChartConfig } from '../config';
 import { AlertMatcher, AlertRoute, MatchType, NULL_RECEIVER, ReceiverConfig } from './alertmanager-settings';
 import { ALERT_NAMES } from '../rules/alert-catalog';
+import { NAMES } from '../labels';
 
 /** Field names as in the CRD (the objects are serialized as they are). */
 export interface Matcher {
@@ -82,30 +83,46 @@ const userRoute = (r: AlertRoute): Route => ({
   ...(r.continue ? { continue: true } : {}),
 });
 
+/** Each SLI's burn tiers, fastest first (lib/rules/slo.ts BURN_TIERS). */
+const BURN_TIER_ALERTS = [
+  [ALERT_NAMES.burnFast, ALERT_NAMES.burnSlow, ALERT_NAMES.burnDaily, ALERT_NAMES.burnChronic],
+  [ALERT_NAMES.latencyBurnFast, ALERT_NAMES.latencyBurnSlow, ALERT_NAMES.latencyBurnDaily, ALERT_NAMES.latencyBurnChronic],
+] as const;
+
 /**
  * Inhibitions, each so that one cause pages once:
- * - a service's fast burn mutes its slow burn (same budget, the fast one is the page);
+ * - a service's faster burn tier mutes its slower ones of the same SLI (same budget, the fastest is the news);
  * - a service whose metrics are absent mutes its latency and burn alerts (their data is gone, not bad);
- * - the collector being down mutes "metrics absent" of every push service (one page, not one per service).
+ * - a service over its sample limit mutes its "metrics absent" (the limit is why they are absent);
+ * - the collector being down mutes "metrics absent" of every push service and the failed scrapes of
+ *   its own targets (one page, not one per service).
  */
 export function inhibitRules(config: ChartConfig): InhibitRule[] {
-  const rules: InhibitRule[] = [
-    { sourceMatch: [eq('alertname', ALERT_NAMES.burnFast)], targetMatch: [eq('alertname', ALERT_NAMES.burnSlow)], equal: ['service'] },
+  const rules: InhibitRule[] = BURN_TIER_ALERTS.flatMap((tiers) => tiers.slice(0, -1).map((faster, i) => (
+    { sourceMatch: [eq('alertname', faster)], targetMatch: [oneOf('alertname', tiers.slice(i + 1))], equal: ['service'] })));
+  rules.push(
     {
       sourceMatch: [eq('alertname', ALERT_NAMES.metricsAbsent)],
-      targetMatch: [oneOf('alertname', [ALERT_NAMES.latencyP99, ALERT_NAMES.burnFast, ALERT_NAMES.burnSlow])],
+      targetMatch: [oneOf('alertname', [ALERT_NAMES.latencyP99, ...BURN_TIER_ALERTS.flat()])],
       equal: ['service'],
     },
-  ];
+    { sourceMatch: [eq('alertname', ALERT_NAMES.sampleLimit)], targetMatch: [eq('alertname', ALERT_NAMES.metricsAbsent)], equal: ['service'] },
+  );
   const pushing = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
   if (pushing.length > 0) {
     // No `equal`: the collector alert has no service label, and it explains every push service's silence.
     rules.push({ sourceMatch: [eq('alertname', ALERT_NAMES.collectorDown)], targetMatch: [eq('alertname', ALERT_NAMES.metricsAbsent), oneOf('service', pushing)] });
+    // The collector's targets: its own metrics endpoint (job = its Service's name) and one exporter
+    // per push service (job = the service), all in the stack's namespace.
+    rules.push({
+      sourceMatch: [eq('alertname', ALERT_NAMES.collectorDown)],
+      targetMatch: [eq('alertname', ALERT_NAMES.targetDown), eq('namespace', config.namespace), oneOf('job', [NAMES.collector, ...pushing])],
+    });
   }
   return rules;
 }
 
-/** The AlertmanagerConfig spec: user routes first, then critical and warning by severity; the root receives anything else. */
+/** The AlertmanagerConfig spec: user routes first, then critical, warning and ticket by severity; the root receives anything else. */
 export function alertmanagerConfigSpec(config: ChartConfig): AlertmanagerConfigSpec {
   const am = config.alertmanager;
   return {
@@ -119,6 +136,7 @@ export function alertmanagerConfigSpec(config: ChartConfig): AlertmanagerConfigS
         ...am.routes.map(userRoute),
         { receiver: am.criticalReceiver, matchers: [eq('severity', 'critical')] },
         { receiver: am.warningReceiver, matchers: [eq('severity', 'warning')] },
+        { receiver: am.ticketReceiver, matchers: [eq('severity', 'ticket')] },
       ],
     },
     receivers: [{ name: NULL_RECEIVER }, ...am.receivers.map((r) => receiver(r, am.receiversSecret))],

@@ -82,6 +82,8 @@ export interface AlertmanagerSettings {
   readonly criticalReceiver: string;
   /** Receiver of severity=warning alerts (and of anything else). @default 'null' */
   readonly warningReceiver: string;
+  /** Receiver of severity=ticket alerts (the slow SLO burns, for working hours). @default warningReceiver */
+  readonly ticketReceiver: string;
   /** Routes tried before the severity routes, in order. @default [] */
   readonly routes: readonly AlertRoute[];
   /** Wait before the first notification of a new group, to batch its alerts. @default '30s' */
@@ -130,7 +132,7 @@ const AM_DURATION = /^(?=\d)(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const EMAIL_LIST = /^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:([0-9]{1,5})$/;
-const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver',
+const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver', 'ticketReceiver',
   'routes', 'groupWait', 'groupInterval', 'repeatInterval', 'receiverEgressCidrs'];
 const RECEIVER_KEYS = ['name', 'webhook', 'slack', 'pagerduty', 'email', 'sendResolved'];
 const INTEGRATIONS = ['webhook', 'slack', 'pagerduty', 'email'] as const;
@@ -294,6 +296,7 @@ export function validateAlertmanager(raw: unknown, serviceNames: readonly string
     receivers,
     criticalReceiver: receiverRef('alertmanager.criticalReceiver', a.criticalReceiver ?? d.criticalReceiver),
     warningReceiver: receiverRef('alertmanager.warningReceiver', a.warningReceiver ?? d.warningReceiver),
+    ticketReceiver: receiverRef('alertmanager.ticketReceiver', a.ticketReceiver ?? a.warningReceiver ?? d.warningReceiver),
     routes,
     groupWait: validateDuration('groupWait', a.groupWait ?? d.groupWait, false),
     groupInterval,

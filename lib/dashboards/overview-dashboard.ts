@@ -1,6 +1,6 @@
 import { ChartConfig } from '../config';
 import { websocketConnections } from '../queries/http';
-import { recordedName } from '../queries/recorded';
+import { recordedName, SLO_PERIOD } from '../queries/recorded';
 import { renderDashboard, RowSpec } from './panels';
 import { OVERVIEW_DASHBOARD_UID } from './uids';
 
@@ -20,6 +20,14 @@ export function overviewDashboard(config: ChartConfig): Record<string, unknown> 
       { title: 'p99 latency by service', unit: 's', legend: '{{service}}', expr: `${recordedName.latency(99, w)}${services}`,
         description: `99th percentile request duration of each chat service over ${w}, in seconds.` },
     ],
+  }, {
+    title: `Error budgets (${SLO_PERIOD})`,
+    panels: [
+      { title: 'Error budget remaining by service', unit: 'percentunit', legend: '{{service}}', expr: `${recordedName.budgetRemaining('availability')}${services}`,
+        description: `Share of each service's ${SLO_PERIOD} error budget (5xx responses its availability objective allows) not yet spent; negative once overspent.` },
+      { title: 'Latency budget remaining by service', unit: 'percentunit', legend: '{{service}}', expr: `${recordedName.budgetRemaining('latency')}${services}`,
+        description: `Share of each service's ${SLO_PERIOD} latency budget (requests its latency objective allows above the threshold) not yet spent; negative once overspent.` },
+    ],
   }];
   const websocketServices = config.services.filter((s) => s.websocketGauge);
   if (websocketServices.length > 0) {
@@ -35,7 +43,7 @@ export function overviewDashboard(config: ChartConfig): Record<string, unknown> 
   return renderDashboard({
     uid: OVERVIEW_DASHBOARD_UID,
     title: 'Chat / Platform overview',
-    description: 'Request rate, errors and latency of every chat service.',
+    description: 'Request rate, errors, latency and error budgets of every chat service.',
     tags: ['overview'],
     rows,
   });

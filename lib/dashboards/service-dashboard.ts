@@ -1,7 +1,8 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
 import { websocketConnections } from '../queries/http';
-import { recorded, recordedName } from '../queries/recorded';
+import { recorded, recordedName, Sli, SLO_PERIOD } from '../queries/recorded';
+import { BURN_TIERS, errorBudget, objectiveText } from '../rules/slo';
 import { renderDashboard, RowSpec } from './panels';
 import { serviceDashboardUid } from './uids';
 
@@ -44,6 +45,7 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
       ],
     },
   ];
+  rows.push(...sloRows(s));
   if (s.websocketGauge) {
     rows.push({
       title: 'WebSocket',
@@ -64,4 +66,38 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
     tags: [s.name],
     rows,
   });
+}
+
+/** Each SLI against its objective, the budget left and how fast it burns (lib/rules/slo.ts records them). */
+function sloRows(s: ChatServiceConfig): RowSpec[] {
+  const sli = (x: Sli) => recorded(x === 'availability' ? recordedName.errorRatio(SLO_PERIOD) : recordedName.slowRatio(SLO_PERIOD), s);
+  const budgetText = (x: Sli) => `${Number((errorBudget(s, x) * 100).toPrecision(6))}% of requests over ${SLO_PERIOD}`;
+  // One series per tier's long window, named by a `window` label.
+  const burns = (x: Sli) => BURN_TIERS.map((t) => `label_replace(${recorded(recordedName.burnRate(x, t.long), s)}, "window", "${t.long}", "", "")`).join(' or ');
+  const tiers = BURN_TIERS.map((t) => `${t.factor}x over ${t.long}`).join(', ');
+  return [
+    {
+      title: `Service level (${SLO_PERIOD})`,
+      columns: 4,
+      panels: [
+        { title: 'Availability SLI (30d)', unit: 'percentunit', kind: 'stat', expr: `1 - ${sli('availability')}`,
+          description: `Share of requests without a 5xx over ${SLO_PERIOD}. Objective: ${objectiveText(s, 'availability')}.` },
+        { title: 'Error budget remaining (30d)', unit: 'percentunit', kind: 'stat', expr: recorded(recordedName.budgetRemaining('availability'), s),
+          description: `Share of the error budget (${budgetText('availability')} may fail) not yet spent; negative once overspent.` },
+        { title: 'Latency SLI (30d)', unit: 'percentunit', kind: 'stat', expr: `1 - ${sli('latency')}`,
+          description: `Share of requests answered within ${s.slo.latencyThresholdSeconds}s over ${SLO_PERIOD}. Objective: ${objectiveText(s, 'latency')}.` },
+        { title: 'Latency budget remaining (30d)', unit: 'percentunit', kind: 'stat', expr: recorded(recordedName.budgetRemaining('latency'), s),
+          description: `Share of the latency budget (${budgetText('latency')} may be slower than ${s.slo.latencyThresholdSeconds}s) not yet spent; negative once overspent.` },
+      ],
+    },
+    {
+      title: 'Budget burn rates',
+      panels: [
+        { title: 'Error budget burn rate', unit: 'short', legend: '{{window}}', expr: burns('availability'),
+          description: `How many times faster than sustainable the error budget burns, over each alert tier's long window (1 spends it in exactly ${SLO_PERIOD}). The alerts fire at ${tiers} (and over each tier's short window).` },
+        { title: 'Latency budget burn rate', unit: 'short', legend: '{{window}}', expr: burns('latency'),
+          description: `How many times faster than sustainable the latency budget burns, over each alert tier's long window. The alerts fire at ${tiers}.` },
+      ],
+    },
+  ];
 }

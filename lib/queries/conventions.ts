@@ -8,6 +8,8 @@ export interface HttpConvention {
   readonly routeLabel: string;
   /** Divisor that turns the histogram's unit into seconds. */
   readonly perSecond: number;
+  /** The SDKs' default bucket boundaries, in seconds: where a latency objective can draw its line. */
+  readonly bucketBoundsSeconds: readonly number[];
 }
 
 export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>> = {
@@ -18,6 +20,8 @@ export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>
     statusLabel: 'http_status_code',
     routeLabel: 'http_target',
     perSecond: 1000,
+    // The SDK's default explicit buckets (in ms: 5, 10, 25, ... 10000; its first bound, 0, is no objective).
+    bucketBoundsSeconds: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
   },
   // Stable HTTP semconv (OTEL_SEMCONV_STABILITY_OPT_IN=http and newer SDKs): seconds.
   stable: {
@@ -26,5 +30,7 @@ export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>
     statusLabel: 'http_response_status_code',
     routeLabel: 'http_route',
     perSecond: 1,
+    // The semantic conventions' advised buckets for http.server.request.duration.
+    bucketBoundsSeconds: [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
   },
 };

@@ -19,10 +19,24 @@ export function requestRate(s: ChatServiceConfig, window: string): string {
  * (not "no data") while a service has traffic but no matching responses.
  */
 export function statusRatio(s: ChatServiceConfig, statusRegex: string, window: string): string {
+  return `${statusRate(s, statusRegex, window)} / ${requestRate(s, window)}`;
+}
+
+/** Requests per second whose status matches `statusRegex`; 0 (not "no data") while none do. */
+export function statusRate(s: ChatServiceConfig, statusRegex: string, window: string): string {
   const c = conv(s);
   const all = `rate(${c.count}${sel(s)}[${window}])`;
   const matching = `rate(${c.count}${sel(s, `,${c.statusLabel}=~"${statusRegex}"`)}[${window}])`;
-  return `sum by (service) (${matching} or ${all} * 0) / sum by (service) (${all})`;
+  return `sum by (service) (${matching} or ${all} * 0)`;
+}
+
+/**
+ * Matcher for the bucket whose upper bound is `seconds`, in the histogram's unit. Prometheus 3
+ * stores `le` normalized as a float ("500.0"), older versions and promtool inputs as exposed ("500").
+ */
+export function bucketBound(s: ChatServiceConfig, seconds: number): string {
+  const le = String(Number((seconds * conv(s).perSecond).toPrecision(12)));
+  return `le=~"${le.replace(/\./g, '\\\\.')}(\\\\.0)?"`;
 }
 
 /**

@@ -6,6 +6,12 @@
 export const ALERT_NAMES = {
   burnFast: 'ChatServiceErrorBudgetBurnFast',
   burnSlow: 'ChatServiceErrorBudgetBurnSlow',
+  burnDaily: 'ChatServiceErrorBudgetBurnDaily',
+  burnChronic: 'ChatServiceErrorBudgetBurnChronic',
+  latencyBurnFast: 'ChatServiceLatencyBudgetBurnFast',
+  latencyBurnSlow: 'ChatServiceLatencyBudgetBurnSlow',
+  latencyBurnDaily: 'ChatServiceLatencyBudgetBurnDaily',
+  latencyBurnChronic: 'ChatServiceLatencyBudgetBurnChronic',
   latencyP99: 'ChatServiceLatencyP99High',
   metricsAbsent: 'ChatServiceMetricsAbsent',
   websocketZero: 'ChatServiceWebSocketConnectionsZero',
@@ -16,7 +22,8 @@ export const ALERT_NAMES = {
 
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
 
-export const SEVERITIES = ['critical', 'warning'] as const;
+/** critical pages; warning needs a look soon; ticket (the slow SLO burns) can wait for working hours. */
+export const SEVERITIES = ['critical', 'warning', 'ticket'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /**

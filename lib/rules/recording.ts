@@ -1,14 +1,15 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
 import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, requestRate, requestRateBy, statusRatio } from '../queries/http';
-import { recorded, recordedName, SLO_WINDOWS } from '../queries/recorded';
+import { recorded, recordedName } from '../queries/recorded';
+import { sloRecordingRules } from './slo';
 import { RecordingRule, RuleGroup } from './types';
 
 /**
  * Per-service request rates, error ratios, latency quantiles and pod count: every panel of the
  * service dashboards reads a few recorded series instead of every pod's buckets (a raw 6 h panel
- * at 100k series costs seconds). Rules in a group run in order, so the quantiles below read the
- * bucket rates recorded just above them in the same evaluation.
+ * at 100k series costs seconds), then the SLO rules (lib/rules/slo.ts). Rules in a group run in
+ * order, so the quantiles and the SLO rules read the rates recorded above them in the same evaluation.
  */
 export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleGroup {
   const w = config.recordingWindow;
@@ -24,7 +25,7 @@ export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleG
     { record: recordedName.requestRateByRoute(w), expr: requestRateBy(s, 'route', w) },
     { record: recordedName.requestRateByStatus(w), expr: requestRateBy(s, 'status', w) },
     { record: recordedName.instances, expr: instanceCount(s) },
-    ...SLO_WINDOWS.filter((sw) => sw !== w).map((sw) => ({ record: recordedName.errorRatio(sw), expr: statusRatio(s, '5..', sw) })),
+    ...sloRecordingRules(config, s),
   ];
   return { name: `${s.name}.recording`, rules };
 }

@@ -13,6 +13,7 @@
  * depend on the convention. Routes, statuses and latencies are the contract's, written out here.
  */
 import { CHART_CONFIG } from '../../lib/chart-config';
+import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from '../support/manifests';
 import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, templateHash } from '../support/push-chain';
@@ -25,7 +26,8 @@ import { CONTRACT_NAMES, expectationFor, RequestClass, schedule, ServicePlan } f
 const CONFIG = configWith({
   services: CHART_CONFIG.services.map((s) => (s.name === 'chat-messaging' ? { ...s, convention: 'stable' as const } : s)),
 });
-
+/** The objectives the SLO panels are judged against. */
+const SLOS = new Map(CONFIG.services.map((s) => [s.name, s.slo]));
 
 /**
  * Traffic per program, on its real routes (test/chat-service/routes.json). Every latency a panel
@@ -103,6 +105,8 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
   const gone: { pod: ChatPod; service: string; how: 'SIGTERM' | 'SIGKILL'; routedAt: number }[] = [];
   let restarted: { pod: ChatPod; stoppedAt: number; startedAt: number } | undefined;
   let proofTime = 0;
+  /** When every pod of a service with a WebSocket gauge held its connections. */
+  let socketsOpenedAt = 0;
   const log: string[] = [];
   const note = (line: string) => log.push(line);
 
@@ -149,6 +153,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     for (const r of running.values()) {
       if (r.service.websocketGauge) for (const [i, pod] of r.pods.entries()) await openSockets(r, pod, CONNECTIONS[i] ?? 1);
     }
+    socketsOpenedAt = Date.now();
     note(`${chain.pods.length} pods started in ${((Date.now() - podsStarted) / 1000).toFixed(1)} s`);
 
     // Every target the collector's ServiceMonitors make is up before the traffic starts.
@@ -231,12 +236,21 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     };
     const goneNames = gone.map((g) => g.pod.name).join('|');
     const leftAt = new Map<string, number>();
+    /** When each gone pod's service's Instances panel first read its live pods alone. */
+    const instancesRightAt = new Map<string, number>();
     const seenPanel: number[] = [];
     const restartAt = proofTime * 1000 - 55_000;
     let restartDone: Promise<void> | undefined;
-    while (Date.now() < lastGone + expiration + scrape + 20_000 && leftAt.size < gone.length) {
+    const instancesBound = expiration + scrape + evaluation;
+    while (Date.now() < lastGone + instancesBound + 20_000 && (leftAt.size < gone.length || instancesRightAt.size < gone.length)) {
       const present = new Set((await chain.prometheus.query(`group by (pod) ({pod=~"${goneNames}"})`)).map((r) => r.metric.pod));
       for (const g of gone) if (!present.has(g.pod.name) && !leftAt.has(g.pod.name)) leftAt.set(g.pod.name, Date.now());
+      for (const g of gone) {
+        if (instancesRightAt.has(g.pod.name)) continue;
+        const live = running.get(g.service)!.pods.length;
+        const shown = await chain.prometheus.query(panelQuery(`${g.service}.json`, 'Instances'));
+        if (shown.length === 1 && value(shown[0]) === live) instancesRightAt.set(g.pod.name, Date.now());
+      }
       if (transport) {
         const ws = await chain.prometheus.query(panelQuery(`${transport}.json`, 'Active WebSocket connections'));
         if (ws.length) seenPanel.push(value(ws[0]));
@@ -252,6 +266,10 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       const after = leftAt.has(g.pod.name) ? (leftAt.get(g.pod.name)! - g.pod.stoppedAt!) / 1000 : undefined;
       note(`${g.pod.name} (${g.how}): last series gone ${after === undefined ? 'never' : `${after.toFixed(1)} s`} after it stopped (metric_expiration ${expiration / 1000} s + scrape ${scrape / 1000} s)`);
       expect(`${g.pod.name}: ${after !== undefined && after <= (expiration + scrape + 5_000) / 1000}`).toBe(`${g.pod.name}: true`);
+      // The Instances panel reads a recorded series: one rule evaluation later than the raw series.
+      const instancesAfter = instancesRightAt.has(g.pod.name) ? (instancesRightAt.get(g.pod.name)! - g.pod.stoppedAt!) / 1000 : undefined;
+      note(`${g.pod.name} (${g.how}): Instances panel right ${instancesAfter === undefined ? 'never' : `${instancesAfter.toFixed(1)} s`} after it stopped (bound ${instancesBound / 1000} s + 5 s)`);
+      expect(`${g.pod.name}: ${instancesAfter !== undefined && instancesAfter <= (instancesBound + 5_000) / 1000}`).toBe(`${g.pod.name}: true`);
     }
     if (transport) {
       note(`${transport} WebSocket panel after the kill: ${[...new Set(seenPanel)].join(' -> ')}`);
@@ -321,7 +339,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       // The overview reads recorded series by `service` only: proven once, with the legacy group.
       const mine = all.filter((d) => files.includes(d.file) || (convention === 'legacy' && !CONFIG.services.some((s) => `${s.name}.json` === d.file)));
       if (mine.length === 0) continue;
-      const r = await provePanels({ prometheus: chain.prometheus, dashboards: mine, convention, expectations: expectations(), time: proofTime });
+      const r = await provePanels({ prometheus: chain.prometheus, dashboards: mine, convention, expectations: expectations(), slos: SLOS, time: proofTime });
       reports.push(r);
       note(`${convention}: ${mine.map((d) => d.file).join(', ')}: ${r.panels} panels, ${r.rows.length} values proven`);
     }
@@ -335,8 +353,12 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
 
   it('every recording rule of every PrometheusRule returns the injected values', async () => {
     await atProofTime();
-    /** The panel assertion (and so the tolerance) each recorded series is judged by, by its name. */
-    const ASSERTION_OF: [RegExp, string, string][] = [
+    /**
+     * The panel assertion (and so the tolerance) each recorded series is judged by, by its name, and
+     * the query that turns it into what that panel shows (the series itself when none): a window's
+     * burn rate b is judged as the budget left, 1 - b, since every window holds the same mix.
+     */
+    const ASSERTION_OF: [RegExp, string, string, ((selector: string) => string)?][] = [
       [/^service:http_requests:rate/, 'Requests per second', 'reqps'],
       [/^service:http_request_errors:ratio_rate/, 'Error rate (5xx)', 'percentunit'],
       [/^service:http_request_client_errors:ratio_rate/, 'Client errors (4xx)', 'percentunit'],
@@ -346,9 +368,20 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       [/^service_status:http_requests:rate/, 'Requests per second by status', 'reqps'],
       [/^service_route:http_request_duration_seconds:p95_rate/, 'p95 latency by route', 's'],
       [/^service:http_server_pods:count$/, 'Instances', 'short'],
+      [/^service:http_requests_slow:ratio_rate/, 'Latency SLI (30d)', 'percentunit', (x) => `1 - ${x}`],
+      [/^service:slo_availability_budget_burn:rate/, 'Error budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
+      [/^service:slo_latency_budget_burn:rate/, 'Latency budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
+      [/^service:slo_availability_budget_remaining:/, 'Error budget remaining (30d)', 'percentunit'],
+      [/^service:slo_latency_budget_remaining:/, 'Latency budget remaining (30d)', 'percentunit'],
     ];
-    /** Bucket rates no panel shows: proven through the quantiles recorded from them. */
-    const PROVEN_THROUGH_READERS = /^service_route_le:/;
+    /**
+     * Series no panel shows, proven through the recorded series that read them: the bucket rates
+     * (through the quantiles), the bad-event rates and the request rates averaged over the SLO
+     * windows (through the burn rates; such an average also holds the first minutes of a run, when
+     * rates read low, so it is no requests-per-second reading).
+     */
+    const w = CONFIG.recordingWindow;
+    const PROVEN_THROUGH_READERS = new RegExp(`^service_route_le:|^service:http_request_errors:rate|^service:http_requests_slow:rate|^service:http_requests:rate(?!${w}$)`);
     const rules = chain.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { record?: string; expr: string }[] }) => g.rules));
     const records = [...new Set(rules.map((r) => r.record).filter(Boolean))] as string[];
     expect(records.length).toBeGreaterThan(0);
@@ -365,16 +398,16 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
         rows.push(`FAIL ${record}: no assertion for this recording rule`);
         continue;
       }
-      const [, title, unit] = match;
+      const [, title, unit, probe] = match;
       // One dashboard per service whose one panel is the recorded series: judged as that panel is,
       // with the labels of the service's own convention (by-route series carry its route label).
       for (const convention of ['legacy', 'stable'] as const) {
         const probes = CONFIG.services.filter((s) => s.convention === convention).map((s) => ({
           file: `${s.name}.json`,
-          json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: `${record}{service="${s.name}"}`, refId: 'A' }] }] },
+          json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: (probe ?? ((x: string) => x))(`${record}{service="${s.name}"}`), refId: 'A' }] }] },
         }));
         if (probes.length === 0) continue;
-        const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, convention, expectations: expectations(), time: proofTime });
+        const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, convention, expectations: expectations(), slos: SLOS, time: proofTime });
         proven += r.rows.length;
         rows.push(...r.failures.map((f) => `FAIL ${record} | ${f.dashboard} | expected ${f.expected} | observed ${f.observed}`));
       }
@@ -420,4 +453,50 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     // They did send: all their requests were answered, and their processes export (still running).
     for (const p of strangers) expect(`${p.name}: ${p.running}`).toBe(`${p.name}: true`);
   }, 60_000);
+
+  /** Waits until Prometheus has evaluated rule group `group` after `atMs`. */
+  async function evaluatedAfter(group: string, atMs: number): Promise<void> {
+    await until(`${group} evaluated after ${new Date(atMs).toISOString()}`, async () => {
+      const groups = ((await (await fetch(`${chain.prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { name: string; lastEvaluation: string }[] } }).data.groups;
+      const g = groups.find((x) => x.name === group);
+      return g && Date.parse(g.lastEvaluation) > atMs ? true : undefined;
+    }, chain.evaluationIntervalMs + 30_000, 500);
+  }
+
+  it(`${ALERT_NAMES.websocketZero}: silent while the pods hold connections, pending once no pod has accepted one since it started`, async () => {
+    await atProofTime();
+    const r = [...running.values()].find((x) => x.service.websocketGauge);
+    expect(r).toBeDefined(); // the default config's chat-transport
+    const service = r!.service.name;
+    const gauge = r!.service.websocketGauge!;
+    const rule = chain.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { alert?: string; expr: string; labels?: Record<string, string> }[] }) => g.rules))
+      .find((x) => x.alert === ALERT_NAMES.websocketZero && x.labels?.service === service)!;
+    const alerts = `ALERTS{alertname="${ALERT_NAMES.websocketZero}", service="${service}"}`;
+    // Never pending or firing since the sockets opened, and its condition is false now.
+    const since = Math.ceil((Date.now() - socketsOpenedAt) / 1000);
+    expect(await chain.prometheus.query(`count_over_time(${alerts}[${since}s])`)).toEqual([]);
+    expect(await chain.prometheus.query(rule.expr)).toEqual([]);
+
+    // A deploy where every upgrade fails: each pod's process starts anew and accepts no WebSocket,
+    // so its SDK exports no gauge series at all (not 0); the pods keep serving HTTP.
+    for (const pod of r!.pods) {
+      await traffic!.unroute(service, pod);
+      await closeSockets(r!, pod);
+      await pod.stop();
+      await pod.start();
+      traffic!.route(service, pod);
+    }
+    // The old processes' gauges leave the collector after metric_expiration, then Prometheus.
+    await until(`${gauge} of ${service} absent`, async () => ((await chain.prometheus.query(`${gauge}{service="${service}"}`)).length === 0 ? true : undefined),
+      chain.metricExpirationMs + chain.scrapeIntervalMs + 30_000, 1000);
+    const absentAt = Date.now();
+    await evaluatedAfter(`${service}.alerts`, absentAt);
+    note(`${service}: gauge absent ${((absentAt - r!.pods[r!.pods.length - 1].stoppedAt!) / 1000).toFixed(1)} s after the last restart`);
+    expect((await chain.prometheus.query(alerts)).map((a) => a.metric.alertstate)).toEqual(['pending']); // firing after its for (promtool proves the for)
+    expect((await chain.prometheus.query(rule.expr)).map((x) => x.metric.service)).toEqual([service]);
+    expect(await chain.prometheus.query(`${gauge}{service="${service}"}`)).toEqual([]);
+    // Its pods are up and serving: what the alert reads as "the service is there".
+    const pods = await chain.prometheus.query(`count(count by (pod) (${histogram(service)}_count{service="${service}"}))`);
+    expect(pods.map(value)).toEqual([r!.pods.length]);
+  }, 240_000);
 });

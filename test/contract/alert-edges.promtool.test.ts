@@ -24,6 +24,12 @@ const RULES = readDist(join(__dirname, '..', '..', 'dist')).flatMap((f) => f.obj
 const FOR_S = {
   ChatServiceErrorBudgetBurnFast: 2 * 60,
   ChatServiceErrorBudgetBurnSlow: 15 * 60,
+  ChatServiceErrorBudgetBurnDaily: 60 * 60,
+  ChatServiceErrorBudgetBurnChronic: 3 * 60 * 60,
+  ChatServiceLatencyBudgetBurnFast: 2 * 60,
+  ChatServiceLatencyBudgetBurnSlow: 15 * 60,
+  ChatServiceLatencyBudgetBurnDaily: 60 * 60,
+  ChatServiceLatencyBudgetBurnChronic: 3 * 60 * 60,
   ChatServiceLatencyP99High: 10 * 60,
   ChatServiceMetricsAbsent: 10 * 60,
   ChatServiceWebSocketConnectionsZero: 5 * 60,
@@ -33,13 +39,25 @@ const FOR_S = {
 } as const;
 type AlertName = keyof typeof FOR_S;
 const SEVERITY: Record<AlertName, string> = {
-  ChatServiceErrorBudgetBurnFast: 'critical', ChatServiceErrorBudgetBurnSlow: 'warning', ChatServiceLatencyP99High: 'warning',
+  ChatServiceErrorBudgetBurnFast: 'critical', ChatServiceErrorBudgetBurnSlow: 'critical',
+  ChatServiceErrorBudgetBurnDaily: 'ticket', ChatServiceErrorBudgetBurnChronic: 'ticket',
+  ChatServiceLatencyBudgetBurnFast: 'critical', ChatServiceLatencyBudgetBurnSlow: 'critical',
+  ChatServiceLatencyBudgetBurnDaily: 'ticket', ChatServiceLatencyBudgetBurnChronic: 'ticket',
+  ChatServiceLatencyP99High: 'warning',
   ChatServiceMetricsAbsent: 'warning', ChatServiceWebSocketConnectionsZero: 'warning', OtelCollectorDown: 'critical', ScrapeTargetDown: 'warning',
   ChatServiceSampleLimitExceeded: 'critical',
 };
-/** Burn-rate factors of a 30-day error budget: 2 % of it in 1 hour pages, 5 % in 6 hours warns. */
-const FAST_FACTOR = 14.4;
-const SLOW_FACTOR = 6;
+/**
+ * The burn-rate tiers of a 30-day budget (SRE workbook): 2 % of it spent in 1 hour or 5 % in 6
+ * hours page; 10 % in a day or in three days is a ticket. Page tiers need `slo.pageMinRequests`
+ * requests in each window.
+ */
+const TIERS = [
+  { availability: 'ChatServiceErrorBudgetBurnFast', latency: 'ChatServiceLatencyBudgetBurnFast', factor: 14.4, long: 3600, short: 300, page: true },
+  { availability: 'ChatServiceErrorBudgetBurnSlow', latency: 'ChatServiceLatencyBudgetBurnSlow', factor: 6, long: 6 * 3600, short: 1800, page: true },
+  { availability: 'ChatServiceErrorBudgetBurnDaily', latency: 'ChatServiceLatencyBudgetBurnDaily', factor: 3, long: 86400, short: 7200, page: false },
+  { availability: 'ChatServiceErrorBudgetBurnChronic', latency: 'ChatServiceLatencyBudgetBurnChronic', factor: 1, long: 3 * 86400, short: 6 * 3600, page: false },
+] as const;
 /** "Just": 0.1 % of the threshold either side. */
 const EDGE = 0.001;
 
@@ -64,8 +82,26 @@ const requests = (service: string, status: number, perStep: number, steps: numbe
 
 /** `total` requests a sample, `ratio` of them 5xx (both counters proportional, so every window sees exactly `ratio`). */
 function errorRatio(service: string, ratio: number, steps: number, total = 1_000_000): { series: InputSeries[]; actual: number } {
-  const errors = Math.round(total * ratio);
+  const errors = total * ratio;
   return { series: [requests(service, 200, total - errors, steps), requests(service, 500, errors, steps)], actual: errors / total };
+}
+
+/**
+ * `total` requests a sample, `ratio` of them slower than `thresholdMs`: the bucket whose bound is
+ * the threshold counts the rest (every other bucket at or above it counts all, below it none).
+ */
+function slowRatio(service: string, thresholdMs: number, ratio: number, steps: number, total = 1_000_000): { series: InputSeries[]; actual: number } {
+  const within = total * (1 - ratio);
+  const labels = `${podLabels(service)},http_status_code="200",http_method="GET",http_target="/route"`;
+  const cumulative = (le: number) => (le < thresholdMs ? 0 : le === thresholdMs ? within : total);
+  return {
+    series: [
+      ...BUCKETS_MS.map((le) => ({ series: `${BUCKET}{${labels},le="${le}"}`, values: counter(cumulative(le), steps) })),
+      { series: `${BUCKET}{${labels},le="+Inf"}`, values: counter(total, steps) },
+      { series: `${COUNT}{${labels}}`, values: counter(total, steps) },
+    ],
+    actual: (total - within) / total,
+  };
 }
 
 /**
@@ -116,27 +152,45 @@ function timing(alert: AlertName, onRate: boolean) {
 function edges(): Edges[] {
   const auth = config.services.find((s) => s.name === 'chat-auth')!;
   const transport = config.services.find((s) => s.websocketGauge)!;
-  const budget = 1 - auth.slo.availabilityPercent / 100;
   const p99Ms = auth.slo.p99LatencySeconds * 1000;
   const svc = (alert: AlertName, service: string) => ({ severity: SEVERITY[alert], service });
 
-  const burn = (alert: AlertName, factor: number): Edges => {
-    const threshold = factor * budget;
+  const burn = (tier: typeof TIERS[number], sli: 'availability' | 'latency'): Edges => {
+    const alert = tier[sli];
+    const budget = 1 - (sli === 'availability' ? auth.slo.availabilityPercent : auth.slo.latencyPercent) / 100;
+    const thresholdMs = auth.slo.latencyThresholdSeconds * 1000;
+    const bad = (ratio: number, total?: number) => (sli === 'availability'
+      ? errorRatio('chat-auth', ratio, steps, total) : slowRatio('chat-auth', thresholdMs, ratio, steps, total));
+    const threshold = tier.factor * budget;
     const t = timing(alert, true);
     const steps = stepsFor(t.settled);
-    const below = errorRatio('chat-auth', threshold * (1 - EDGE), steps);
-    const above = errorRatio('chat-auth', threshold * (1 + EDGE), steps);
+    const below = bad(threshold * (1 - EDGE));
+    const above = bad(threshold * (1 + EDGE));
     expect([below.actual < threshold, above.actual > threshold]).toEqual([true, true]);
-    const clear = errorRatio('chat-auth', threshold * 2, steps).series;
-    return {
-      file: 'chat-auth', alert,
-      checks: [
-        { name: `just below ${factor} x the budget (${below.actual})`, series: below.series, at: at(t.settled), firing: false, labels: [] },
-        { name: `just above ${factor} x the budget (${above.actual})`, series: above.series, at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
-        { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: [] },
-        { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
-      ],
-    };
+    const clear = bad(Math.min(threshold * 2, 1)).series;
+    const checks: Check[] = [
+      { name: `just below ${tier.factor} x the budget (${below.actual})`, series: below.series, at: at(t.settled), firing: false, labels: [] },
+      { name: `just above ${tier.factor} x the budget (${above.actual})`, series: above.series, at: at(t.settled), firing: true, labels: [svc(alert, 'chat-auth')] },
+      { name: 'just before its for elapses', series: clear, at: at(t.justBefore), firing: false, labels: [] },
+      { name: 'just after its for elapses', series: clear, at: at(t.justAfter), firing: true, labels: [svc(alert, 'chat-auth')] },
+    ];
+    if (tier.page) {
+      // Requests per sample that put pageMinRequests in the short window (the smaller count of the two).
+      const min = auth.slo.pageMinRequests;
+      const perSample = (requests: number) => requests * STEP / tier.short;
+      // A counter's first minute reads low in a 1m rate (nothing before it to extrapolate from), so
+      // the count is exact once the short window has left that minute behind; then `for` runs.
+      const guardAt = at(tier.short + 60 + STEP + FOR_S[alert] + 2 * STEP);
+      const guardSteps = stepsFor(tier.short + 60 + FOR_S[alert] + 4 * STEP);
+      const guarded = (requests: number) => (sli === 'availability'
+        ? errorRatio('chat-auth', Math.min(threshold * 2, 1), guardSteps, perSample(requests))
+        : slowRatio('chat-auth', thresholdMs, Math.min(threshold * 2, 1), guardSteps, perSample(requests))).series;
+      checks.push(
+        { name: `burning, ${min * (1 - EDGE)} requests in ${tier.short} s (just below the page minimum)`, series: guarded(min * (1 - EDGE)), at: guardAt, firing: false, labels: [] },
+        { name: `burning, ${min * (1 + EDGE)} requests in ${tier.short} s (just above the page minimum)`, series: guarded(min * (1 + EDGE)), at: guardAt, firing: true, labels: [svc(alert, 'chat-auth')] },
+      );
+    }
+    return { file: 'chat-auth', alert, checks };
   };
 
   const latency = (): Edges => {
@@ -177,21 +231,26 @@ function edges(): Edges[] {
 
   const websocket = (): Edges => {
     const alert = 'ChatServiceWebSocketConnectionsZero';
-    const t = timing(alert, true);
+    // Its condition reads the pod count, recorded from the first sample of the HTTP counters.
+    const t = timing(alert, false);
     const steps = stepsFor(t.settled);
     const s = transport.name;
     const gauge = (pod: string, v: number): InputSeries => ({ series: `${WEBSOCKET}{${podLabels(s, pod)}}`, values: constant(v, steps) });
-    const traffic = (perStep: number) => requests(s, 200, perStep, steps);
-    const zeroWithTraffic = [traffic(600), gauge(`${s}-a`, 0), gauge(`${s}-b`, 0)];
+    const httpOf = (pod: string, perStep: number): InputSeries =>
+      ({ series: `${COUNT}{${podLabels(s, pod)},http_status_code="200",http_method="GET",http_target="/route"}`, values: counter(perStep, steps) });
+    const pods = [httpOf(`${s}-a`, 600), httpOf(`${s}-b`, 600)];
+    // What a deploy where every upgrade fails leaves: the SDK exports no series for a gauge never added to.
+    const neverConnected = pods;
     return {
       file: s, alert,
       checks: [
-        { name: 'one connection left (just above zero)', series: [traffic(600), gauge(`${s}-a`, 0), gauge(`${s}-b`, 1)], at: at(t.settled), firing: false, labels: [] },
-        { name: 'zero connections', series: zeroWithTraffic, at: at(t.settled), firing: true, labels: [svc(alert, s)] },
-        { name: 'zero connections and no requests (idle, just below "serving")', series: [traffic(0), gauge(`${s}-a`, 0)], at: at(t.settled), firing: false, labels: [] },
-        { name: 'zero connections and one request a sample (just serving)', series: [traffic(1), gauge(`${s}-a`, 0)], at: at(t.settled), firing: true, labels: [svc(alert, s)] },
-        { name: 'just before its for elapses', series: zeroWithTraffic, at: at(t.justBefore), firing: false, labels: [] },
-        { name: 'just after its for elapses', series: zeroWithTraffic, at: at(t.justAfter), firing: true, labels: [svc(alert, s)] },
+        { name: 'one connection left (just above zero)', series: [...pods, gauge(`${s}-a`, 0), gauge(`${s}-b`, 1)], at: at(t.settled), firing: false, labels: [] },
+        { name: 'zero connections on every pod', series: [...pods, gauge(`${s}-a`, 0), gauge(`${s}-b`, 0)], at: at(t.settled), firing: true, labels: [svc(alert, s)] },
+        { name: 'pods up, gauge never reported', series: neverConnected, at: at(t.settled), firing: true, labels: [svc(alert, s)] },
+        { name: 'pods up, gauge never reported, no HTTP requests either', series: [httpOf(`${s}-a`, 0)], at: at(t.settled), firing: true, labels: [svc(alert, s)] },
+        { name: 'no pod reports (the service is gone: ChatServiceMetricsAbsent)', series: [requests('chat-messaging', 200, 600, steps)], at: at(t.settled), firing: false, labels: [] },
+        { name: 'just before its for elapses', series: neverConnected, at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: neverConnected, at: at(t.justAfter), firing: true, labels: [svc(alert, s)] },
       ],
     };
   };
@@ -235,8 +294,7 @@ function edges(): Edges[] {
 
   return [
     sampleLimit(),
-    burn('ChatServiceErrorBudgetBurnFast', FAST_FACTOR),
-    burn('ChatServiceErrorBudgetBurnSlow', SLOW_FACTOR),
+    ...TIERS.flatMap((tier) => [burn(tier, 'availability'), burn(tier, 'latency')]),
     latency(),
     absent(),
     websocket(),

@@ -27,12 +27,18 @@ const TRAFFIC_MS = 63_000;
  * (lib/chart-config.ts); a dashboard that loses one fails here (one without an assertion fails in provePanels).
  */
 const SERVICE_PANELS = ['Requests per second', 'Error rate (5xx)', 'p95 latency', 'p99 latency', 'Client errors (4xx)', 'Instances',
-  'Requests per second by route', 'Requests per second by status', 'p95 latency by route'];
+  'Requests per second by route', 'Requests per second by status', 'p95 latency by route',
+  // the SLO rows the issue asks for: each SLI against its objective, the budgets left, the burn rates
+  'Availability SLI (30d)', 'Error budget remaining (30d)', 'Latency SLI (30d)', 'Latency budget remaining (30d)',
+  'Error budget burn rate', 'Latency budget burn rate'];
 const CONFIG = defaultConfig();
+/** The objectives the SLO panels are judged against: the config's (both conventions share them). */
+const SLOS = new Map(CONFIG.services.map((s) => [s.name, s.slo]));
 const PLANS = plansFor(CONFIG.services);
 const hasGauge = CONFIG.services.some((s) => s.websocketGauge);
 const EXPECTED_PANELS: Record<string, string[]> = {
   'platform-overview.json': ['Requests per second by service', 'Error rate (5xx) by service', 'p95 latency by service', 'p99 latency by service',
+    'Error budget remaining by service', 'Latency budget remaining by service',
     ...(hasGauge ? ['Active WebSocket connections by service'] : [])],
   ...Object.fromEntries(CONFIG.services.map((s) => [`${s.name}.json`, [
     ...SERVICE_PANELS, ...(s.websocketGauge ? ['Active WebSocket connections'] : []), ...s.customPanels.map((p) => p.title)]])),
@@ -118,7 +124,7 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
   });
 
   it('legacy convention: every panel of dashboards/*.json (rules from dist/) shows the injected values', async () => {
-    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: legacyDashboards, convention: 'legacy', expectations: legacy!.expectations, time });
+    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: legacyDashboards, convention: 'legacy', expectations: legacy!.expectations, slos: SLOS, time });
     report('legacy', r);
     expect(panelTitles(legacyDashboards)).toEqual(expectedTitles);
     expect(formatRows(r.failures)).toBe('');
@@ -127,7 +133,7 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
   });
 
   it('stable convention: every panel of the dashboards and rules synthesized in memory shows the injected values', async () => {
-    const r = await provePanels({ prometheus: stable!.prometheus, dashboards: stableDashboards, convention: 'stable', expectations: stable!.expectations, time });
+    const r = await provePanels({ prometheus: stable!.prometheus, dashboards: stableDashboards, convention: 'stable', expectations: stable!.expectations, slos: SLOS, time });
     report('stable', r);
     expect(panelTitles(stableDashboards)).toEqual(expectedTitles);
     expect(formatRows(r.failures)).toBe('');
@@ -141,7 +147,7 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
 
   it('is not circular: a wrong name, unit or label in a dashboard query fails the proof', async () => {
     const prove = (dashboards: DashboardFile[]) =>
-      provePanels({ prometheus: legacy!.prometheus, dashboards, convention: 'legacy', expectations: legacy!.expectations, time });
+      provePanels({ prometheus: legacy!.prometheus, dashboards, convention: 'legacy', expectations: legacy!.expectations, slos: SLOS, time });
     const failedPanels = (r: ProofReport) => [...new Set(r.failures.map((f) => f.panel))].sort();
 
     // The panels read recorded series; the raw names, units and labels are in the rules, which the
@@ -172,7 +178,7 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
     const [first, ...rest] = legacyDashboards;
     const json = clone(first.json);
     (json.panels as unknown[]).push({ type: 'timeseries', title: 'Mystery panel', fieldConfig: { defaults: { unit: 'short' } }, targets: [{ expr: 'vector(1)', refId: 'A' }] });
-    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: [{ file: first.file, json }, ...rest], convention: 'legacy', expectations: legacy!.expectations, time });
+    const r = await provePanels({ prometheus: legacy!.prometheus, dashboards: [{ file: first.file, json }, ...rest], convention: 'legacy', expectations: legacy!.expectations, slos: SLOS, time });
     expect(r.failures.map((f) => f.observed)).toEqual(['no assertion for panel Mystery panel']);
   });
 });

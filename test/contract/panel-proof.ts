@@ -85,6 +85,13 @@ export interface CheckRow {
   readonly ok: boolean;
 }
 
+/** A service's objectives, from the config under test: what the SLO panels compare against. */
+export interface ProofSlo {
+  readonly availabilityPercent: number;
+  readonly latencyPercent: number;
+  readonly latencyThresholdSeconds: number;
+}
+
 interface PanelContext {
   readonly dashboard: string;
   readonly panel: string;
@@ -93,6 +100,7 @@ interface PanelContext {
   readonly service: string | undefined;
   readonly convention: Convention;
   readonly expectations: ReadonlyMap<string, Expectation>;
+  readonly slos: ReadonlyMap<string, ProofSlo>;
   readonly result: QueryResult[];
 }
 
@@ -174,6 +182,46 @@ const perService = (ctx: PanelContext, pick: (e: Expectation) => number | Band |
     return v === undefined ? [] : [[s, v]];
   }));
 
+/**
+ * The SLO panels: each SLI's bad share over any window is the traffic's (the mix is the same in
+ * every window), so burn rates are that share over the budget and the budget left is 1 minus it.
+ * A ratio's tolerance becomes `RATIO / budget` in budget units.
+ */
+type SliKind = 'availability' | 'latency';
+function sloOf(ctx: PanelContext, service: string): ProofSlo {
+  const slo = ctx.slos.get(service);
+  if (!slo) throw new Error(`no SLO settings for ${service}`);
+  return slo;
+}
+const budgetOf = (slo: ProofSlo, sli: SliKind) => 1 - (sli === 'availability' ? slo.availabilityPercent : slo.latencyPercent) / 100;
+const badShare = (e: Expectation, slo: ProofSlo, sli: SliKind) => (sli === 'availability' ? e.errorRatio : e.slowShare(slo.latencyThresholdSeconds));
+const budgetTolerance = (slo: ProofSlo, sli: SliKind): Tolerance => ({ kind: 'absolute', of: RATIO.of / budgetOf(slo, sli) });
+
+const sliPanel = (sli: SliKind): PanelAssertion => (ctx) => {
+  const slo = sloOf(ctx, ctx.service ?? '');
+  return compare(ctx, 'ratio', RATIO, undefined, single(1 - badShare(own(ctx), slo, sli), ctx));
+};
+const budgetRemainingPanel = (sli: SliKind): PanelAssertion => (ctx) => {
+  const slo = sloOf(ctx, ctx.service ?? '');
+  return compare(ctx, 'ratio', budgetTolerance(slo, sli), undefined, single(1 - badShare(own(ctx), slo, sli) / budgetOf(slo, sli), ctx));
+};
+/** One series per alert tier's long window (label `window`), each burning at the same rate. */
+const BURN_WINDOWS = ['1h', '6h', '1d', '3d'];
+const burnRatePanel = (sli: SliKind): PanelAssertion => (ctx) => {
+  const slo = sloOf(ctx, ctx.service ?? '');
+  const burn = badShare(own(ctx), slo, sli) / budgetOf(slo, sli);
+  return compare(ctx, 'count', budgetTolerance(slo, sli), 'window', new Map(BURN_WINDOWS.map((w) => [w, burn])));
+};
+const budgetRemainingByService = (sli: SliKind): PanelAssertion => (ctx) => {
+  // Each service's own budget; the tolerance of the tightest budget shown.
+  const slos = [...ctx.expectations.keys()].map((s) => sloOf(ctx, s));
+  const tol = budgetTolerance(slos.reduce((a, b) => (budgetOf(a, sli) < budgetOf(b, sli) ? a : b)), sli);
+  return compare(ctx, 'ratio', tol, 'service', new Map([...ctx.expectations].map(([s, e]) => {
+    const slo = sloOf(ctx, s);
+    return [s, 1 - badShare(e, slo, sli) / budgetOf(slo, sli)];
+  })));
+};
+
 /** The proof's assertions, keyed by panel title. */
 export const PANEL_ASSERTIONS: Readonly<Record<string, PanelAssertion>> = {
   // service dashboards: golden signals
@@ -192,12 +240,21 @@ export const PANEL_ASSERTIONS: Readonly<Record<string, PanelAssertion>> = {
     if (n === undefined) return [{ dashboard: ctx.dashboard, panel: ctx.panel, series: '-', expected: 'no WebSocket panel', observed: 'panel', ok: false }];
     return compare(ctx, 'count', EXACT, undefined, single(n, ctx));
   },
+  // service dashboards: service level and budget burn
+  'Availability SLI (30d)': sliPanel('availability'),
+  'Latency SLI (30d)': sliPanel('latency'),
+  'Error budget remaining (30d)': budgetRemainingPanel('availability'),
+  'Latency budget remaining (30d)': budgetRemainingPanel('latency'),
+  'Error budget burn rate': burnRatePanel('availability'),
+  'Latency budget burn rate': burnRatePanel('latency'),
   // platform overview: every service side by side
   'Requests per second by service': (ctx) => compare(ctx, 'rate', RPS, 'service', perService(ctx, (e) => e.rps)),
   'Error rate (5xx) by service': (ctx) => compare(ctx, 'ratio', RATIO, 'service', perService(ctx, (e) => e.errorRatio)),
   'p95 latency by service': (ctx) => compare(ctx, 'seconds', BUCKET, 'service', perService(ctx, (e) => e.p95)),
   'p99 latency by service': (ctx) => compare(ctx, 'seconds', BUCKET, 'service', perService(ctx, (e) => e.p99)),
   'Active WebSocket connections by service': (ctx) => compare(ctx, 'count', EXACT, 'service', perService(ctx, (e) => e.websocketConnections)),
+  'Error budget remaining by service': budgetRemainingByService('availability'),
+  'Latency budget remaining by service': budgetRemainingByService('latency'),
 };
 
 export interface ProofInput {
@@ -206,6 +263,8 @@ export interface ProofInput {
   readonly convention: Convention;
   /** Known traffic per service name. */
   readonly expectations: ReadonlyMap<string, Expectation>;
+  /** Each service's objectives, from the config the dashboards were synthesized from. */
+  readonly slos: ReadonlyMap<string, ProofSlo>;
   /** Evaluation time (unix seconds). */
   readonly time: number;
   readonly assertions?: Readonly<Record<string, PanelAssertion>>;
@@ -244,7 +303,7 @@ export async function provePanels(input: ProofInput): Promise<ProofReport> {
       const result: QueryResult[] = [];
       try {
         for (const t of targets) result.push(...await input.prometheus.query(grafanaInterpolate(t.expr!, d.json), input.time));
-        rows.push(...assertion({ dashboard: d.file, panel: p.title, unit: p.fieldConfig?.defaults?.unit, service, convention: input.convention, expectations: input.expectations, result }));
+        rows.push(...assertion({ dashboard: d.file, panel: p.title, unit: p.fieldConfig?.defaults?.unit, service, convention: input.convention, expectations: input.expectations, slos: input.slos, result }));
       } catch (e) {
         rows.push({ ...base, series: '-', expected: 'a result', observed: (e as Error).message, ok: false });
       }

@@ -105,9 +105,27 @@ interface AlertCase {
   readonly silent: { name: string; series: InputSeries[]; at: string }[];
 }
 
+/** The SLO settings dist/ was synthesized with (availability and latency objectives, the page minimum). */
+const SLO = defaultConfig().services.find((x) => x.name === 'chat-auth')!.slo;
+const BUDGET = { availability: 1 - SLO.availabilityPercent / 100, latency: 1 - SLO.latencyPercent / 100 };
+const BURN_ALERTS = {
+  availability: ['ChatServiceErrorBudgetBurnFast', 'ChatServiceErrorBudgetBurnSlow', 'ChatServiceErrorBudgetBurnDaily', 'ChatServiceErrorBudgetBurnChronic'],
+  latency: ['ChatServiceLatencyBudgetBurnFast', 'ChatServiceLatencyBudgetBurnSlow', 'ChatServiceLatencyBudgetBurnDaily', 'ChatServiceLatencyBudgetBurnChronic'],
+} as const;
+
+/**
+ * `perMinute` requests a minute for `mins` minutes, `share` of them bad for the SLI: 5xx
+ * (availability), or slower than the latency threshold (latency: 750 ms against 500 ms; the rest
+ * at 20 ms). Bad and good requests come from two pods, so each has its own series.
+ */
+function burning(sli: 'availability' | 'latency', share: number, mins: number, perMinute = 1000, tail: [number, number][] = []): InputSeries[] {
+  const bad = perMinute * share;
+  const slowMs = BUCKETS_MS.find((b) => b > SLO.latencyThresholdSeconds * 1000)!;
+  const good = requests('chat-auth', 200, [[perMinute - bad, mins], ...tail.map(([b, m]): [number, number] => [perMinute - b, m])], 20, 'chat-auth-0');
+  return [...good, ...requests('chat-auth', sli === 'availability' ? 500 : 200, [[bad, mins], ...tail], sli === 'availability' ? 20 : slowMs, 'chat-auth-1')];
+}
+
 function alertCases(): AlertCase[] {
-  const fast = alertRule('chat-auth', 'ChatServiceErrorBudgetBurnFast');
-  const slow = alertRule('chat-auth', 'ChatServiceErrorBudgetBurnSlow');
   const p99 = alertRule('chat-auth', 'ChatServiceLatencyP99High');
   const absent = alertRule('chat-auth', 'ChatServiceMetricsAbsent');
   const ws = alertRule('chat-transport', 'ChatServiceWebSocketConnectionsZero');
@@ -119,18 +137,23 @@ function alertCases(): AlertCase[] {
   ];
   const auth = { service: 'chat-auth' };
 
-  // Error budget burn: 1,000 requests a minute, a 5xx share of twice (firing) or half (healthy) the threshold.
-  const burn = (share: number, mins: number, tail: [number, number][] = []) => {
-    const errors = Math.round(1000 * share);
-    return [
-      ...requests('chat-auth', 200, [[1000 - errors, mins], ...tail.map(([e, m]): [number, number] => [1000 - e, m])]),
-      ...requests('chat-auth', 500, [[errors, mins], ...tail]),
-    ];
-  };
-  const fastT = threshold(fast);
-  const slowT = threshold(slow);
-  const fastAt = `${60 + minutes(fast.for) + 5}m`;
-  const slowAt = `${360 + minutes(slow.for) + 5}m`;
+  // Budget burns: 1,000 requests a minute with twice (firing) or half (healthy) the tier's share of
+  // bad requests, the tier's factor (the first threshold of its rule) times the SLI's budget.
+  const burnCases: AlertCase[] = (['availability', 'latency'] as const).flatMap((sli) => BURN_ALERTS[sli].map((name, tier): AlertCase => {
+    const rule = alertRule('chat-auth', name);
+    const share = threshold(rule) * BUDGET[sli];
+    const mins = minutes(rule.for) + 5;
+    const silent = [{ name: 'healthy: half the threshold', series: burning(sli, share / 2, mins), at: `${mins}m` }];
+    if (tier === 0) {
+      // 60 minutes of burning, then 15 clean ones: the 1h window still burns, the 5m window does not.
+      silent.push({ name: 'recovered: only the long window burns', series: burning(sli, Math.min(share * 2, 1), 60, 1000, [[0, 30]]), at: '75m' });
+    }
+    if (tier < 2) {
+      // A quiet night: every other request bad, far fewer than pageMinRequests in the short window.
+      silent.push({ name: 'quiet: burning on a handful of requests', series: burning(sli, 0.5, mins, 2), at: `${mins}m` });
+    }
+    return { file: 'chat-auth', alert: name, firing: [{ series: burning(sli, Math.min(share * 2, 1), mins), at: `${mins}m`, labels: [{ ...rule.labels }] }], silent };
+  }));
 
   // p99: every request at one latency; its bucket decides the p99 (ms in the series, seconds in the rule).
   const p99T = threshold(p99) * 1000;
@@ -144,20 +167,7 @@ function alertCases(): AlertCase[] {
   const flat = (n: number) => steady(n, 30);
 
   return [
-    {
-      file: 'chat-auth', alert: 'ChatServiceErrorBudgetBurnFast',
-      firing: [{ series: burn(fastT * 2, 90), at: fastAt, labels: [{ ...fast.labels }] }],
-      silent: [
-        { name: 'healthy: half the threshold', series: burn(fastT / 2, 90), at: fastAt },
-        // 60 minutes of errors, then 15 clean ones: the 1h window still burns, the 5m window does not.
-        { name: 'recovered: only the long window burns', series: burn(fastT * 2, 60, [[0, 30]]), at: '75m' },
-      ],
-    },
-    {
-      file: 'chat-auth', alert: 'ChatServiceErrorBudgetBurnSlow',
-      firing: [{ series: burn(slowT * 2, 400), at: slowAt, labels: [{ ...slow.labels }] }],
-      silent: [{ name: 'healthy: half the threshold', series: burn(slowT / 2, 400), at: slowAt }],
-    },
+    ...burnCases,
     {
       file: 'chat-auth', alert: 'ChatServiceLatencyP99High',
       firing: [{ series: latency(slowMs), at: p99At, labels: [{ ...p99.labels }] }],
@@ -171,13 +181,17 @@ function alertCases(): AlertCase[] {
     },
     {
       file: 'chat-transport', alert: 'ChatServiceWebSocketConnectionsZero',
-      firing: [{
-        series: [
-          ...requests('chat-transport', 200, [[600, 30]], undefined, 'chat-transport-a'),
-          gauge(WEBSOCKET, transport('chat-transport-a'), flat(0)), gauge(WEBSOCKET, transport('chat-transport-b'), flat(0)),
-        ],
-        at: wsAt, labels: [{ ...ws.labels }],
-      }],
+      firing: [
+        // Every upgrade failed since the deploy: the SDK exported no gauge at all.
+        { series: requests('chat-transport', 200, [[600, 30]], undefined, 'chat-transport-a'), at: wsAt, labels: [{ ...ws.labels }] },
+        {
+          series: [
+            ...requests('chat-transport', 200, [[600, 30]], undefined, 'chat-transport-a'),
+            gauge(WEBSOCKET, transport('chat-transport-a'), flat(0)), gauge(WEBSOCKET, transport('chat-transport-b'), flat(0)),
+          ],
+          at: wsAt, labels: [{ ...ws.labels }],
+        },
+      ],
       silent: [
         {
           name: 'healthy: one pod of two holds connections',
@@ -187,11 +201,7 @@ function alertCases(): AlertCase[] {
           ],
           at: wsAt,
         },
-        {
-          name: 'idle: no connections and no requests',
-          series: [...requests('chat-transport', 200, [[0, 30]], undefined, 'chat-transport-a'), gauge(WEBSOCKET, transport('chat-transport-a'), flat(0))],
-          at: wsAt,
-        },
+        { name: 'gone: no pod of the service reports', series: requests('chat-messaging', 200, [[600, 30]]), at: wsAt },
       ],
     },
     {
@@ -331,7 +341,7 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
       promql_expr_test: [
         { expr: round('service:http_requests:rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 10), sample('chat-messaging', 10)] },
         // 6 % 5xx; chat-messaging has traffic and no 5xx: 0, not absent.
-        ...['1m', '5m'].map((w) => ({ expr: round(`service:http_request_errors:ratio_rate${w}`), eval_time: '10m', exp_samples: [sample('chat-auth', 0.1), sample('chat-messaging', 0)] })),
+        { expr: round('service:http_request_errors:ratio_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0.1), sample('chat-messaging', 0)] },
         { expr: round('service:http_request_client_errors:ratio_rate1m'), eval_time: '10m', exp_samples: [sample('chat-auth', 0), sample('chat-messaging', 0)] },
         // chat-auth: 90 % at <= 25 ms, the rest in (250, 500] ms: p95 = 250 + 0.5 * 250 ms, p99 = 250 + 0.9 * 250 ms;
         // chat-messaging: all in (10, 25] ms: p95 = 10 + 0.95 * 15 ms, p99 = 10 + 0.99 * 15 ms; in seconds.
@@ -349,6 +359,43 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
       ],
     }];
     const r = unitTest('recording', tests, ['chat-auth', 'chat-messaging']);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.ok).toBe(true);
+  });
+
+  it('SLO rules turn the contract series into burn rates per window and the budget left', () => {
+    // chat-auth, 1,000 requests a minute for 20 minutes: 970 OK at 20 ms, 20 OK at 750 ms (slower
+    // than the threshold), 10 answered 500 at 20 ms: 1 % bad for availability, 2 % for latency.
+    const series = [
+      ...requests('chat-auth', 200, [[970, 20]], 20, 'chat-auth-0'),
+      ...requests('chat-auth', 200, [[20, 20]], 750, 'chat-auth-1'),
+      ...requests('chat-auth', 500, [[10, 20]], 20, 'chat-auth-2'),
+    ];
+    const burn = { availability: 0.01 / BUDGET.availability, latency: 0.02 / BUDGET.latency };
+    const round = (e: string) => `round(${e}, 0.001)`;
+    const auth = (value: number) => [{ labels: '{service="chat-auth"}', value: Number(value.toFixed(3)) }];
+    const at = '20m';
+    const tests = [{
+      interval: INTERVAL,
+      input_series: series,
+      promql_expr_test: [
+        { expr: round('service:http_request_errors:rate1m'), eval_time: at, exp_samples: auth(10 / 60) },
+        { expr: round('service:http_requests_slow:rate1m'), eval_time: at, exp_samples: auth(20 / 60) },
+        // Every window of data so far sees the same shares, so every window burns alike.
+        ...['5m', '30m', '1h', '2h', '6h', '1d', '3d'].flatMap((w) => [
+          { expr: round(`service:slo_availability_budget_burn:rate${w}`), eval_time: at, exp_samples: auth(burn.availability) },
+          { expr: round(`service:slo_latency_budget_burn:rate${w}`), eval_time: at, exp_samples: auth(burn.latency) },
+        ]),
+        // A whole 5-minute window of steady traffic: 1,000 a minute.
+        { expr: round('service:http_requests:rate5m'), eval_time: at, exp_samples: auth(1000 / 60) },
+        { expr: round('service:http_request_errors:ratio_rate30d'), eval_time: at, exp_samples: auth(0.01) },
+        { expr: round('service:http_requests_slow:ratio_rate30d'), eval_time: at, exp_samples: auth(0.02) },
+        // Spending at that pace the budget is overspent: 1 - burn rate.
+        { expr: round('service:slo_availability_budget_remaining:ratio_rate30d'), eval_time: at, exp_samples: auth(1 - burn.availability) },
+        { expr: round('service:slo_latency_budget_remaining:ratio_rate30d'), eval_time: at, exp_samples: auth(1 - burn.latency) },
+      ],
+    }];
+    const r = unitTest('slo-recording', tests, ['chat-auth']);
     expect(r.output).toContain('SUCCESS');
     expect(r.ok).toBe(true);
   });

@@ -129,6 +129,8 @@ export interface Expectation {
   readonly p95ByRoute: Readonly<Record<string, Band>>;
   readonly instances: number;
   readonly websocketConnections?: number;
+  /** Share of requests slower than `seconds` (the latency SLI's bad events). */
+  readonly slowShare: (seconds: number) => number;
 }
 
 /**
@@ -183,6 +185,7 @@ export function expectationFor(plan: ServicePlan, convention: Convention): Expec
     rpsByStatus: scale(byStatus),
     p95ByRoute: Object.fromEntries(Object.keys(byRoute).map((r) => [r, quantileBand(plan.mix.filter((c) => c.route === r), 0.95, buckets)])),
     instances: plan.pods.length,
+    slowShare: (seconds) => share((c) => c.latencyMs / 1000 > seconds),
     ...(plan.websocket ? { websocketConnections: websocket } : {}),
   };
 }

@@ -42,13 +42,22 @@ describe('Alertmanager routing from the config', () => {
     expect(spec.route).toMatchObject({ groupWait: am.groupWait, groupInterval: am.groupInterval, repeatInterval: am.repeatInterval });
   });
 
-  it('tries the user routes first, in order, then critical and warning by severity', () => {
+  it('tries the user routes first, in order, then critical, warning and ticket by severity', () => {
     expect(routes.slice(0, am.routes.length)).toEqual(am.routes.map((r) => ({ receiver: r.receiver, matchers: r.matchers, ...(r.continue ? { continue: true } : {}) })));
     expect(routes.slice(am.routes.length)).toEqual([
       { receiver: am.criticalReceiver, matchers: [{ name: 'severity', value: 'critical', matchType: '=' }] },
       { receiver: am.warningReceiver, matchers: [{ name: 'severity', value: 'warning', matchType: '=' }] },
+      { receiver: am.ticketReceiver, matchers: [{ name: 'severity', value: 'ticket', matchType: '=' }] },
     ]);
     expect(am.criticalReceiver).not.toBe(am.warningReceiver);
+    // Not set in this config: tickets go where warnings go.
+    expect(am.ticketReceiver).toBe(am.warningReceiver);
+  });
+
+  it('sends tickets to their own receiver when one is set', () => {
+    const own = withAm({ ...FULL, ticketReceiver: 'mail' });
+    const severityRoutes = alertmanagerConfigSpec(own).route.routes!.filter((r) => r.matchers?.[0].name === 'severity');
+    expect(severityRoutes.map((r) => [r.matchers![0].value, r.receiver])).toEqual([['critical', 'oncall'], ['warning', 'chat-team'], ['ticket', 'mail']]);
   });
 
   it('sends anything without a known severity to the warning receiver (nothing is dropped unrouted)', () => {
@@ -56,9 +65,9 @@ describe('Alertmanager routing from the config', () => {
     expect(spec.route.matchers).toBeUndefined();
   });
 
-  it('gives every alert of the chart a severity that one of the two routes matches', () => {
+  it('gives every alert of the chart a severity that one of the severity routes matches', () => {
     const alerts = [...config.services.flatMap((s) => serviceAlerts(config, s).rules), ...platformAlerts(config).rules];
-    for (const a of alerts) expect(['critical', 'warning']).toContain((a as { labels: Record<string, string> }).labels.severity);
+    for (const a of alerts) expect(['critical', 'warning', 'ticket']).toContain((a as { labels: Record<string, string> }).labels.severity);
   });
 
   it('defines every receiver a route names, plus the null receiver', () => {
@@ -89,7 +98,7 @@ describe('Alertmanager routing from the config', () => {
     const d = validateConfig(CHART_CONFIG).alertmanager;
     expect(d).toMatchObject({
       replicas: 1, storage: '1Gi', retention: '120h', receiversSecret: 'alertmanager-receivers', receivers: [],
-      criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, routes: [],
+      criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, ticketReceiver: NULL_RECEIVER, routes: [],
       groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', receiverEgressCidrs: [],
     });
   });
@@ -113,27 +122,52 @@ describe('Alertmanager inhibitions', () => {
   const push = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
   const pull = config.services.filter((s) => s.exportMode === 'pull').map((s) => s.name);
 
-  it('a fast burn mutes the same service\'s slow burn, not another\'s', () => {
+  // Each SLI's burn tiers, fastest first, as the README's alert table lists them.
+  const TIERS = [
+    ['ChatServiceErrorBudgetBurnFast', 'ChatServiceErrorBudgetBurnSlow', 'ChatServiceErrorBudgetBurnDaily', 'ChatServiceErrorBudgetBurnChronic'],
+    ['ChatServiceLatencyBudgetBurnFast', 'ChatServiceLatencyBudgetBurnSlow', 'ChatServiceLatencyBudgetBurnDaily', 'ChatServiceLatencyBudgetBurnChronic'],
+  ];
+
+  it('a faster burn tier mutes the slower tiers of the same SLI and service, never the reverse, another SLI or another service', () => {
     for (const s of config.services.map((x) => x.name)) {
-      expect(mutes(alert(ALERT_NAMES.burnFast, s), alert(ALERT_NAMES.burnSlow, s))).toBe(true);
-      expect(mutes(alert(ALERT_NAMES.burnSlow, s), alert(ALERT_NAMES.burnFast, s))).toBe(false);
+      for (const [sli, tiers] of TIERS.entries()) {
+        tiers.forEach((source, i) => tiers.forEach((target, j) => {
+          expect([source, target, mutes(alert(source, s), alert(target, s))]).toEqual([source, target, i < j]);
+        }));
+        for (const other of TIERS[1 - sli]) expect(mutes(alert(tiers[0], s), alert(other, s))).toBe(false);
+      }
     }
     expect(mutes(alert(ALERT_NAMES.burnFast, 'chat-auth'), alert(ALERT_NAMES.burnSlow, 'chat-transport'))).toBe(false);
   });
 
   it('absent metrics mute the same service\'s latency and burn alerts, nothing else', () => {
-    for (const target of [ALERT_NAMES.latencyP99, ALERT_NAMES.burnFast, ALERT_NAMES.burnSlow]) {
-      expect(mutes(alert(ALERT_NAMES.metricsAbsent, 'chat-auth'), alert(target, 'chat-auth'))).toBe(true);
+    for (const target of [ALERT_NAMES.latencyP99, ...TIERS.flat()]) {
+      expect([target, mutes(alert(ALERT_NAMES.metricsAbsent, 'chat-auth'), alert(target, 'chat-auth'))]).toEqual([target, true]);
       expect(mutes(alert(ALERT_NAMES.metricsAbsent, 'chat-auth'), alert(target, 'chat-messaging'))).toBe(false);
     }
     expect(mutes(alert(ALERT_NAMES.metricsAbsent, 'chat-transport'), alert(ALERT_NAMES.websocketZero, 'chat-transport'))).toBe(false);
+  });
+
+  it('a service over its sample limit mutes its own "metrics absent", not another\'s', () => {
+    expect(mutes(alert(ALERT_NAMES.sampleLimit, 'chat-auth'), alert(ALERT_NAMES.metricsAbsent, 'chat-auth'))).toBe(true);
+    expect(mutes(alert(ALERT_NAMES.sampleLimit, 'chat-auth'), alert(ALERT_NAMES.metricsAbsent, 'chat-messaging'))).toBe(false);
+    expect(mutes(alert(ALERT_NAMES.sampleLimit, 'chat-auth'), alert(ALERT_NAMES.burnFast, 'chat-auth'))).toBe(false);
   });
 
   it('the collector being down mutes "metrics absent" of every push service and of no pull service', () => {
     for (const s of push) expect([s, mutes(alert(ALERT_NAMES.collectorDown), alert(ALERT_NAMES.metricsAbsent, s))]).toEqual([s, true]);
     for (const s of pull) expect([s, mutes(alert(ALERT_NAMES.collectorDown), alert(ALERT_NAMES.metricsAbsent, s))]).toEqual([s, false]);
     expect(mutes(alert(ALERT_NAMES.collectorDown), alert(ALERT_NAMES.burnFast, push[0]))).toBe(false);
-    expect(mutes(alert(ALERT_NAMES.collectorDown), alert(ALERT_NAMES.targetDown))).toBe(false);
+  });
+
+  it('the collector being down mutes the failed scrapes of its own targets only', () => {
+    const down = (job: string, namespace: string) => ({ alertname: ALERT_NAMES.targetDown, job, namespace });
+    const collectorDown = alert(ALERT_NAMES.collectorDown);
+    // Its self-metrics target (job: its Service, otel-collector) and each push service's exporter (job: the service), in the stack's namespace.
+    for (const job of ['otel-collector', ...push]) expect([job, mutes(collectorDown, down(job, config.namespace))]).toEqual([job, true]);
+    for (const s of config.services.filter((x) => x.exportMode === 'pull')) expect([s.name, mutes(collectorDown, down(s.name, s.namespace))]).toEqual([s.name, false]);
+    expect(mutes(collectorDown, down('prometheus', config.namespace))).toBe(false);
+    expect(mutes(collectorDown, down(push[0], 'chat'))).toBe(false);
   });
 
   it('has no collector rule when every service is pulled', () => {

@@ -19,6 +19,12 @@ describe('config validation: each bad input names its field and the fix', () => 
       'services[0].customPanels[0].expr', /invalid PromQL \(syntax error at character/],
     ['a threshold that is not a number', { services: [{ name: 'a', slo: { p99LatencySeconds: 'fast' } }] }, 'services[0].slo.p99LatencySeconds', /not a number/],
     ['an availability of 100 % (no error budget)', { services: [{ name: 'a', slo: { availabilityPercent: 100 } }] }, 'services[0].slo.availabilityPercent', /less than 100/],
+    ['a latency objective of 100 % (no latency budget)', { services: [{ name: 'a', slo: { latencyPercent: 100 } }] }, 'services[0].slo.latencyPercent', /less than 100/],
+    // 0.3 s lies inside the (0.25, 0.5] bucket: no series counts the requests below it.
+    ['a latency threshold between two buckets', { services: [{ name: 'a', slo: { latencyThresholdSeconds: 0.3 } }] }, 'services[0].slo.latencyThresholdSeconds', /not a bucket boundary of the legacy histogram.*0\.25, 0\.5/],
+    ['a latency threshold beyond the stable buckets', { services: [{ name: 'a', convention: 'stable', slo: { latencyThresholdSeconds: 20 } }] }, 'services[0].slo.latencyThresholdSeconds', /not a bucket boundary of the stable histogram/],
+    ['a fractional page minimum', { services: [{ name: 'a', slo: { pageMinRequests: 10.5 } }] }, 'services[0].slo.pageMinRequests', /whole number/],
+    ['an unknown SLO field', { services: [{ name: 'a', slo: { latencyPercentile: 99 } }] }, 'services[0].slo.latencyPercentile', /latencyPercent/],
     ['an empty service list', { services: [] }, 'services', /at least one chat service/],
     ['a missing service list', {}, 'services', /must be a list/],
     ['a pull service without a metrics port', { services: [{ name: 'a', exportMode: 'pull' }] }, 'services[0].metricsPort', /required when exportMode is "pull"/],
@@ -58,7 +64,7 @@ describe('config defaults', () => {
       selector: { 'app.kubernetes.io/name': 'chat-auth' },
       exportMode: 'push',
       convention: 'legacy',
-      slo: { availabilityPercent: 99.5, p99LatencySeconds: 1 },
+      slo: { availabilityPercent: 99.5, p99LatencySeconds: 1, latencyPercent: 99, latencyThresholdSeconds: 0.5, pageMinRequests: 100 },
       customPanels: [],
     });
   });
@@ -67,6 +73,14 @@ describe('config defaults', () => {
     for (const image of Object.values(config.images)) {
       expect(image).toMatch(/:v?[0-9]+\.[0-9]+\.[0-9]+$/);
     }
+  });
+
+  it('accepts a latency threshold on any bucket boundary of the service\'s convention, and no page minimum', () => {
+    const c = validateConfig({ services: [
+      { name: 'a', slo: { latencyThresholdSeconds: 0.25, pageMinRequests: 0 } },
+      { name: 'b', convention: 'stable', slo: { latencyThresholdSeconds: 2.5 } },
+    ] });
+    expect(c.services.map((s) => [s.slo.latencyThresholdSeconds, s.slo.pageMinRequests])).toEqual([[0.25, 0], [2.5, 100]]);
   });
 
   it('accepts custom panels with Grafana variables in valid PromQL', () => {

@@ -103,10 +103,12 @@ describe('service dashboards', () => {
     const records = new Set(recordingRules(config, s).rules.map((r) => (r as { record: string }).record));
     const http = panelsOf(dashboards.find((d) => d.fileName === `${name}.json`)!.json).filter((p) => !p.title.includes('WebSocket'))
       .filter((p) => !s.customPanels.some((c) => c.title === p.title)); // the user's own query
-    expect(http.length).toBeGreaterThanOrEqual(9);
+    expect(http.length).toBeGreaterThanOrEqual(15);
     for (const p of http) {
-      const m = /^([a-z_0-9:]+)\{service="([^"]+)"\}$/.exec(p.targets[0].expr);
-      expect([p.title, m?.[2], records.has(m?.[1] ?? '')]).toEqual([p.title, name, true]);
+      const expr: string = p.targets[0].expr;
+      const selectors = [...expr.matchAll(/([a-z_0-9:]+)\{service="([^"]+)"\}/g)];
+      expect([p.title, selectors.length > 0, /\brate\(/.test(expr)]).toEqual([p.title, true, false]);
+      for (const m of selectors) expect([p.title, m[2], records.has(m[1])]).toEqual([p.title, name, true]);
     }
   });
 
