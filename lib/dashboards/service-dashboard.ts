@@ -1,10 +1,20 @@
-import { ChartConfig, ChatServiceConfig } from '../config';
+import { ChartConfig, ChatServiceConfig, durationSeconds } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
 import { websocketConnections } from '../queries/http';
 import { recorded, recordedName, Sli, SLO_PERIOD } from '../queries/recorded';
 import { BURN_TIERS, errorBudget, objectiveText } from '../rules/slo';
 import { renderDashboard, RowSpec } from './panels';
 import { serviceDashboardUid } from './uids';
+
+/**
+ * Longest a stopped pod still counts on the Instances panel, in seconds: a pushed series stays on the
+ * collector for its metric expiration, then a scrape marks it stale and a rule evaluation records
+ * it gone (the evaluation interval is the scrape interval).
+ */
+function instancesLag(config: ChartConfig, s: ChatServiceConfig): number {
+  const scrape = durationSeconds(config.scrapeInterval);
+  return (s.exportMode === 'push' ? durationSeconds(config.collector.metricExpiration) : 0) + 2 * scrape;
+}
 
 /**
  * One chat service: golden signals, then breakdowns by route and status, every HTTP panel read from
@@ -35,7 +45,8 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
         { title: 'Client errors (4xx)', unit: 'percentunit', legend: '{{service}}', expr: recorded(recordedName.clientErrorRatio(w), s),
           description: `Share of requests answered with a 4xx status over ${w}; shown apart because clients, not the service, cause them.` },
         { title: 'Instances', unit: 'short', kind: 'stat', expr: recorded(recordedName.instances, s),
-          description: 'Pods currently reporting HTTP metrics for this service.' },
+          description: `Pods currently reporting HTTP metrics for this service. A pod that stops leaves it within ${instancesLag(config, s)} s: ` +
+            'its series stay exposed for the metric expiration (push) or until marked stale (pull), then a scrape and a rule evaluation.' },
         { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: recorded(recordedName.requestRateByRoute(w), s),
           description: `Requests per second per route template (${c.routeLabel}) over ${w}.` },
         { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: recorded(recordedName.requestRateByStatus(w), s),

@@ -1,5 +1,11 @@
 import { MetricConvention } from '../chat-service-settings';
 
+/**
+ * The route label's value for requests that matched no route (404s): the instrumentation records
+ * them without one, and a "by route" panel would show an empty legend.
+ */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
 /** What a service's HTTP server histogram is called once the collector's Prometheus exporter names it. */
 export interface HttpConvention {
   readonly bucket: string;

@@ -3,7 +3,7 @@
  * Every expression is filtered on the `service` label, which both export paths set.
  */
 import { ChatServiceConfig } from '../config';
-import { HTTP_CONVENTIONS } from './conventions';
+import { HTTP_CONVENTIONS, UNMATCHED_ROUTE } from './conventions';
 
 const sel = (s: ChatServiceConfig, extra = '') => `{service="${s.name}"${extra}}`;
 const conv = (s: ChatServiceConfig) => HTTP_CONVENTIONS[s.convention];
@@ -45,7 +45,13 @@ export function bucketBound(s: ChatServiceConfig, seconds: number): string {
  */
 export function bucketRateByRoute(s: ChatServiceConfig, window: string): string {
   const c = conv(s);
-  return `sum by (service, ${c.routeLabel}, le) (rate(${c.bucket}${sel(s)}[${window}]))`;
+  return namedUnmatched(s, `sum by (service, ${c.routeLabel}, le) (rate(${c.bucket}${sel(s)}[${window}]))`);
+}
+
+/** Gives the series without a route (requests that matched none) the route UNMATCHED_ROUTE. */
+function namedUnmatched(s: ChatServiceConfig, byRoute: string): string {
+  const route = conv(s).routeLabel;
+  return `label_replace(${byRoute}, "${route}", "${UNMATCHED_ROUTE}", "${route}", "")`;
 }
 
 /** Latency quantile in seconds across all of the service's pods and routes, from `bucketRates` (bucketRateByRoute or its recorded series). */
@@ -61,7 +67,8 @@ export function latencyQuantileByRoute(s: ChatServiceConfig, q: number, bucketRa
 /** Requests per second split by one label (route or status). */
 export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', window: string): string {
   const c = conv(s);
-  return `sum by (service, ${label === 'route' ? c.routeLabel : c.statusLabel}) (rate(${c.count}${sel(s)}[${window}]))`;
+  const rates = `sum by (service, ${label === 'route' ? c.routeLabel : c.statusLabel}) (rate(${c.count}${sel(s)}[${window}]))`;
+  return label === 'route' ? namedUnmatched(s, rates) : rates;
 }
 
 /** Number of pods reporting HTTP metrics. */

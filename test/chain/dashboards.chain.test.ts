@@ -46,6 +46,8 @@ const MIX: Record<ChatServiceKind, { rps: number; pods: number; mix: RequestClas
       { method: 'GET', route: '/users/{user_id}', status: 200, latencyMs: 110, weight: 10 },
       { method: 'GET', route: '/users/{user_id}', status: 404, latencyMs: 12, weight: 5 },
       { method: 'DELETE', route: '/sessions/{session_id}', status: 200, latencyMs: 1100, weight: 2 },
+      // A path no route matches: FastAPI answers 404 and the instrumentation records no route.
+      { method: 'GET', route: '/no-such-page', status: 404, latencyMs: 110, weight: 2, unrouted: true },
     ],
   },
   transport: {

@@ -18,7 +18,7 @@ import json
 import os
 from pathlib import Path
 
-from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from opentelemetry import metrics
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 KIND = os.environ["CHAT_SERVICE"]
 ROUTES = json.loads((Path(__file__).parent / "routes.json").read_text())
@@ -58,6 +59,15 @@ async def planned(status: int = 200, delay_ms: int = 0) -> JSONResponse:
 
 for route in ROUTES[KIND]:
     app.add_api_route(route["path"], planned, methods=[route["method"]])
+
+
+@app.exception_handler(StarletteHTTPException)
+async def not_found(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """A path no route matches: FastAPI's 404, after the delay asked for (so a test can place it in a bucket)."""
+    delay_ms = int(request.query_params.get("delay_ms", "0"))
+    if delay_ms > 0:
+        await asyncio.sleep(delay_ms / 1000)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
 
 if KIND == "transport":
     active_connections = metrics.get_meter("chat.transportation.websocket_hub").create_up_down_counter(

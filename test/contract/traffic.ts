@@ -14,7 +14,12 @@ export interface RequestClass {
   readonly latencyMs: number;
   /** Share of the service's requests, in arbitrary units. */
   readonly weight: number;
+  /** A path no route matches (a 404): recorded without a route label, shown as UNMATCHED_ROUTE. */
+  readonly unrouted?: boolean;
 }
+
+/** What the by-route panels call requests that matched no route (the chart names them so). */
+export const UNMATCHED_ROUTE = '(unmatched)';
 
 export interface PodPlan {
   readonly name: string;
@@ -36,7 +41,7 @@ export interface ServicePlan {
 /**
  * Three services with different rates, error mixes and latency shapes, so a query that mixes
  * services up, drops a label or reads the wrong unit shows a wrong number. chat-messaging has no
- * 5xx at all: its error rate must be 0, not "no data". chat-transport runs two pods, so the
+ * 5xx at all: its error rate must be 0, not "no data"; it also gets requests no route matches. chat-transport runs two pods, so the
  * instance count is 2 and the WebSocket panel must sum the pods' gauges (7 + 5).
  * Latencies are whole milliseconds (the legacy histogram records whole numbers).
  */
@@ -73,6 +78,8 @@ export const PLANS: readonly ServicePlan[] = [
       { method: 'GET', route: '/messaging/chats/get-chats', status: 403, latencyMs: 6, weight: 15 },
       { method: 'GET', route: '/messaging/messages/get-messages', status: 200, latencyMs: 70, weight: 22 },
       { method: 'GET', route: '/messaging/messages/get-messages', status: 200, latencyMs: 600, weight: 8 },
+      // A path no route matches: its by-route series must read UNMATCHED_ROUTE, not an empty legend.
+      { method: 'GET', route: '/messaging/no-such-page', status: 404, latencyMs: 8, weight: 3, unrouted: true },
     ],
   },
 ];
@@ -171,7 +178,8 @@ export function expectationFor(plan: ServicePlan, convention: Convention): Expec
   const total = plan.mix.reduce((a, c) => a + c.weight, 0);
   const share = (pred: (c: RequestClass) => boolean) => plan.mix.filter(pred).reduce((a, c) => a + c.weight, 0) / total;
   const buckets = BUCKETS_SECONDS[convention];
-  const byRoute = groupWeights(plan.mix, (c) => c.route);
+  const routeOf = (c: RequestClass) => (c.unrouted ? UNMATCHED_ROUTE : c.route);
+  const byRoute = groupWeights(plan.mix, routeOf);
   const byStatus = groupWeights(plan.mix, (c) => String(c.status));
   const scale = (w: Record<string, number>) => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, (plan.rps * v) / total]));
   const websocket = plan.pods.reduce((a, p) => a + (p.websocketConnections ?? 0), 0);
@@ -183,7 +191,7 @@ export function expectationFor(plan: ServicePlan, convention: Convention): Expec
     p99: quantileBand(plan.mix, 0.99, buckets),
     rpsByRoute: scale(byRoute),
     rpsByStatus: scale(byStatus),
-    p95ByRoute: Object.fromEntries(Object.keys(byRoute).map((r) => [r, quantileBand(plan.mix.filter((c) => c.route === r), 0.95, buckets)])),
+    p95ByRoute: Object.fromEntries(Object.keys(byRoute).map((r) => [r, quantileBand(plan.mix.filter((c) => routeOf(c) === r), 0.95, buckets)])),
     instances: plan.pods.length,
     slowShare: (seconds) => share((c) => c.latencyMs / 1000 > seconds),
     ...(plan.websocket ? { websocketConnections: websocket } : {}),
@@ -245,7 +253,7 @@ export async function driveTraffic(services: readonly RunningService[], duration
         while (sentPer[i] < due) {
           const n = sentPer[i]++;
           const c = orders[i][n % orders[i].length];
-          const p = s.pods[n % s.pods.length].request({ method: c.method, route: c.route, status: c.status, latencyMs: c.latencyMs })
+          const p = s.pods[n % s.pods.length].request({ method: c.method, route: c.route, status: c.status, latencyMs: c.latencyMs, unrouted: c.unrouted })
             .catch((e: Error) => { failed++; if (errors.length < 3) errors.push(e.message); })
             .finally(() => inFlight.delete(p));
           inFlight.add(p);

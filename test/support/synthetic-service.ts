@@ -53,6 +53,8 @@ export interface SyntheticRequest {
   readonly status: number;
   /** Latency the server records for this request, in milliseconds (whole numbers for legacy). */
   readonly latencyMs: number;
+  /** Matched no route (a 404 for an unknown path): recorded without http.target / http.route, as the instrumentation does. */
+  readonly unrouted?: boolean;
 }
 
 export interface SyntheticService {
@@ -77,6 +79,7 @@ export interface SyntheticServiceOptions {
 
 const LATENCY_HEADER = 'x-synthetic-latency-ms';
 const STATUS_HEADER = 'x-synthetic-status';
+const UNROUTED_HEADER = 'x-synthetic-unrouted';
 
 const listen = (server: Server): Promise<number> => new Promise((resolve, reject) => {
   server.once('error', reject);
@@ -112,6 +115,7 @@ export async function startSyntheticService(opts: SyntheticServiceOptions): Prom
       const status = Number(req.headers[STATUS_HEADER] ?? 200);
       const latencyMs = Number(req.headers[LATENCY_HEADER] ?? 0);
       const route = (req.url ?? '/').split('?')[0];
+      const unrouted = req.headers[UNROUTED_HEADER] === '1';
       const host = req.headers.host ?? '';
       if (opts.convention === 'legacy') {
         duration.record(Math.round(latencyMs), {
@@ -122,13 +126,13 @@ export async function startSyntheticService(opts: SyntheticServiceOptions): Prom
           'http.server_name': host,
           'net.host.port': port,
           'http.status_code': status,
-          'http.target': route,
+          ...(unrouted ? {} : { 'http.target': route }),
         });
       } else {
         duration.record(latencyMs / 1000, {
           'http.request.method': req.method ?? 'GET',
           'http.response.status_code': status,
-          'http.route': route,
+          ...(unrouted ? {} : { 'http.route': route }),
           'url.scheme': 'http',
         });
       }
@@ -154,10 +158,10 @@ export async function startSyntheticService(opts: SyntheticServiceOptions): Prom
   return {
     metricsUrl: `127.0.0.1:${metricsPort}`,
     httpUrl: `127.0.0.1:${port}`,
-    request: ({ method, route, status, latencyMs }) => new Promise<void>((resolve, reject) => {
+    request: ({ method, route, status, latencyMs, unrouted }) => new Promise<void>((resolve, reject) => {
       const r = httpRequest({
         host: '127.0.0.1', port, method, path: route, agent,
-        headers: { host: hostHeader, [STATUS_HEADER]: String(status), [LATENCY_HEADER]: String(latencyMs) },
+        headers: { host: hostHeader, [STATUS_HEADER]: String(status), [LATENCY_HEADER]: String(latencyMs), ...(unrouted ? { [UNROUTED_HEADER]: '1' } : {}) },
       }, (res) => {
         res.resume();
         res.on('end', () => (res.statusCode === status ? resolve() : reject(new Error(`expected ${status}, got ${res.statusCode}`))));
