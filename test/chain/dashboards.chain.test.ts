@@ -238,7 +238,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     };
     const goneNames = gone.map((g) => g.pod.name).join('|');
     const leftAt = new Map<string, number>();
-    /** When each gone pod's service's Instances panel first read its live pods alone. */
+    /** When each gone pod's service's Instances panel first read its live pods alone, once its raw series had left. */
     const instancesRightAt = new Map<string, number>();
     const seenPanel: number[] = [];
     const restartAt = proofTime * 1000 - 55_000;
@@ -248,7 +248,8 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       const present = new Set((await chain.prometheus.query(`group by (pod) ({pod=~"${goneNames}"})`)).map((r) => r.metric.pod));
       for (const g of gone) if (!present.has(g.pod.name) && !leftAt.has(g.pod.name)) leftAt.set(g.pod.name, Date.now());
       for (const g of gone) {
-        if (instancesRightAt.has(g.pod.name)) continue;
+        // Until its raw series are gone the pod may still count (and a fresh replacement may not yet).
+        if (instancesRightAt.has(g.pod.name) || !leftAt.has(g.pod.name)) continue;
         const live = running.get(g.service)!.pods.length;
         const shown = await chain.prometheus.query(panelQuery(`${g.service}.json`, 'Instances'));
         if (shown.length === 1 && value(shown[0]) === live) instancesRightAt.set(g.pod.name, Date.now());

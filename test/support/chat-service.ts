@@ -192,7 +192,11 @@ export class ChatService extends RunningProgram {
     const proc = await RunningProcess.start({
       name: `chat-service ${options.kind}`,
       binary: chatServicePython(),
-      args: ['-m', 'uvicorn', 'app:app', '--app-dir', CHAT_SERVICE_DIR, '--host', host, '--port', String(port), '--ws', 'websockets', '--no-access-log'],
+      args: ['-m', 'uvicorn', 'app:app', '--app-dir', CHAT_SERVICE_DIR, '--host', host, '--port', String(port), '--ws', 'websockets', '--no-access-log',
+        // Longer than the test client's idle keep-alive (undici's 4 s), so the client, not the
+        // server, closes an idle connection: a server closing one as the client reuses it fails
+        // that request ("fetch failed") on a busy machine.
+        '--timeout-keep-alive', '30'],
       cwd: CHAT_SERVICE_DIR,
       env,
       netns: options.netns,
