@@ -38,12 +38,14 @@ export function stackAlerts(config: ChartConfig): RuleGroup {
   const amReplicas = config.alertmanager.replicas;
 
   // Prometheus 3.13 counts an alert batch that failed in errors_total only, not in sent_total
-  // (which counts delivered alerts): the attempts are their sum.
+  // (which counts delivered alerts): the attempts are their sum. Both start at 0 with each
+  // Alertmanager's send loop, so neither side of the ratio is ever missing.
   const notifyErrors = `prometheus_notifications_errors_total{${t.prometheus}}`;
   const notifyBy = 'namespace, pod, alertmanager';
-  // The collector's counters carry no _total (collector 0.152 with an explicit Prometheus reader),
-  // and the receiver and exporter record their success and failure counters together on every
-  // batch, so both series of a ratio exist as soon as either does.
+  // The collector's counters carry no _total (collector 0.152 with an explicit Prometheus reader).
+  // The receiver records accepted and refused together (refused at 0 from the first batch); the
+  // exporter's send_failed appears with the first failure, and sent only with a success: an
+  // exporter that never succeeded counts as 0 sent, not as no data.
   const refused = `otelcol_receiver_refused_metric_points{${t.collector}}`;
   const accepted = `otelcol_receiver_accepted_metric_points{${t.collector}}`;
   const sendFailed = `otelcol_exporter_send_failed_metric_points{${t.collector}}`;
@@ -110,7 +112,8 @@ export function stackAlerts(config: ChartConfig): RuleGroup {
           'The OpenTelemetry Collector is refusing metric points',
           'The collector\'s {{ $labels.receiver }} receiver refused {{ $value | humanizePercentage }} of the pushed points for 5 minutes (usually its memory limiter): chat metrics have gaps.'),
         alert(config, ALERT_NAMES.collectorExportFailing,
-          failedShare('namespace, exporter', sendFailed, `(${rateSum('namespace, exporter', sendFailed)} + ${rateSum('namespace, exporter', sent)})`, 0.01),
+          failedShare('namespace, exporter', sendFailed,
+            `(${rateSum('namespace, exporter', sendFailed)} + (${rateSum('namespace, exporter', sent)} or 0 * ${rateSum('namespace, exporter', sendFailed)}))`, 0.01),
           '5m', 'warning', {},
           'The OpenTelemetry Collector fails to export via {{ $labels.exporter }}',
           'The collector\'s {{ $labels.exporter }} exporter failed to export {{ $value | humanizePercentage }} of its points for 5 minutes: that service\'s metrics have gaps.'),

@@ -172,6 +172,29 @@ function edges(): Edges[] {
     return { ...e, clustered: true };
   };
 
+  // send_failed exists from the first failure, sent from the first success (collector 0.152).
+  const exportEdges = (): Edges => {
+    const alert = 'OtelCollectorExportFailing';
+    const exporter = (ns: string) => `${collector(ns)},exporter="prometheus/chat-auth"`;
+    const e = ratioEdges(alert, (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('otelcol_exporter_sent_metric_points', exporter(ns), counter(s.rest, steps)),
+        series('otelcol_exporter_send_failed_metric_points', exporter(ns), counter(s.failed, steps)),
+      ];
+    }, { exporter: 'prometheus/chat-auth' });
+    const t = timing(alert, true);
+    const steps = stepsFor(t.settled);
+    return {
+      ...e,
+      checks: [...e.checks,
+        { name: 'every export failing, no success ever (no sent series)', series: [series('otelcol_exporter_send_failed_metric_points', exporter(NS), counter(100, steps))],
+          at: at(t.settled), firing: true, labels: [{ severity: DESIGN[alert].severity, namespace: NS, exporter: 'prometheus/chat-auth' }] },
+        { name: 'no failure ever (no send_failed series)', series: [series('otelcol_exporter_sent_metric_points', exporter(NS), counter(100, steps))],
+          at: at(t.settled), firing: false, labels: [] }],
+    };
+  };
+
   const syncFailed = edgesOf('PrometheusOperatorSyncFailed', false, { name: 'no object failed (0), one ok', level: 0 }, { name: 'one object failed (1)', level: 1 }, 1,
     (n, ns, steps) => [
       series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="failed"`, constant(n, steps)),
@@ -222,13 +245,7 @@ function edges(): Edges[] {
         series('otelcol_receiver_refused_metric_points', `${collector(ns)},receiver="otlp",transport="grpc"`, counter(s.failed, steps)),
       ];
     }, { receiver: 'otlp' }),
-    ratioEdges('OtelCollectorExportFailing', (share, ns, steps) => {
-      const s = shareOf(share);
-      return [
-        series('otelcol_exporter_sent_metric_points', `${collector(ns)},exporter="prometheus/chat-auth"`, counter(s.rest, steps)),
-        series('otelcol_exporter_send_failed_metric_points', `${collector(ns)},exporter="prometheus/chat-auth"`, counter(s.failed, steps)),
-      ];
-    }, { exporter: 'prometheus/chat-auth' }),
+    exportEdges(),
     // Only the unattributed filter's drops count (the counter exists per filter processor).
     anyEdges('OtelCollectorDroppingUnattributedPoints', (n, ns, steps) => [
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, counter(n, steps)),
