@@ -112,7 +112,7 @@ export type ChatServiceInput = Partial<Omit<ChatServiceConfig, 'slo' | 'metricsP
 const MAX_PUSH_SERVICES = 1000;
 // A service's name becomes object names (ServiceMonitor, PrometheusRule, dashboard) beside the
 // chart's own; these would silently replace one of them.
-const RESERVED_SERVICE_NAMES = ['platform-overview', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
+const RESERVED_SERVICE_NAMES = ['platform-overview', 'monitoring-stack', 'platform', PLATFORM_RULES_NAME, ...Object.values(NAMES)];
 const SERVICE_KEYS = ['name', 'namespace', 'selector', 'exportMode', 'metricsPort', 'convention', 'slo',
   'websocketGauge', 'customPanels', 'sampleLimit'];
 const PORT_KEYS = ['name', 'port', 'path'];

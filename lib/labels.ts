@@ -36,7 +36,7 @@ export const ALERTMANAGER_DATASOURCE_UID = 'alertmanager';
 /** Alertmanager merges in AlertmanagerConfig objects of its namespace that carry exactly this label (user-provided receivers). */
 export const ALERTMANAGER_CONFIG_SELECTOR = { 'chat-monitoring.io/alertmanager': 'chat-monitoring' } as const;
 
-/** The PrometheusRule holding the platform-wide alerts (collector and scrape targets down). */
+/** The PrometheusRule holding the platform-wide alerts (collector and scrape targets down) and the stack's own (stack-alerts.ts). */
 export const PLATFORM_RULES_NAME = 'chat-monitoring-platform';
 
 /** Names of the stack's components (also their Service and ServiceAccount names). */

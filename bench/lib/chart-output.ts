@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { STACK_DASHBOARD_FILE } from '../../lib/dashboards';
 
 export interface RuleGroup { name: string; interval?: string; rules: Record<string, unknown>[] }
 
@@ -41,9 +42,10 @@ export function panelQuery(dashboardsDir: string, service: string, title: string
   return expr;
 }
 
-/** Service dashboards in a dashboards directory (every file but the platform overview). */
+/** Service dashboards in a dashboards directory (every file but the platform overview and the stack's own). */
 export function serviceDashboards(dashboardsDir: string): string[] {
-  return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== 'platform-overview.json').map((f) => f.replace(/\.json$/, '')).sort();
+  return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== 'platform-overview.json' && f !== STACK_DASHBOARD_FILE)
+    .map((f) => f.replace(/\.json$/, '')).sort();
 }
 
 /** What a synth into `chartDir` wrote that the Prometheus benches read: dashboards, service names, rule groups. */

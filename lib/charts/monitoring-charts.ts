@@ -22,6 +22,7 @@ import { PrometheusRuleGroups } from '../prometheus/prometheus-rule';
 import { ServiceMonitorForChatService } from '../prometheus/service-monitors';
 import { platformAlerts, serviceAlerts } from '../rules/alerts';
 import { recordingRules } from '../rules/recording';
+import { stackAlerts } from '../rules/stack-alerts';
 
 /** In-cluster URL of a Service of the stack. */
 const serviceUrl = (config: ChartConfig, service: string, port: number) => `http://${service}.${config.namespace}.svc:${port}`;
@@ -92,7 +93,7 @@ function alertmanagerChart(app: App, config: ChartConfig): void {
   });
 }
 
-/** One ServiceMonitor per chat service, then its recording rules and alerts, then the platform's. */
+/** One ServiceMonitor per chat service, then its recording rules and alerts, then the platform's and the stack's own. */
 function serviceCharts(app: App, config: ChartConfig, exporters: ServiceExporter[]): void {
   const ns = config.namespace;
   const monitors = new Chart(app, '40-service-monitors');
@@ -105,7 +106,7 @@ function serviceCharts(app: App, config: ChartConfig, exporters: ServiceExporter
   for (const s of config.services) {
     new PrometheusRuleGroups(rules, s.name, { namespace: ns, name: s.name, groups: [recordingRules(config, s), serviceAlerts(config, s)] });
   }
-  new PrometheusRuleGroups(rules, 'platform', { namespace: ns, name: PLATFORM_RULES_NAME, groups: [platformAlerts(config)] });
+  new PrometheusRuleGroups(rules, 'platform', { namespace: ns, name: PLATFORM_RULES_NAME, groups: [platformAlerts(config), stackAlerts(config)] });
 }
 
 function grafanaCharts(app: App, config: ChartConfig, dashboards: GeneratedDashboard[]): void {

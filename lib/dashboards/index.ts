@@ -1,6 +1,7 @@
 import { ChartConfig } from '../config';
 import { overviewDashboard } from './overview-dashboard';
 import { serviceDashboard } from './service-dashboard';
+import { stackDashboard } from './stack-dashboard';
 
 export interface GeneratedDashboard {
   /** File name in dashboards/ and key in the ConfigMap. */
@@ -8,11 +9,15 @@ export interface GeneratedDashboard {
   readonly json: Record<string, unknown>;
 }
 
-/** All dashboards of the chart: the overview, then one per chat service. */
+/** The dashboard of the monitoring stack itself (not of a chat service). */
+export const STACK_DASHBOARD_FILE = 'monitoring-stack.json';
+
+/** All dashboards of the chart: the overview, one per chat service, then the stack's own. */
 export function allDashboards(config: ChartConfig): GeneratedDashboard[] {
   return [
     { fileName: 'platform-overview.json', json: overviewDashboard(config) },
     ...config.services.map((s) => ({ fileName: `${s.name}.json`, json: serviceDashboard(config, s) })),
+    { fileName: STACK_DASHBOARD_FILE, json: stackDashboard(config) },
   ];
 }
 

@@ -10,3 +10,4 @@ function uid(prefix: string, name: string): string {
 
 export const serviceDashboardUid = (service: string) => uid('cm-svc-', service);
 export const OVERVIEW_DASHBOARD_UID = 'cm-platform-overview';
+export const STACK_DASHBOARD_UID = 'cm-monitoring-stack';

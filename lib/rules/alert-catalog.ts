@@ -18,6 +18,19 @@ export const ALERT_NAMES = {
   sampleLimit: 'ChatServiceSampleLimitExceeded',
   collectorDown: 'OtelCollectorDown',
   targetDown: 'ScrapeTargetDown',
+  // The monitoring stack itself (lib/rules/stack-alerts.ts).
+  ruleEvaluationFailures: 'PrometheusRuleEvaluationFailures',
+  configReloadFailed: 'PrometheusConfigReloadFailed',
+  compactionsFailing: 'PrometheusTSDBCompactionsFailing',
+  notificationsFailing: 'PrometheusNotificationsFailing',
+  notificationsDropped: 'PrometheusNotificationsDropped',
+  alertmanagerNotificationsFailing: 'AlertmanagerNotificationsFailing',
+  alertmanagerClusterMembersMissing: 'AlertmanagerClusterMembersMissing',
+  operatorReconcileErrors: 'PrometheusOperatorReconcileErrors',
+  operatorSyncFailed: 'PrometheusOperatorSyncFailed',
+  collectorRefusingPoints: 'OtelCollectorRefusingPoints',
+  collectorExportFailing: 'OtelCollectorExportFailing',
+  collectorDroppingUnattributed: 'OtelCollectorDroppingUnattributedPoints',
 } as const;
 
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
@@ -33,8 +46,15 @@ export type Severity = (typeof SEVERITIES)[number];
  * - `prometheus`, the external label the operator gives every alert (`<namespace>/<name>`; it
  *   drops `prometheus_replica` from alerts so replicas deduplicate);
  * - `ScrapeTargetDown` keeps its target's labels: `job`, `instance`, `namespace`, and those a
- *   ServiceMonitor adds (`service`, `pod`, `container`, `endpoint`).
+ *   ServiceMonitor adds (`service`, `pod`, `container`, `endpoint`);
+ * - the stack's own alerts (stack-alerts.ts) keep `namespace` and, where it names the culprit:
+ *   `pod`; `rule_group` (a Prometheus rule group failing to evaluate); `alertmanager` (the
+ *   Alertmanager URL Prometheus fails to send to); `integration` (an Alertmanager integration
+ *   failing: `webhook`, `slack`, `pagerduty`, `email`, ...); `controller` (the Prometheus
+ *   Operator's controller: `prometheus`, `alertmanager`); `receiver` and `exporter` (the
+ *   collector component refusing or failing points, e.g. `otlp`, `prometheus/chat-auth`).
  */
 export const ALERT_LABEL_NAMES = [
   'alertname', 'severity', 'service', 'prometheus', 'job', 'instance', 'namespace', 'pod', 'container', 'endpoint',
+  'rule_group', 'alertmanager', 'integration', 'controller', 'receiver', 'exporter',
 ] as const;

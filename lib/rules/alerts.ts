@@ -9,7 +9,8 @@ import { AlertingRule, RuleGroup } from './types';
 /** Each alert's runbook is a section of the README; the anchor is the alert name in lower case. */
 const runbook = (config: ChartConfig, alert: string) => `${config.runbookBaseUrl}#${alert.toLowerCase()}`;
 
-function alert(config: ChartConfig, name: string, expr: string, forDuration: string, severity: Severity,
+/** An alerting rule with the chart's severity label, summary, description and runbook link. */
+export function alert(config: ChartConfig, name: string, expr: string, forDuration: string, severity: Severity,
   labels: Record<string, string>, summary: string, description: string): AlertingRule {
   return { alert: name, expr, for: forDuration, labels: { severity, ...labels }, annotations: { summary, description, runbook_url: runbook(config, name) } };
 }

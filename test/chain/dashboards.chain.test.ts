@@ -13,6 +13,7 @@
  * depend on the convention. Routes, statuses and latencies are the contract's, written out here.
  */
 import { CHART_CONFIG } from '../../lib/chart-config';
+import { STACK_DASHBOARD_FILE } from '../../lib/dashboards';
 import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from '../support/manifests';
@@ -112,7 +113,8 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
   const log: string[] = [];
   const note = (line: string) => log.push(line);
 
-  const dashboards = (): DashboardFile[] => dashboardsOf(chain.objects);
+  // The chat dashboards; the stack's own (its self-metrics, not this traffic) is proven in stack-alerts.promtool.test.ts.
+  const dashboards = (): DashboardFile[] => dashboardsOf(chain.objects).filter((d) => d.file !== STACK_DASHBOARD_FILE);
   const histogram = (service: string) => CONTRACT_NAMES[CONFIG.services.find((s) => s.name === service)!.convention].histogram;
 
   async function openSockets(r: Running, pod: ChatPod, n: number): Promise<void> {
@@ -342,7 +344,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       // The overview reads recorded series by `service` only: proven once, with the legacy group.
       const mine = all.filter((d) => files.includes(d.file) || (convention === 'legacy' && !CONFIG.services.some((s) => `${s.name}.json` === d.file)));
       if (mine.length === 0) continue;
-      const r = await provePanels({ prometheus: chain.prometheus, dashboards: mine, convention, expectations: expectations(), slos: SLOS, time: proofTime });
+      const r = await provePanels({ prometheus: chain.prometheus, dashboards: mine, expectations: expectations(), slos: SLOS, time: proofTime });
       reports.push(r);
       note(`${convention}: ${mine.map((d) => d.file).join(', ')}: ${r.panels} panels, ${r.rows.length} values proven`);
     }
@@ -410,7 +412,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
           json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: (probe ?? ((x: string) => x))(`${record}{service="${s.name}"}`), refId: 'A' }] }] },
         }));
         if (probes.length === 0) continue;
-        const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, convention, expectations: expectations(), slos: SLOS, time: proofTime });
+        const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, expectations: expectations(), slos: SLOS, time: proofTime });
         proven += r.rows.length;
         rows.push(...r.failures.map((f) => `FAIL ${record} | ${f.dashboard} | expected ${f.expected} | observed ${f.observed}`));
       }

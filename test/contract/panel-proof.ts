@@ -4,7 +4,6 @@
  * panel whose title has no assertion is a failure, so a new panel cannot go unproven.
  */
 import type { PrometheusServer, QueryResult } from '../support/prometheus';
-import { Convention } from '../support/synthetic-service';
 import { Band, CONTRACT_NAMES, Expectation } from './traffic';
 
 export interface DashboardFile {
@@ -98,7 +97,6 @@ interface PanelContext {
   readonly unit: string | undefined;
   /** Service of a service dashboard; undefined on the overview. */
   readonly service: string | undefined;
-  readonly convention: Convention;
   readonly expectations: ReadonlyMap<string, Expectation>;
   readonly slos: ReadonlyMap<string, ProofSlo>;
   readonly result: QueryResult[];
@@ -232,9 +230,9 @@ export const PANEL_ASSERTIONS: Readonly<Record<string, PanelAssertion>> = {
   // service dashboards: breakdown
   'Client errors (4xx)': (ctx) => compare(ctx, 'ratio', RATIO, undefined, single(own(ctx).clientErrorRatio, ctx)),
   Instances: (ctx) => compare(ctx, 'count', EXACT, undefined, single(own(ctx).instances, ctx)),
-  'Requests per second by route': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[ctx.convention].route, new Map(Object.entries(own(ctx).rpsByRoute))),
-  'Requests per second by status': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[ctx.convention].status, new Map(Object.entries(own(ctx).rpsByStatus))),
-  'p95 latency by route': (ctx) => compare(ctx, 'seconds', BUCKET, CONTRACT_NAMES[ctx.convention].route, new Map(Object.entries(own(ctx).p95ByRoute))),
+  'Requests per second by route': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[own(ctx).convention].route, new Map(Object.entries(own(ctx).rpsByRoute))),
+  'Requests per second by status': (ctx) => compare(ctx, 'rate', RPS, CONTRACT_NAMES[own(ctx).convention].status, new Map(Object.entries(own(ctx).rpsByStatus))),
+  'p95 latency by route': (ctx) => compare(ctx, 'seconds', BUCKET, CONTRACT_NAMES[own(ctx).convention].route, new Map(Object.entries(own(ctx).p95ByRoute))),
   'Active WebSocket connections': (ctx) => {
     const n = own(ctx).websocketConnections;
     if (n === undefined) return [{ dashboard: ctx.dashboard, panel: ctx.panel, series: '-', expected: 'no WebSocket panel', observed: 'panel', ok: false }];
@@ -260,7 +258,6 @@ export const PANEL_ASSERTIONS: Readonly<Record<string, PanelAssertion>> = {
 export interface ProofInput {
   readonly prometheus: Pick<PrometheusServer, 'query'>;
   readonly dashboards: readonly DashboardFile[];
-  readonly convention: Convention;
   /** Known traffic per service name. */
   readonly expectations: ReadonlyMap<string, Expectation>;
   /** Each service's objectives, from the config the dashboards were synthesized from. */
@@ -303,7 +300,7 @@ export async function provePanels(input: ProofInput): Promise<ProofReport> {
       const result: QueryResult[] = [];
       try {
         for (const t of targets) result.push(...await input.prometheus.query(grafanaInterpolate(t.expr!, d.json), input.time));
-        rows.push(...assertion({ dashboard: d.file, panel: p.title, unit: p.fieldConfig?.defaults?.unit, service, convention: input.convention, expectations: input.expectations, slos: input.slos, result }));
+        rows.push(...assertion({ dashboard: d.file, panel: p.title, unit: p.fieldConfig?.defaults?.unit, service, expectations: input.expectations, slos: input.slos, result }));
       } catch (e) {
         rows.push({ ...base, series: '-', expected: 'a result', observed: (e as Error).message, ok: false });
       }

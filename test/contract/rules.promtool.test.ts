@@ -296,8 +296,9 @@ describeWithPrometheus('rules: promtool check and unit tests', () => {
 
   const cases = alertCases();
 
-  it('every alert in dist/ has a unit test', () => {
-    const alerts = [...new Set(RULES.flatMap((o) => (o.spec.groups as Group[]).flatMap((g) => g.rules)).filter((r) => r.alert).map((r) => r.alert!))].sort();
+  it('every alert in dist/ has a unit test (the stack\'s own group: stack-alerts.promtool.test.ts)', () => {
+    const alerts = [...new Set(RULES.flatMap((o) => (o.spec.groups as Group[]).filter((g) => g.name !== 'chat-monitoring.stack').flatMap((g) => g.rules))
+      .filter((r) => r.alert).map((r) => r.alert!))].sort();
     expect(alerts).toEqual([...new Set(cases.map((c) => c.alert))].sort());
   });
 

@@ -36,7 +36,9 @@ describeWithChatService('sampleLimit: one service over its limit loses only its 
       identity: { stub: config.services.map((s) => ({ namespace: s.namespace, name: pod(s.name), labels: { ...s.selector } })) },
     });
     for (const s of config.services) {
-      services.push(await ChatService.start({ kind: chatServiceKindFor(s), collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: pod(s.name) } }));
+      services.push(await ChatService.start({
+        kind: chatServiceKindFor(s), stable: s.convention === 'stable', collectorUrl: collector.otlpGrpcUrl, resourceAttributes: { [STUB_POD_ATTRIBUTE]: pod(s.name) },
+      }));
     }
     // The chart's alert for each service, its `for` cut to 0s: the hold time is promtool's to prove
     // (rules.promtool.test.ts), this test proves the expression on real scrapes.

@@ -59,7 +59,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts the services of `plans` and a Prometheus scraping them every 1 s with `ruleFiles`. */
+/**
+ * Starts the services of `plans` (each in its plan's convention, `convention` where a plan has
+ * none) and a Prometheus scraping them every 1 s with `ruleFiles`.
+ */
 export async function startStack(convention: Convention, plans: readonly ServicePlan[], ruleFiles: Record<string, string>): Promise<Stack> {
   const started: SyntheticService[] = [];
   let prometheus: PrometheusServer | undefined;
@@ -68,7 +71,7 @@ export async function startStack(convention: Convention, plans: readonly Service
     for (const plan of plans) {
       const pods: SyntheticService[] = [];
       for (const pod of plan.pods) {
-        const s = await startSyntheticService({ convention, websocket: plan.websocket });
+        const s = await startSyntheticService({ convention: plan.convention ?? convention, websocket: plan.websocket });
         started.push(s);
         pods.push(s);
         if (plan.websocket) s.setWebSocketConnections(pod.websocketConnections ?? 0);
@@ -85,7 +88,7 @@ export async function startStack(convention: Convention, plans: readonly Service
     };
     prometheus = await PrometheusServer.start({ config: stringify(config), ruleFiles });
     await waitForTargetsUp(prometheus, scrapeConfigs.length);
-    const expectations = new Map(plans.map((p) => [p.service, expectationFor(p, convention)]));
+    const expectations = new Map(plans.map((p) => [p.service, expectationFor(p, p.convention ?? convention)]));
     const prom = prometheus;
     return {
       convention, prometheus: prom, services, expectations,

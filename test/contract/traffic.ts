@@ -36,6 +36,8 @@ export interface ServicePlan {
   readonly pods: readonly PodPlan[];
   readonly websocket: boolean;
   readonly mix: readonly RequestClass[];
+  /** The metric convention its pods emit: the config's for the service; the stack's when unset. */
+  readonly convention?: Convention;
 }
 
 /**
@@ -90,11 +92,11 @@ export const PLANS: readonly ServicePlan[] = [
  * edge) on routes of its own. The synthetic services emit only websocket_hub_active_connections,
  * so only a service with that gauge gets connections.
  */
-export function plansFor(services: readonly { name: string; namespace: string; websocketGauge?: string }[]): ServicePlan[] {
+export function plansFor(services: readonly { name: string; namespace: string; websocketGauge?: string; convention: Convention }[]): ServicePlan[] {
   const template = PLANS.find((p) => p.service === 'chat-messaging')!;
   return services.map((s) => {
     // Where the service runs and whether it has the gauge are the config's, whatever the table says.
-    const placed = { service: s.name, namespace: s.namespace, websocket: s.websocketGauge === 'websocket_hub_active_connections' };
+    const placed = { service: s.name, namespace: s.namespace, websocket: s.websocketGauge === 'websocket_hub_active_connections', convention: s.convention };
     const written = PLANS.find((p) => p.service === s.name);
     if (written) return { ...written, ...placed };
     return {
@@ -136,6 +138,8 @@ export interface Expectation {
   readonly p95ByRoute: Readonly<Record<string, Band>>;
   readonly instances: number;
   readonly websocketConnections?: number;
+  /** The convention the service's series are named in (its by-route and by-status labels). */
+  readonly convention: Convention;
   /** Share of requests slower than `seconds` (the latency SLI's bad events). */
   readonly slowShare: (seconds: number) => number;
 }
@@ -193,6 +197,7 @@ export function expectationFor(plan: ServicePlan, convention: Convention): Expec
     rpsByStatus: scale(byStatus),
     p95ByRoute: Object.fromEntries(Object.keys(byRoute).map((r) => [r, quantileBand(plan.mix.filter((c) => routeOf(c) === r), 0.95, buckets)])),
     instances: plan.pods.length,
+    convention,
     slowShare: (seconds) => share((c) => c.latencyMs / 1000 > seconds),
     ...(plan.websocket ? { websocketConnections: websocket } : {}),
   };

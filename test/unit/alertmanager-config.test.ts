@@ -7,6 +7,7 @@ import { alertmanagerConfigSpec, GROUP_BY, receiverEgressPorts } from '../../lib
 import { ChartConfigInput, NULL_RECEIVER, validateConfig } from '../../lib/config';
 import { ALERT_LABEL_NAMES, ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
+import { stackAlerts } from '../../lib/rules/stack-alerts';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { configErrorFor, K8sObject, ofKind, synthObjects, unusedServiceName } from '../support/manifests';
 
@@ -66,7 +67,7 @@ describe('Alertmanager routing from the config', () => {
   });
 
   it('gives every alert of the chart a severity that one of the severity routes matches', () => {
-    const alerts = [...config.services.flatMap((s) => serviceAlerts(config, s).rules), ...platformAlerts(config).rules];
+    const alerts = [...config.services.flatMap((s) => serviceAlerts(config, s).rules), ...platformAlerts(config).rules, ...stackAlerts(config).rules];
     for (const a of alerts) expect(['critical', 'warning', 'ticket']).toContain((a as { labels: Record<string, string> }).labels.severity);
   });
 

@@ -1,6 +1,7 @@
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { validateConfig } from '../../lib/config';
 import { platformAlerts, serviceAlerts } from '../../lib/rules/alerts';
+import { stackAlerts } from '../../lib/rules/stack-alerts';
 import { configErrorFor } from '../support/manifests';
 
 const services = CHART_CONFIG.services;
@@ -33,6 +34,7 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a recording window shorter than 4 scrapes', { services, scrapeInterval: '30s', recordingWindow: '1m' }, 'recordingWindow', /4 x scrapeInterval/],
     ['a service name longer than 40 characters', { services: [{ name: 'a'.repeat(41) }] }, 'services[0].name', /longer than 40/],
     ['the overview dashboard\'s name', { services: [{ name: 'platform-overview' }] }, 'services[0].name', /one of the chart's own objects/],
+    ['the stack dashboard\'s name', { services: [{ name: 'monitoring-stack' }] }, 'services[0].name', /one of the chart's own objects/],
     ['a component\'s name (its ServiceMonitor would replace Grafana\'s)', { services: [{ name: 'grafana', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }, 'services[0].name', /one of the chart's own objects/],
     ['the platform rules\' name', { services: [{ name: 'chat-monitoring-platform' }] }, 'services[0].name', /one of the chart's own objects/],
     ['a service in the stack\'s own namespace', { services: [{ name: 'a', namespace: 'monitoring' }] }, 'services[0].namespace', /monitoring stack's own namespace/],
@@ -92,7 +94,7 @@ describe('config defaults', () => {
 describe('runbookBaseUrl', () => {
   it('is where every alert links to, one anchor per alert', () => {
     const config = validateConfig({ ...CHART_CONFIG, runbookBaseUrl: 'https://wiki.example.com/chat/runbooks' });
-    const urls = [...config.services.map((s) => serviceAlerts(config, s)), platformAlerts(config)]
+    const urls = [...config.services.map((s) => serviceAlerts(config, s)), platformAlerts(config), stackAlerts(config)]
       .flatMap((g) => g.rules.map((r) => ('alert' in r ? [r.alert, r.annotations.runbook_url] : [])))
       .filter((x) => x.length);
     expect(urls.length).toBeGreaterThan(5);

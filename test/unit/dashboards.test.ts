@@ -1,15 +1,15 @@
 /** Dashboards as Grafana's linter and a reviewer would check them. */
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { allDashboards, dashboardFileText } from '../../lib/dashboards';
+import { allDashboards, dashboardFileText, STACK_DASHBOARD_FILE } from '../../lib/dashboards';
 import { parsePromQL } from '../../lib/queries/promql';
 import { recordingRules } from '../../lib/rules/recording';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { configWith, defaultConfig } from '../support/manifests';
 
 /**
- * The default services, the first with a custom panel: the generated panels read recorded series
- * only, so without it the raw-rate check below would have nothing to check.
+ * The default services, the first with a custom panel: the generated chat panels read recorded
+ * series only, so without it the raw-rate check below would have nothing to check on them.
  */
 const config = configWith({
   services: CHART_CONFIG.services.map((s, i) => (i === 0 ? {
@@ -34,8 +34,14 @@ describe('committed dashboards/', () => {
 
 describe('the raw-rate check has raw rates to check', () => {
   it('the custom panel is on its dashboard with its rate over $__rate_interval', () => {
-    const ranges = dashboards.flatMap((d) => exprs(d.json)).flatMap(rawRates);
+    const ranges = dashboards.filter((d) => d.fileName !== STACK_DASHBOARD_FILE).flatMap((d) => exprs(d.json)).flatMap(rawRates);
     expect(ranges).toEqual(['$__rate_interval']);
+  });
+  it('the stack dashboard reads raw counters: one rate a panel at least', () => {
+    const stack = panelsOf(dashboards.find((d) => d.fileName === STACK_DASHBOARD_FILE)!.json);
+    const withRates = stack.filter((p) => p.targets.some((t: any) => rawRates(t.expr).length > 0));
+    // All but the gauges: reload success, cluster members (not clustered here), objects failing to sync.
+    expect(withRates.length).toBe(stack.length - 2);
   });
 });
 
@@ -136,5 +142,41 @@ describe('service dashboards', () => {
     const uids = long.map((d) => d.json.uid as string);
     expect(new Set(uids).size).toBe(uids.length);
     for (const uid of uids) expect(uid.length).toBeLessThanOrEqual(40);
+  });
+});
+
+describe('the monitoring-stack dashboard', () => {
+  const stackOf = (c = config) => allDashboards(c).find((d) => d.fileName === STACK_DASHBOARD_FILE)!.json;
+  const titles = (c = config) => panelsOf(stackOf(c)).map((p) => p.title);
+  const COLLECTOR_PANELS = ['Metric points accepted per second', 'Metric points refused per second',
+    'Metric points failed to export per second', 'Unattributed points dropped per second'];
+
+  it('has its own uid and is listed with the others', () => {
+    expect(stackOf().uid).toBe('cm-monitoring-stack');
+    expect(new Set(dashboards.map((d) => d.json.uid)).size).toBe(dashboards.length);
+  });
+
+  it('shows the collector only with a push service, the cluster members only with more than one Alertmanager replica', () => {
+    expect(titles()).toEqual(expect.arrayContaining(COLLECTOR_PANELS));
+    expect(titles()).not.toContain('Cluster members seen by each pod');
+    const allPull = configWith({ services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }] });
+    expect(titles(allPull).filter((t) => COLLECTOR_PANELS.includes(t))).toEqual([]);
+    const clustered = configWith({ alertmanager: { replicas: 3 } });
+    const members = panelsOf(stackOf(clustered)).find((p) => p.title === 'Cluster members seen by each pod');
+    expect(members?.description).toContain('all should see 3');
+    expect(titles(clustered).length).toBe(titles().length + 1);
+  });
+
+  it('reads every component\'s own target in the chart\'s namespace, as its ServiceMonitor labels it', () => {
+    const targets = ['job="prometheus", namespace="monitoring", endpoint="web"', 'job="alertmanager", namespace="monitoring", endpoint="web"',
+      'job="prometheus-operator", namespace="monitoring", endpoint="http"', 'job="otel-collector", namespace="monitoring", endpoint="metrics"'];
+    expect(config.namespace).toBe('monitoring');
+    for (const expr of exprs(stackOf())) {
+      const selectors = [...expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
+      expect(selectors.length).toBeGreaterThan(0);
+      for (const s of selectors) expect(targets.some((t) => s.includes(t))).toBe(true);
+    }
+    const other = exprs(stackOf(configWith({ namespace: 'observability' })));
+    for (const expr of other) expect(expr).not.toContain('namespace="monitoring"');
   });
 });

@@ -58,7 +58,7 @@ describe.each([['default config', defaultConfig()], ['five services', FIVE_SERVI
   it('gives every dashboard its own file name, so removing one ConfigMap\'s file never removes another\'s', () => {
     expect(env(sidecar).UNIQUE_FILENAMES ?? 'false').toBe('false'); // files are named after their data keys
     const files = dashboards.flatMap((cm) => Object.keys(cm.data ?? {}).map((key) => `${cm.metadata.annotations?.[env(sidecar).FOLDER_ANNOTATION] ?? ''}/${key}`));
-    expect(files.length).toBe(config.services.length + 1);
+    expect(files.length).toBe(config.services.length + 2); // one per service, the overview, the stack's
     expect(new Set(files).size).toBe(files.length);
   });
 

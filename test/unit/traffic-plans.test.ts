@@ -15,8 +15,8 @@ describe('traffic plans of the dashboard proof', () => {
   });
 
   it('place a service where the config puts it, with the gauge the config gives it, even one the table knows', () => {
-    const moved = { name: 'chat-transport', namespace: 'elsewhere' };
-    expect(plansFor([moved])[0]).toMatchObject({ service: 'chat-transport', namespace: 'elsewhere', websocket: false });
+    const moved = { name: 'chat-transport', namespace: 'elsewhere', convention: 'stable' as const };
+    expect(plansFor([moved])[0]).toMatchObject({ service: 'chat-transport', namespace: 'elsewhere', websocket: false, convention: 'stable' });
   });
 
   it.each(FIVE_SERVICES().services.map((s) => [s.name, s] as const))('cover %s with a plan whose quantiles sit clear of bucket edges in both conventions', (_name, s) => {

@@ -7,6 +7,7 @@ import { allDashboards } from '../../../lib/dashboards';
 import { parsePromQL } from '../../../lib/queries/promql';
 import { platformAlerts, serviceAlerts } from '../../../lib/rules/alerts';
 import { recordingRules } from '../../../lib/rules/recording';
+import { stackAlerts } from '../../../lib/rules/stack-alerts';
 
 export function generatedQueries(config: ChartConfig): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
@@ -15,7 +16,7 @@ export function generatedQueries(config: ChartConfig): { where: string; expr: st
       for (const t of p.targets ?? []) out.push({ where: `${d.fileName} "${p.title}"`, expr: t.expr });
     }
   }
-  const groups = [...config.services.flatMap((s) => [recordingRules(config, s), serviceAlerts(config, s)]), platformAlerts(config)];
+  const groups = [...config.services.flatMap((s) => [recordingRules(config, s), serviceAlerts(config, s)]), platformAlerts(config), stackAlerts(config)];
   for (const g of groups) {
     for (const r of g.rules) out.push({ where: `${g.name} ${'record' in r ? r.record : r.alert}`, expr: r.expr });
   }

@@ -179,9 +179,9 @@ export function wiringProperties(name: string, config: ChartConfig): void {
     const datasources = parse(named(objects, 'ConfigMap', 'grafana-provisioning').data['datasources.yaml']).datasources
       .filter((d: { type: string }) => d.type === 'prometheus');
 
-    it('loads one dashboard per chat service plus the overview: the sidecar\'s label and namespace are the ConfigMaps\'', () => {
+    it('loads one dashboard per chat service plus the overview and the stack\'s: the sidecar\'s label and namespace are the ConfigMaps\'', () => {
       expect(dashboardConfigMaps.map((c) => c.metadata.name).sort())
-        .toEqual([...config.services.map((s) => `dashboard-${s.name}`), 'dashboard-platform-overview'].sort());
+        .toEqual([...config.services.map((s) => `dashboard-${s.name}`), 'dashboard-platform-overview', 'dashboard-monitoring-stack'].sort());
       for (const cm of dashboardConfigMaps) {
         expect(cm.metadata.labels![env(sidecar, 'LABEL').value]).toBe(env(sidecar, 'LABEL_VALUE').value);
         expect(cm.metadata.namespace).toBe(env(sidecar, 'NAMESPACE').value);

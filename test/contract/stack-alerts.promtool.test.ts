@@ -1,0 +1,428 @@
+/**
+ * The stack's own alerts (lib/rules/stack-alerts.ts) at their edges, with promtool, and every panel
+ * of the monitoring-stack dashboard on known series.
+ *
+ * Alerts: silent just below the threshold and just before `for` elapses, firing just above and just
+ * after, and silent for the same failure in another namespace (another install's Prometheus or
+ * collector). Thresholds, `for` durations and severities are stated here, never read back from
+ * the rules. Inputs are the components' self-metrics under the labels the chart's ServiceMonitors
+ * give their targets (job = the Service, endpoint = the port's name), written literally.
+ *
+ * The rules are dist/'s platform PrometheusRule; AlertmanagerClusterMembersMissing exists only with
+ * a clustered Alertmanager, so it is tested on the same PrometheusRule synthesized with 3 replicas.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { stringify } from 'yaml';
+import { durationSeconds } from '../../lib/config';
+import { ALERT_LABEL_NAMES } from '../../lib/rules/alert-catalog';
+import { configWith, defaultConfig, K8sObject, readDist, synthObjects } from '../support/manifests';
+import { describeWithPrometheus, promtool } from '../support/prometheus';
+import { grafanaInterpolate, panelsOf } from './panel-proof';
+
+const config = defaultConfig(); // what `npm run synth` built dist/ and dashboards/ from
+const NS = config.namespace;
+const STEP = durationSeconds(config.scrapeInterval);
+const ROOT = join(__dirname, '..', '..');
+
+// ---- stated: the design of the stack's alerts (README, Runbooks) ----
+const CLUSTER_REPLICAS = 3;
+interface Design { for: number; severity: 'critical' | 'warning'; threshold?: number }
+const DESIGN = {
+  PrometheusRuleEvaluationFailures: { for: 15 * 60, severity: 'critical' },
+  PrometheusConfigReloadFailed: { for: 10 * 60, severity: 'warning' },
+  PrometheusTSDBCompactionsFailing: { for: 4 * 3600, severity: 'warning' },
+  PrometheusNotificationsFailing: { for: 10 * 60, severity: 'critical', threshold: 0.01 },
+  PrometheusNotificationsDropped: { for: 10 * 60, severity: 'warning' },
+  AlertmanagerNotificationsFailing: { for: 10 * 60, severity: 'critical', threshold: 0.01 },
+  AlertmanagerClusterMembersMissing: { for: 15 * 60, severity: 'warning', threshold: CLUSTER_REPLICAS },
+  PrometheusOperatorReconcileErrors: { for: 10 * 60, severity: 'warning', threshold: 0.1 },
+  PrometheusOperatorSyncFailed: { for: 10 * 60, severity: 'warning' },
+  OtelCollectorRefusingPoints: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
+  OtelCollectorExportFailing: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
+  OtelCollectorDroppingUnattributedPoints: { for: 10 * 60, severity: 'warning' },
+} satisfies Record<string, Design>;
+type AlertName = keyof typeof DESIGN;
+/** "Just": 0.1 % of a ratio threshold either side. */
+const EDGE = 0.001;
+
+// ---- the rules: dist/'s platform PrometheusRule, and the same with a clustered Alertmanager ----
+const PLATFORM = 'chat-monitoring-platform';
+const STACK_GROUP = 'chat-monitoring.stack';
+const platformRule = (objects: K8sObject[]) => objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === PLATFORM)!;
+const DIST_RULE = platformRule(readDist(join(ROOT, 'dist')).flatMap((f) => f.objects));
+const CLUSTERED = configWith({ alertmanager: { replicas: CLUSTER_REPLICAS } });
+const CLUSTERED_RULE = platformRule(synthObjects(CLUSTERED));
+const stackRules = (o: K8sObject): { alert: string }[] => o.spec.groups.find((g: { name: string }) => g.name === STACK_GROUP).rules;
+
+// ---- the targets, as the chart's ServiceMonitors label them ----
+const target = (job: string, endpoint: string, pod: string, port: number, ns: string) =>
+  `job="${job}",namespace="${ns}",service="${job}",endpoint="${endpoint}",pod="${pod}",container="${job}",instance="10.244.0.7:${port}"`;
+const PROMETHEUS_POD = 'prometheus-chat-monitoring-0';
+const prometheus = (ns: string, pod = PROMETHEUS_POD) => target('prometheus', 'web', pod, 9090, ns);
+const alertmanager = (ns: string, pod = 'alertmanager-chat-monitoring-0') => target('alertmanager', 'web', pod, 9093, ns);
+const OPERATOR_POD = 'prometheus-operator-5d8c9f7b6-q2w4e';
+const operator = (ns: string) => target('prometheus-operator', 'http', OPERATOR_POD, 8080, ns);
+const COLLECTOR_POD = 'otel-collector-7f9c6d5b4-x8k2m';
+const collector = (ns: string) => target('otel-collector', 'metrics', COLLECTOR_POD, 8888, ns);
+const AM_URL = 'http://10.244.0.30:9093/api/v2/alerts';
+const RULE_GROUP = '/etc/prometheus/rules/prometheus-chat-monitoring-rulefiles-0/monitoring-chat-auth.yaml;chat-auth.rules';
+const UNATTRIBUTED = 'otelcol_processor_filter_datapoints.filtered';
+
+interface InputSeries { series: string; values: string }
+const counter = (perStep: number, steps: number) => `0+${perStep}x${steps}`;
+const constant = (v: number, steps: number) => `${v}x${steps}`;
+const series = (name: string, labels: string, values: string): InputSeries =>
+  // Names with a dot (the collector's, kept by Prometheus 3) only as a quoted __name__.
+  ({ series: /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name) ? `${name}{${labels}}` : `{__name__="${name}",${labels}}`, values });
+const stepsFor = (seconds: number) => Math.ceil(seconds / STEP) + 4;
+const at = (seconds: number) => `${seconds}s`;
+
+/** A counter pair where `share` of every step's `total` failed: the failure counter and its partner (the other outcome, or all attempts). */
+function shareOf(share: number, total = 1_000_000) {
+  const failed = Math.round(total * share);
+  return { failed, rest: total - failed, total, actual: failed / total };
+}
+
+/**
+ * A rate needs two samples, so a condition on a rate is first true one step after its series start;
+ * one on a gauge at the first evaluation. The alert fires at the first evaluation at least `for` after.
+ */
+function timing(alert: AlertName, onRate: boolean) {
+  const activeAt = onRate ? STEP : 0;
+  const firesAt = activeAt + Math.ceil(DESIGN[alert].for / STEP) * STEP;
+  return { justBefore: firesAt - STEP, justAfter: firesAt, settled: firesAt + 2 * STEP };
+}
+
+interface Check { name: string; series: InputSeries[]; at: string; firing: boolean; labels: Record<string, string>[] }
+interface Edges { alert: AlertName; clustered?: boolean; checks: Check[] }
+
+/**
+ * The four edges plus "another namespace": `input(level, ns)` is the input at a level (below,
+ * above, clear: twice the threshold or the plain failure), `labels(ns)` what the alert fires with.
+ */
+function edgesOf(alert: AlertName, onRate: boolean, below: { name: string; level: number }, above: { name: string; level: number }, clear: number,
+  input: (level: number, ns: string, steps: number) => InputSeries[], labels: Record<string, string>): Edges {
+  const t = timing(alert, onRate);
+  const steps = stepsFor(t.settled);
+  const firing = [{ severity: DESIGN[alert].severity, namespace: NS, ...labels }];
+  return {
+    alert,
+    checks: [
+      { name: below.name, series: input(below.level, NS, steps), at: at(t.settled), firing: false, labels: [] },
+      { name: above.name, series: input(above.level, NS, steps), at: at(t.settled), firing: true, labels: firing },
+      { name: 'just before its for elapses', series: input(clear, NS, steps), at: at(t.justBefore), firing: false, labels: [] },
+      { name: 'just after its for elapses', series: input(clear, NS, steps), at: at(t.justAfter), firing: true, labels: firing },
+      { name: 'the same failure in another namespace', series: input(clear, 'elsewhere', steps), at: at(t.settled), firing: false, labels: [] },
+    ],
+  };
+}
+
+/** A ratio alert: just below and just above its threshold, twice the threshold for the `for` edges. */
+function ratioEdges(alert: AlertName, input: (share: number, ns: string, steps: number) => InputSeries[], labels: Record<string, string>): Edges {
+  const threshold = (DESIGN[alert] as Design).threshold!;
+  const below = shareOf(threshold * (1 - EDGE));
+  const above = shareOf(threshold * (1 + EDGE));
+  expect([below.actual < threshold, above.actual > threshold]).toEqual([true, true]);
+  return edgesOf(alert, true, { name: `just below ${threshold} failed (${below.actual})`, level: below.actual },
+    { name: `just above ${threshold} failed (${above.actual})`, level: above.actual }, threshold * 2, input, labels);
+}
+
+/** An alert on any failure at all: none (a flat counter) is silent, one a scrape interval fires. */
+function anyEdges(alert: AlertName, input: (perStep: number, ns: string, steps: number) => InputSeries[], labels: Record<string, string>): Edges {
+  return edgesOf(alert, true, { name: 'no failure (the counter flat)', level: 0 }, { name: 'one failure a scrape interval', level: 1 }, 1, input, labels);
+}
+
+function edges(): Edges[] {
+  const compactions = (): Edges => {
+    const alert = 'PrometheusTSDBCompactionsFailing';
+    const t = timing(alert, true);
+    const steps = stepsFor(t.settled);
+    const failed = (values: string, ns = NS) => [series('prometheus_tsdb_compactions_failed_total', prometheus(ns), values)];
+    const labels = [{ severity: DESIGN[alert].severity, namespace: NS, pod: PROMETHEUS_POD }];
+    // A compaction is tried about every 2 hours: one failure each time, the slowest a failing TSDB counts.
+    const perStep = (2 * 3600) / STEP;
+    const everyCompaction = ['0', ...[1, 2, 3, 4].map((n) => `${n}x${perStep - 1}`)].join(' ');
+    return {
+      alert,
+      checks: [
+        { name: 'no failure (the counter flat)', series: failed(constant(0, steps)), at: at(t.settled), firing: false, labels: [] },
+        { name: 'one failure every compaction (2 hours)', series: failed(everyCompaction), at: at(t.settled), firing: true, labels },
+        // It leaves the 3-hour window before the 4-hour `for` is over.
+        { name: 'one failure only, then none', series: failed(`0 1x${steps}`), at: at(t.settled), firing: false, labels: [] },
+        { name: 'just before its for elapses', series: failed(counter(1, steps)), at: at(t.justBefore), firing: false, labels: [] },
+        { name: 'just after its for elapses', series: failed(counter(1, steps)), at: at(t.justAfter), firing: true, labels },
+        { name: 'the same failure in another namespace', series: failed(counter(1, steps), 'elsewhere'), at: at(t.settled), firing: false, labels: [] },
+      ],
+    };
+  };
+
+  // Gauges: the condition holds from the first sample.
+  const reload = edgesOf('PrometheusConfigReloadFailed', false, { name: 'last reload successful (1)', level: 1 }, { name: 'last reload failed (0)', level: 0 }, 0,
+    (v, ns, steps) => [series('prometheus_config_last_reload_successful', prometheus(ns), constant(v, steps))], { pod: PROMETHEUS_POD });
+
+  const members = (): Edges => {
+    const alert = 'AlertmanagerClusterMembersMissing';
+    const pods = [0, 1, 2].map((i) => `alertmanager-chat-monitoring-${i}`);
+    // Every replica reports what it sees; one of them sees `n`, the others all replicas.
+    const seen = (n: number, ns: string, steps: number) => pods.map((pod, i) => series('alertmanager_cluster_members', alertmanager(ns, pod), constant(i === 2 ? n : CLUSTER_REPLICAS, steps)));
+    const e = edgesOf(alert, false, { name: `all ${CLUSTER_REPLICAS} members seen`, level: CLUSTER_REPLICAS },
+      { name: `one replica sees ${CLUSTER_REPLICAS - 1}`, level: CLUSTER_REPLICAS - 1 }, CLUSTER_REPLICAS - 1, seen, { pod: pods[2] });
+    return { ...e, clustered: true };
+  };
+
+  // send_failed exists from the first failure, sent from the first success (collector 0.152).
+  const exportEdges = (): Edges => {
+    const alert = 'OtelCollectorExportFailing';
+    const exporter = (ns: string) => `${collector(ns)},exporter="prometheus/chat-auth"`;
+    const e = ratioEdges(alert, (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('otelcol_exporter_sent_metric_points', exporter(ns), counter(s.rest, steps)),
+        series('otelcol_exporter_send_failed_metric_points', exporter(ns), counter(s.failed, steps)),
+      ];
+    }, { exporter: 'prometheus/chat-auth' });
+    const t = timing(alert, true);
+    const steps = stepsFor(t.settled);
+    return {
+      ...e,
+      checks: [...e.checks,
+        { name: 'every export failing, no success ever (no sent series)', series: [series('otelcol_exporter_send_failed_metric_points', exporter(NS), counter(100, steps))],
+          at: at(t.settled), firing: true, labels: [{ severity: DESIGN[alert].severity, namespace: NS, exporter: 'prometheus/chat-auth' }] },
+        { name: 'no failure ever (no send_failed series)', series: [series('otelcol_exporter_sent_metric_points', exporter(NS), counter(100, steps))],
+          at: at(t.settled), firing: false, labels: [] }],
+    };
+  };
+
+  const syncFailed = edgesOf('PrometheusOperatorSyncFailed', false, { name: 'no object failed (0), one ok', level: 0 }, { name: 'one object failed (1)', level: 1 }, 1,
+    (n, ns, steps) => [
+      series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="failed"`, constant(n, steps)),
+      series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="ok"`, constant(1, steps)),
+    ], { controller: 'alertmanager' });
+
+  return [
+    anyEdges('PrometheusRuleEvaluationFailures', (n, ns, steps) => [
+      series('prometheus_rule_evaluation_failures_total', `${prometheus(ns)},rule_group="${RULE_GROUP}"`, counter(n, steps)),
+    ], { pod: PROMETHEUS_POD, rule_group: RULE_GROUP }),
+    reload,
+    compactions(),
+    // Prometheus 3.13: a failed alert counts in errors_total, a delivered one in sent_total.
+    ratioEdges('PrometheusNotificationsFailing', (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('prometheus_notifications_errors_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, counter(s.failed, steps)),
+        series('prometheus_notifications_sent_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, counter(s.rest, steps)),
+      ];
+    }, { pod: PROMETHEUS_POD, alertmanager: AM_URL }),
+    anyEdges('PrometheusNotificationsDropped', (n, ns, steps) => [
+      series('prometheus_notifications_dropped_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, counter(n, steps)),
+    ], { pod: PROMETHEUS_POD, alertmanager: AM_URL }),
+    // Attempts in notifications_total, failures (by reason) in notifications_failed_total; another integration healthy.
+    ratioEdges('AlertmanagerNotificationsFailing', (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('alertmanager_notifications_total', `${alertmanager(ns)},integration="pagerduty"`, counter(s.total, steps)),
+        series('alertmanager_notifications_failed_total', `${alertmanager(ns)},integration="pagerduty",reason="serverError"`, counter(s.failed, steps)),
+        series('alertmanager_notifications_failed_total', `${alertmanager(ns)},integration="pagerduty",reason="clientError"`, counter(0, steps)),
+        series('alertmanager_notifications_total', `${alertmanager(ns)},integration="webhook"`, counter(s.total, steps)),
+        series('alertmanager_notifications_failed_total', `${alertmanager(ns)},integration="webhook",reason="serverError"`, counter(0, steps)),
+      ];
+    }, { integration: 'pagerduty' }),
+    members(),
+    ratioEdges('PrometheusOperatorReconcileErrors', (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('prometheus_operator_reconcile_operations_total', `${operator(ns)},controller="prometheus"`, counter(s.total, steps)),
+        series('prometheus_operator_reconcile_errors_total', `${operator(ns)},controller="prometheus"`, counter(s.failed, steps)),
+      ];
+    }, { controller: 'prometheus' }),
+    syncFailed,
+    ratioEdges('OtelCollectorRefusingPoints', (share, ns, steps) => {
+      const s = shareOf(share);
+      return [
+        series('otelcol_receiver_accepted_metric_points', `${collector(ns)},receiver="otlp",transport="grpc"`, counter(s.rest, steps)),
+        series('otelcol_receiver_refused_metric_points', `${collector(ns)},receiver="otlp",transport="grpc"`, counter(s.failed, steps)),
+      ];
+    }, { receiver: 'otlp' }),
+    exportEdges(),
+    // Only the unattributed filter's drops count (the counter exists per filter processor).
+    anyEdges('OtelCollectorDroppingUnattributedPoints', (n, ns, steps) => [
+      series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, counter(n, steps)),
+      series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, counter(600, steps)),
+    ], {}),
+  ];
+}
+
+// ---- the dashboard: every panel on one known input ----
+/**
+ * Per-second rates chosen as whole multiples of the scrape interval, so every expected value is a
+ * short decimal; the same series in another namespace, seven times larger, must not show.
+ */
+function dashboardInput(steps: number): InputSeries[] {
+  const perSecond = (v: number) => counter(v * STEP, steps);
+  const mine = (ns: string, k: number): InputSeries[] => [
+    series('prometheus_rule_evaluation_failures_total', `${prometheus(ns)},rule_group="${RULE_GROUP}"`, perSecond(2 * k)),
+    series('prometheus_rule_evaluation_failures_total', `${prometheus(ns)},rule_group="healthy"`, perSecond(0)),
+    series('prometheus_config_last_reload_successful', prometheus(ns), constant(1, steps)),
+    series('prometheus_config_last_reload_successful', prometheus(ns, 'prometheus-chat-monitoring-1'), constant(ns === NS ? 0 : 1, steps)),
+    series('prometheus_tsdb_compactions_failed_total', prometheus(ns), perSecond(1 * k)),
+    series('prometheus_notifications_sent_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, perSecond(3 * k)),
+    series('prometheus_notifications_errors_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, perSecond(1 * k * k)),
+    series('prometheus_notifications_dropped_total', `${prometheus(ns)},alertmanager="${AM_URL}"`, perSecond(1 * k)),
+    series('alertmanager_notifications_total', `${alertmanager(ns)},integration="pagerduty"`, perSecond(4 * k)),
+    series('alertmanager_notifications_failed_total', `${alertmanager(ns)},integration="pagerduty",reason="serverError"`, perSecond(1 * k * k)),
+    series('alertmanager_notifications_total', `${alertmanager(ns)},integration="webhook"`, perSecond(2 * k)),
+    series('alertmanager_notifications_failed_total', `${alertmanager(ns)},integration="webhook",reason="serverError"`, perSecond(0)),
+    ...[0, 1, 2].map((i) => series('alertmanager_cluster_members', alertmanager(ns, `alertmanager-chat-monitoring-${i}`), constant(i === 2 ? 2 : 3 * k, steps))),
+    series('prometheus_operator_reconcile_operations_total', `${operator(ns)},controller="prometheus"`, perSecond(4 * k)),
+    series('prometheus_operator_reconcile_errors_total', `${operator(ns)},controller="prometheus"`, perSecond(2 * k * k)),
+    series('prometheus_operator_reconcile_operations_total', `${operator(ns)},controller="alertmanager"`, perSecond(2 * k)),
+    series('prometheus_operator_reconcile_errors_total', `${operator(ns)},controller="alertmanager"`, perSecond(0)),
+    series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="failed"`, constant(1 * k, steps)),
+    series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="ok"`, constant(5, steps)),
+    series('prometheus_operator_syncs', `${operator(ns)},controller="prometheus",status="failed"`, constant(0, steps)),
+    series('otelcol_receiver_accepted_metric_points', `${collector(ns)},receiver="otlp",transport="grpc"`, perSecond(10 * k)),
+    series('otelcol_receiver_refused_metric_points', `${collector(ns)},receiver="otlp",transport="grpc"`, perSecond(1 * k)),
+    series('otelcol_exporter_send_failed_metric_points', `${collector(ns)},exporter="prometheus/chat-auth"`, perSecond(2 * k)),
+    series('otelcol_exporter_send_failed_metric_points', `${collector(ns)},exporter="prometheus/chat-transport"`, perSecond(0)),
+    series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, perSecond(3 * k)),
+    series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, perSecond(40 * k)),
+  ];
+  return [...mine(NS, 1), ...mine('elsewhere', 7)];
+}
+
+/** What each panel shows on that input: its series by their legend label, computed from the rates above. */
+const PANEL_VALUES: Record<string, Record<string, number>> = {
+  'Rule evaluation failures per second': { [`rule_group="${RULE_GROUP}"`]: 2, 'rule_group="healthy"': 0 },
+  'Configuration reload successful': { [`pod="${PROMETHEUS_POD}"`]: 1, 'pod="prometheus-chat-monitoring-1"': 0 },
+  'TSDB compaction failures per second': { [`pod="${PROMETHEUS_POD}"`]: 1 },
+  'Alerts sent to Alertmanager per second': { [`alertmanager="${AM_URL}"`]: 3 },
+  'Alert send error ratio': { [`alertmanager="${AM_URL}"`]: 1 / (1 + 3) },
+  'Alerts dropped per second': { [`alertmanager="${AM_URL}"`]: 1 },
+  'Notifications per second by integration': { 'integration="pagerduty"': 4, 'integration="webhook"': 2 },
+  'Notification failure ratio by integration': { 'integration="pagerduty"': 1 / 4, 'integration="webhook"': 0 },
+  'Cluster members seen by each pod': { 'pod="alertmanager-chat-monitoring-0"': 3, 'pod="alertmanager-chat-monitoring-1"': 3, 'pod="alertmanager-chat-monitoring-2"': 2 },
+  'Reconcile error ratio by controller': { 'controller="prometheus"': 2 / 4, 'controller="alertmanager"': 0 },
+  'Objects failing to sync by controller': { 'controller="alertmanager"': 1, 'controller="prometheus"': 0 },
+  'Metric points accepted per second': { 'receiver="otlp"': 10 },
+  'Metric points refused per second': { 'receiver="otlp"': 1 },
+  'Metric points failed to export per second': { 'exporter="prometheus/chat-auth"': 2, 'exporter="prometheus/chat-transport"': 0 },
+  'Unattributed points dropped per second': { [`namespace="${NS}"`]: 3 },
+};
+
+describeWithPrometheus('the stack\'s own alerts at their edges, and its dashboard on known series (promtool)', () => {
+  let dir: string;
+  const cases = edges();
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-stack-'));
+    for (const [file, o] of [['dist', DIST_RULE], ['clustered', CLUSTERED_RULE]] as const) {
+      // Annotations off: promtool would compare them too (rules.promtool.test.ts checks their templates).
+      const groups = o.spec.groups.map((g: { rules: Record<string, unknown>[] }) => ({
+        ...g, rules: g.rules.map(({ annotations: _annotations, ...r }) => r), // eslint-disable-line @typescript-eslint/no-unused-vars
+      }));
+      writeFileSync(join(dir, `${file}.yaml`), stringify({ groups }));
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('covers every stack alert of dist/, plus the clustered one, and nothing else differs with 3 Alertmanager replicas', () => {
+    const dist = stackRules(DIST_RULE);
+    const clustered = stackRules(CLUSTERED_RULE);
+    expect(dist.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.clustered).map((c) => c.alert).sort());
+    expect(clustered.map((r) => r.alert).sort()).toEqual(cases.map((c) => c.alert).sort());
+    expect(clustered.filter((r) => r.alert !== 'AlertmanagerClusterMembersMissing')).toEqual(dist);
+    expect(DIST_RULE.spec.groups.find((g: { name: string }) => g.name === STACK_GROUP).interval).toBeUndefined(); // the Prometheus CR's evaluationInterval applies
+  });
+
+  it('fires only with labels Alertmanager routes may match (ALERT_LABEL_NAMES)', () => {
+    const labels: readonly string[] = ALERT_LABEL_NAMES;
+    const used = [...new Set(cases.flatMap((c) => c.checks.flatMap((k) => k.labels.flatMap((l) => Object.keys(l)))))].sort();
+    expect(used.filter((l) => !labels.includes(l))).toEqual([]);
+    expect(used).toEqual(expect.arrayContaining(['alertmanager', 'controller', 'exporter', 'integration', 'receiver', 'rule_group']));
+  });
+
+  const run = (name: string, c: Edges, checks: Check[]) => {
+    const file = c.clustered ? 'clustered' : 'dist';
+    const rule = c.clustered ? CLUSTERED_RULE : DIST_RULE;
+    const path = join(dir, `${name}.test.yaml`);
+    writeFileSync(path, stringify({
+      rule_files: [`${file}.yaml`],
+      evaluation_interval: config.scrapeInterval,
+      group_eval_order: rule.spec.groups.map((g: { name: string }) => g.name),
+      tests: checks.map((k) => ({
+        name: k.name,
+        interval: config.scrapeInterval,
+        input_series: k.series,
+        alert_rule_test: [{ eval_time: k.at, alertname: c.alert, exp_alerts: k.labels.map((l) => ({ exp_labels: l })) }],
+      })),
+    }));
+    const r = promtool(['test', 'rules', path], { cwd: dir });
+    return { ok: r.status === 0, output: r.output };
+  };
+
+  it.each(cases.map((c) => [c.alert, c] as const))('%s: silent just below, just before and elsewhere, firing just above and just after', (_alert, c) => {
+    const r = run(c.alert, c, c.checks);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.ok).toBe(true);
+  });
+
+  it.each(cases.map((c) => [c.alert, c] as const))('%s: each edge is sharp (the opposite expectation fails)', (_alert, c) => {
+    const swapped = c.checks.map((k) => ({ ...k, firing: !k.firing, labels: k.firing ? [] : [{ severity: DESIGN[c.alert].severity }] }));
+    const r = run(`${c.alert}-swapped`, c, swapped);
+    expect(r.ok).toBe(false);
+    for (const k of c.checks) expect(r.output).toContain(k.name);
+  });
+
+  describe('the monitoring-stack dashboard', () => {
+    const committed = JSON.parse(readFileSync(join(ROOT, 'dashboards', 'monitoring-stack.json'), 'utf8')) as Record<string, unknown>;
+    const clusteredJson = (synthObjects(CLUSTERED).find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'dashboard-monitoring-stack')!.data as Record<string, string>)['monitoring-stack.json'];
+    const clustered = JSON.parse(clusteredJson) as Record<string, unknown>;
+    const panels = (d: Record<string, unknown>) => panelsOf(d).map((p) => ({ title: p.title, expr: grafanaInterpolate(p.targets![0].expr!, d) }));
+
+    it('shows on known series exactly the values those series imply, every panel (committed and clustered)', () => {
+      const all = [...panels(committed), ...panels(clustered).filter((p) => !panels(committed).some((q) => q.title === p.title))];
+      expect(all.map((p) => p.title).sort()).toEqual(Object.keys(PANEL_VALUES).sort());
+      const path = join(dir, 'dashboard.test.yaml');
+      writeFileSync(path, stringify({
+        evaluation_interval: config.scrapeInterval,
+        tests: [{
+          interval: config.scrapeInterval,
+          input_series: dashboardInput(stepsFor(15 * 60)),
+          // Rounded to 0.001: the values above are short decimals, and the 1-minute rates are exact up to float error.
+          promql_expr_test: all.map((p) => ({
+            expr: `round(${p.expr}, 0.001)`,
+            eval_time: '10m',
+            exp_samples: Object.entries(PANEL_VALUES[p.title]).map(([l, value]) => ({ labels: `{${l}}`, value })),
+          })),
+        }],
+      }));
+      const r = promtool(['test', 'rules', path], { cwd: dir });
+      expect(r.output).toContain('SUCCESS');
+      expect(r.status).toBe(0);
+    });
+
+    it('the proof can fail: a panel without its namespace filter shows the other install too', () => {
+      const p = panels(committed).find((x) => x.title === 'Alerts dropped per second')!;
+      const path = join(dir, 'dashboard-unfiltered.test.yaml');
+      writeFileSync(path, stringify({
+        evaluation_interval: config.scrapeInterval,
+        tests: [{
+          interval: config.scrapeInterval,
+          input_series: dashboardInput(stepsFor(15 * 60)),
+          promql_expr_test: [{
+            expr: `round(${p.expr.replace(`namespace="${NS}", `, '')}, 0.001)`,
+            eval_time: '10m',
+            exp_samples: Object.entries(PANEL_VALUES[p.title]).map(([l, value]) => ({ labels: `{${l}}`, value })),
+          }],
+        }],
+      }));
+      expect(p.expr).toContain(`namespace="${NS}", `);
+      const r = promtool(['test', 'rules', path], { cwd: dir });
+      expect(r.status).not.toBe(0);
+      // 1 alert dropped per second here plus 7 in the other namespace.
+      expect(r.output).toMatch(/got: \{alertmanager="[^"]+"\} 8E\+00/);
+    });
+  });
+});
