@@ -8,6 +8,12 @@ export interface HttpConvention {
   readonly routeLabel: string;
   /** Divisor that turns the histogram's unit into seconds. */
   readonly perSecond: number;
+  /**
+   * The OpenTelemetry names (before the exporter renames them) of the HTTP server instruments the
+   * instrumentation emits under this convention: the only metrics whose Host-header attributes the
+   * collector drops (lib/collector/collector-config.ts).
+   */
+  readonly otelServerMetrics: readonly string[];
 }
 
 export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>> = {
@@ -18,6 +24,7 @@ export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>
     statusLabel: 'http_status_code',
     routeLabel: 'http_target',
     perSecond: 1000,
+    otelServerMetrics: ['http.server.duration', 'http.server.request.size', 'http.server.response.size', 'http.server.active_requests'],
   },
   // Stable HTTP semconv (OTEL_SEMCONV_STABILITY_OPT_IN=http and newer SDKs): seconds.
   stable: {
@@ -26,5 +33,6 @@ export const HTTP_CONVENTIONS: Readonly<Record<MetricConvention, HttpConvention>
     statusLabel: 'http_response_status_code',
     routeLabel: 'http_route',
     perSecond: 1,
+    otelServerMetrics: ['http.server.request.duration', 'http.server.request.body.size', 'http.server.response.body.size', 'http.server.active_requests'],
   },
 };
