@@ -2,6 +2,7 @@
  * The OpenTelemetry Collector's configuration as plain data, a pure function of the chart config.
  */
 import { ChartConfig } from '../config';
+import { HTTP_CONVENTIONS } from '../queries/conventions';
 import { ServiceExporter, serviceExporters } from './service-exporters';
 
 /** Fixed listeners; each push service's exporter port comes from serviceExporters(). */
@@ -9,12 +10,37 @@ export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, selfMetrics: 88
 
 /** The filter processor that drops (and counts) series no configured service claims. */
 export const UNATTRIBUTED_FILTER = 'filter/unattributed';
+/**
+ * The transform that removes, before k8sattributes, every resource attribute the identity is read
+ * from: a sender's own claim to a service, namespace, pod or pod label is never believed.
+ */
+export const CLEAR_CLAIMED_IDENTITY = 'transform/clear_claimed_identity';
+/** The routing connector's default pipeline: whatever no route takes ends there, dropped and counted by UNROUTED_FILTER. */
+export const UNROUTED_PIPELINE = 'metrics/unrouted';
+export const UNROUTED_FILTER = 'filter/unrouted';
 
 /** Resource attribute the identity transform writes; the prometheus exporter turns it into the `service` label. */
 const CHAT_SERVICE_ATTR = 'chat.service';
 const podLabelAttr = (key: string) => `k8s.pod.label.${key}`;
 
 const quote = (s: string) => JSON.stringify(s);
+
+/** The selector label keys of the push services: what k8sattributes extracts and the identity reads. */
+function podLabelKeys(config: ChartConfig): string[] {
+  return [...new Set(config.services.filter((s) => s.exportMode === 'push').flatMap((s) => Object.keys(s.selector)))].sort();
+}
+
+/**
+ * k8sattributes never overwrites a resource attribute the sender already set (its
+ * setResourceAttribute keeps a non-empty value), and the identity transform would believe a
+ * sender's own chat.service. So both are cleared first: OTEL_RESOURCE_ATTRIBUTES=chat.service=chat-auth
+ * or k8s.pod.label.app.kubernetes.io/name=chat-auth from a pod that is not chat-auth's identifies
+ * nothing. service.namespace goes too: the prometheus exporter would prefix it to the job.
+ */
+function clearClaimedIdentityStatements(config: ChartConfig): string[] {
+  const keys = [CHAT_SERVICE_ATTR, 'k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid', ...podLabelKeys(config).map(podLabelAttr), 'service.namespace'];
+  return keys.map((k) => `delete_key(attributes, ${quote(k)})`);
+}
 
 /**
  * OTTL statements that name each series after the chat service whose pod sent it: the services'
@@ -30,9 +56,11 @@ function identityStatements(config: ChartConfig): { resource: string[]; datapoin
     return `set(attributes[${quote(CHAT_SERVICE_ATTR)}], ${quote(s.name)}) where ${conditions.join(' and ')}`;
   });
   resource.push(
-    // job and instance on the exported series then say which service and which pod.
+    // job and instance on the exported series then say which service and which process: the
+    // sender's own service.instance.id where it sets one (several worker processes in one pod are
+    // several counters, each needs its own series), else the pod's name.
     `set(attributes["service.name"], attributes[${quote(CHAT_SERVICE_ATTR)}]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`,
-    `set(attributes["service.instance.id"], attributes["k8s.pod.name"]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`,
+    `set(attributes["service.instance.id"], attributes["k8s.pod.name"]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil and (attributes["service.instance.id"] == nil or attributes["service.instance.id"] == "")`,
   );
   const datapoint = [
     `set(attributes["service"], resource.attributes[${quote(CHAT_SERVICE_ATTR)}]) where ${known}`,
@@ -42,17 +70,26 @@ function identityStatements(config: ChartConfig): { resource: string[]; datapoin
   return { resource, datapoint };
 }
 
+/** Every HTTP server instrument of both conventions, by its OpenTelemetry name. */
+export const HTTP_SERVER_METRICS: readonly string[] = [...new Set(Object.values(HTTP_CONVENTIONS).flatMap((c) => c.otelServerMetrics))];
+
 /**
- * Drops the configured attributes from every data point, then merges the points that become
- * identical: deleting alone would leave several cumulative streams under one label set, and the
- * exporter would keep whichever came last. Summing cumulative counters and histograms of one
+ * Drops the configured attributes from the HTTP server metrics' data points, then merges the points
+ * that become identical: deleting alone would leave several cumulative streams under one label set,
+ * and the exporter would keep whichever came last. Summing cumulative counters and histograms of one
  * export (same timestamp) is their total. Without an attribute list, aggregate_on_attributes groups
  * by all the attributes a point still has (v0.145.0 skips its attribute filter then).
+ *
+ * Only there: on a client metric the same keys (server.address, server.port) name the dependency it
+ * called, and a gauge's values are not additive, so gauges (and summaries) are never touched, whatever
+ * their name.
  */
-function dropAttributesStatements(attributes: readonly string[]): { datapoint: string[]; metric: string[] } {
+function dropAttributesStatements(attributes: readonly string[]): { condition: string; datapoint: string[]; metric: string[] } {
+  const names = HTTP_SERVER_METRICS.map((m) => `metric.name == ${quote(m)}`).join(' or ');
   return {
+    condition: `(${names}) and metric.type != METRIC_DATA_TYPE_GAUGE and metric.type != METRIC_DATA_TYPE_SUMMARY`,
     datapoint: attributes.map((a) => `delete_key(attributes, ${quote(a)})`),
-    metric: ['aggregate_on_attributes("sum") where type != METRIC_DATA_TYPE_SUMMARY'],
+    metric: ['aggregate_on_attributes("sum")'],
   };
 }
 
@@ -73,8 +110,6 @@ export function pushNamespaces(config: ChartConfig): string[] {
  */
 function k8sAttributes(config: ChartConfig): Record<string, unknown> {
   // pushNamespaces() is never empty here: without push services the chart deploys no collector.
-  const push = config.services.filter((s) => s.exportMode === 'push');
-  const podLabelKeys = [...new Set(push.flatMap((s) => Object.keys(s.selector)))].sort();
   const namespaces = pushNamespaces(config);
   return {
     auth_type: 'serviceAccount',
@@ -86,14 +121,14 @@ function k8sAttributes(config: ChartConfig): Record<string, unknown> {
     wait_for_metadata_timeout: '10s',
     extract: {
       metadata: ['k8s.namespace.name', 'k8s.pod.name', 'k8s.pod.uid'],
-      labels: podLabelKeys.map((key) => ({ tag_name: podLabelAttr(key), key, from: 'pod' })),
+      labels: podLabelKeys(config).map((key) => ({ tag_name: podLabelAttr(key), key, from: 'pod' })),
     },
     // The chat services push straight from their pods, so the peer address is the pod IP.
     pod_association: [{ sources: [{ from: 'connection' }] }],
   };
 }
 
-/** Memory limiter, pod identity, the unattributed filter, the attribute drop and batching, in pipeline order. */
+/** Memory limiter, pod identity (claims cleared first), the unattributed filter, the attribute drop and batching, in pipeline order; the unrouted filter. */
 function processors(config: ChartConfig, options: CollectorConfigOptions): Record<string, unknown> {
   const identity = identityStatements(config);
   const dropped = config.collector.droppedAttributes;
@@ -101,6 +136,10 @@ function processors(config: ChartConfig, options: CollectorConfigOptions): Recor
   return {
     // 1s, as upstream recommends: a burst is caught before it outgrows the spike allowance.
     memory_limiter: { check_interval: '1s', limit_percentage: options.memoryLimitPercent ?? 80, spike_limit_percentage: 25 },
+    [CLEAR_CLAIMED_IDENTITY]: {
+      error_mode: 'ignore',
+      metric_statements: [{ context: 'resource', statements: clearClaimedIdentityStatements(config) }],
+    },
     // k8s_attributes: the processor's type since contrib 0.152 (k8sattributes is a deprecated alias).
     k8s_attributes: k8sAttributes(config),
     'transform/chat_service_identity': {
@@ -110,18 +149,27 @@ function processors(config: ChartConfig, options: CollectorConfigOptions): Recor
         { context: 'datapoint', statements: identity.datapoint },
       ],
     },
-    // A sender no configured service claims (unknown pod, wrong labels or namespace) would be
-    // exported under no service; dropped here, counted in otelcol_processor_filter_datapoints.filtered (no _total since collector 0.152).
+    // A sender no configured service claims (unknown pod, wrong labels or namespace, or a service
+    // it only named itself) would be exported under no service; dropped here, counted in
+    // otelcol_processor_filter_datapoints.filtered{filter="filter/unattributed"} (no _total since collector 0.152).
     [UNATTRIBUTED_FILTER]: {
       error_mode: 'ignore',
       metrics: { metric: [`resource.attributes[${quote(CHAT_SERVICE_ATTR)}] == nil`] },
     },
+    // Everything the routing connector matches to no route: dropped, and counted in the same
+    // counter with filter="filter/unrouted". Nothing gets there while each configured service has
+    // its route; it keeps a gap between the identity and the routes visible instead of silent.
+    [UNROUTED_FILTER]: {
+      error_mode: 'ignore',
+      metrics: { metric: ['true'] },
+    },
     ...(dropped.length ? {
       'transform/drop_attributes': {
         error_mode: 'ignore',
+        // A group's conditions gate each of its statements (evaluated once per data point / metric).
         metric_statements: [
-          { context: 'datapoint', statements: drop.datapoint },
-          { context: 'metric', statements: drop.metric },
+          { context: 'datapoint', conditions: [drop.condition], statements: drop.datapoint },
+          { context: 'metric', conditions: [drop.condition], statements: drop.metric },
         ],
       },
     } : {}),
@@ -141,9 +189,12 @@ function prometheusExporters(config: ChartConfig, exporters: readonly ServiceExp
   }]));
 }
 
-/** The collector's own telemetry and the pipelines: OTLP through the processors to the routing connector, then one pipeline per service. */
+/**
+ * The collector's own telemetry and the pipelines: OTLP through the processors to the routing
+ * connector, then one pipeline per service, and the default pipeline for what no route takes.
+ */
 function service(config: ChartConfig, exporters: readonly ServiceExporter[]): Record<string, unknown> {
-  const processorIds = ['memory_limiter', 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
+  const processorIds = ['memory_limiter', CLEAR_CLAIMED_IDENTITY, 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
     ...(config.collector.droppedAttributes.length ? ['transform/drop_attributes'] : []), 'batch'];
   return {
     extensions: ['health_check'],
@@ -156,6 +207,9 @@ function service(config: ChartConfig, exporters: readonly ServiceExporter[]): Re
     pipelines: {
       metrics: { receivers: ['otlp'], processors: processorIds, exporters: ['routing'] },
       ...Object.fromEntries(exporters.map((e) => [e.pipelineId, { receivers: ['routing'], exporters: [e.exporterId] }])),
+      // A pipeline needs an exporter, and the chart's only kind is prometheus: its filter drops every
+      // point first, so nothing on this pipeline ever reaches the one named here.
+      [UNROUTED_PIPELINE]: { receivers: ['routing'], processors: [UNROUTED_FILTER], exporters: [exporters[0].exporterId] },
     },
   };
 }
@@ -180,6 +234,7 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
       // Each service's series to its own pipeline and exporter, by the identity the transform set.
       routing: {
         error_mode: 'ignore',
+        default_pipelines: [UNROUTED_PIPELINE],
         table: exporters.map((e) => ({
           context: 'resource',
           condition: `attributes[${quote(CHAT_SERVICE_ATTR)}] == ${quote(e.service.name)}`,

@@ -86,15 +86,20 @@ export class PrometheusOperator extends Construct {
     new k8s.KubeRole(this, 'role', {
       metadata: this.meta,
       rules: [
+        // The workloads it reconciles: it sets their finalizers and status.
         {
           apiGroups: ['monitoring.coreos.com'],
-          resources: ['prometheuses', 'prometheuses/finalizers', 'prometheuses/status', 'servicemonitors',
-            'servicemonitors/status', 'podmonitors', 'probes', 'prometheusrules', 'scrapeconfigs',
+          resources: ['prometheuses', 'prometheuses/finalizers', 'prometheuses/status',
             'alertmanagers', 'alertmanagers/finalizers', 'alertmanagers/status'],
           verbs: MANAGE,
         },
-        // Read only: it renders Alertmanager's configuration from them.
-        { apiGroups: ['monitoring.coreos.com'], resources: ['alertmanagerconfigs'], verbs: READ },
+        // Read only: it renders the Prometheus and Alertmanager configurations from them. (v0.93 writes
+        // their status only under the StatusForConfigurationResources feature gate, which is off.)
+        {
+          apiGroups: ['monitoring.coreos.com'],
+          resources: ['servicemonitors', 'podmonitors', 'probes', 'prometheusrules', 'scrapeconfigs', 'alertmanagerconfigs'],
+          verbs: READ,
+        },
         { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
         // The generated Prometheus and Alertmanager configurations and rule files live in Secrets and
         // ConfigMaps it owns; it reads the receivers' credentials from the Secret the user created.

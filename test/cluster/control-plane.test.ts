@@ -165,7 +165,12 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
         const s = cp.admin.json<K8sObject>(['get', 'secret', stsName, '-n', stackNamespace]);
         return s.data?.['prometheus.yaml.gz'] ? s : undefined;
       });
-      expect(decodeOperatorConfig(secret.data['prometheus.yaml.gz']).scrape_configs.length).toBeGreaterThan(0);
+      // One scrape job per ServiceMonitor endpoint in dist/ (the operator names them
+      // serviceMonitor/<namespace>/<name>/<endpoint index>): it read every one of them.
+      const jobs = (decodeOperatorConfig(secret.data['prometheus.yaml.gz']).scrape_configs as { job_name: string }[]).map((j) => j.job_name);
+      const monitorJobs = of('ServiceMonitor').flatMap((m) => (m.spec.endpoints as unknown[]).map((_e, i) => `serviceMonitor/${m.metadata.namespace}/${m.metadata.name}/${i}`));
+      expect(monitorJobs.length).toBeGreaterThan(0);
+      expect(jobs.filter((j) => j.startsWith('serviceMonitor/')).sort()).toEqual(monitorJobs.sort());
       const ruleMaps = await until('the rule ConfigMaps', () => {
         const items = cp.admin.json<{ items: K8sObject[] }>(['get', 'configmap', '-n', stackNamespace, '-l', `prometheus-name=${prometheusCr.metadata.name}`]).items;
         return items.length > 0 ? items : undefined;
@@ -214,6 +219,17 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
         expect(`${name}: ${r.stderr}`).toBe(`${name}: `);
         expect(r.status).toBe(0);
       }
+    });
+
+    it('only reads the configuration resources (ServiceMonitors, PodMonitors, Probes, PrometheusRules, ScrapeConfigs, AlertmanagerConfigs), yet reconciled above', () => {
+      const as = saOf(operatorDeployment);
+      const resources = ['servicemonitors', 'podmonitors', 'probes', 'prometheusrules', 'scrapeconfigs', 'alertmanagerconfigs'].map((r) => `${r}.monitoring.coreos.com`);
+      const verdicts = resources.flatMap((r) => ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'].map((verb) =>
+        `${verb} ${r}: ${cp.admin.run(['auth', 'can-i', verb, r, '-n', stackNamespace, `--as=${as}`]).stdout.trim()}`));
+      const expected = resources.flatMap((r) => ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'].map((verb) =>
+        `${verb} ${r}: ${['get', 'list', 'watch'].includes(verb) ? 'yes' : 'no'}`));
+      expect(verdicts).toEqual(expected);
+      expect(cp.admin.run(['auth', 'can-i', 'update', 'servicemonitors.monitoring.coreos.com', '--subresource=status', '-n', stackNamespace, `--as=${as}`]).stdout.trim()).toBe('no');
     });
 
     it('may emit Events in every namespace it watches (events.k8s.io create and patch)', () => {

@@ -24,8 +24,8 @@
  * 2. Identity labels. lib/collector's `transform/chat_service_identity` sets the datapoint
  *    attributes `service` (configured service name), `namespace` (the pod's namespace) and `pod`
  *    (the pod's name) on every series of a recognised pod, and the resource attributes
- *    service.name = the service and service.instance.id = the pod, which the exporter turns into
- *    `job` and `instance`. The Collector's ServiceMonitor scrapes the exporter with
+ *    service.name = the service and service.instance.id = the pod (where the sender set none; the
+ *    synthetic services set none), which the exporter turns into `job` and `instance`. The Collector's ServiceMonitor scrapes the exporter with
  *    honorLabels: true, so those exposed labels win over the target labels the Prometheus Operator
  *    attaches (job=otel-collector, namespace=monitoring, service=otel-collector, pod=<collector
  *    pod>, container, endpoint). Here: the target carries those collector target labels, and

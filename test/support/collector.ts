@@ -209,7 +209,8 @@ const ottl = (s: string) => JSON.stringify(s);
  * `transform/k8sattributes_stub`, which puts on each sender's resource exactly what k8sattributes
  * would have: for every pod the chart's k8sattributes config would find (its namespace filter), the
  * metadata in its `extract.metadata` and the pod labels in its `extract.labels` under their
- * `tag_name`, recognised by STUB_POD_ATTRIBUTE instead of the peer IP.
+ * `tag_name`, recognised by STUB_POD_ATTRIBUTE instead of the peer IP; like k8sattributes, never
+ * over an attribute the sender set itself (so a forged one shows unless the chart clears it first).
  *
  * `kubeconfig`: k8sattributes is kept and authenticates with that kubeconfig instead of the
  * in-cluster ServiceAccount; pod association stays by connection, so senders must connect from
@@ -230,7 +231,9 @@ export function withKubernetesIdentity(config: CollectorConfig, identity: Kubern
   for (const pod of identity.stub) {
     if (filterNamespace !== undefined && pod.namespace !== filterNamespace) continue; // not watched: not found
     const where = `where attributes[${ottl(STUB_POD_ATTRIBUTE)}] == ${ottl(pod.name)}`;
-    const set = (key: string, value: string) => statements.push(`set(attributes[${ottl(key)}], ${ottl(value)}) ${where}`);
+    // As k8sattributes does (its setResourceAttribute): an attribute the sender already set, non-empty, is kept.
+    const set = (key: string, value: string) => statements.push(
+      `set(attributes[${ottl(key)}], ${ottl(value)}) ${where} and (attributes[${ottl(key)}] == nil or attributes[${ottl(key)}] == "")`);
     if (metadata.includes('k8s.namespace.name')) set('k8s.namespace.name', pod.namespace);
     if (metadata.includes('k8s.pod.name')) set('k8s.pod.name', pod.name);
     if (metadata.includes('k8s.pod.uid')) set('k8s.pod.uid', pod.uid ?? `stub-uid-${pod.name}`);

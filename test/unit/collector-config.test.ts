@@ -67,3 +67,61 @@ describe('collector: a stopped pod\'s series expire a few export intervals after
 it('collector: memory_limiter checks every second, as upstream recommends', () => {
   expect(collectorOf(synthObjects()).processors.memory_limiter.check_interval).toBe('1s');
 });
+
+describe('collector: a sender\'s claims are cleared before it is identified', () => {
+  const collector = collectorOf(synthObjects(configWith({
+    services: [
+      { name: 'a', namespace: 'one', selector: { app: 'a', tier: 'backend' } },
+      { name: 'b', namespace: 'one', selector: { 'app.kubernetes.io/name': 'b' } },
+    ],
+  })));
+  const metrics = collector.service.pipelines.metrics.processors as string[];
+
+  it('a transform between memory_limiter and k8s_attributes deletes chat.service, the k8s attributes the identity reads and service.namespace', () => {
+    expect(metrics.slice(0, 3)).toEqual(['memory_limiter', 'transform/clear_claimed_identity', 'k8s_attributes']);
+    const [group] = collector.processors['transform/clear_claimed_identity'].metric_statements;
+    expect(group.context).toBe('resource');
+    // Everything the identity transform reads from the resource, written out here, plus service.namespace.
+    expect([...group.statements].sort()).toEqual([
+      'chat.service', 'k8s.namespace.name', 'k8s.pod.label.app', 'k8s.pod.label.app.kubernetes.io/name', 'k8s.pod.label.tier',
+      'k8s.pod.name', 'k8s.pod.uid', 'service.namespace',
+    ].map((k) => `delete_key(attributes, "${k}")`).sort());
+  });
+
+  it('keeps a sender\'s service.instance.id; the pod name only where it has none', () => {
+    const resource: string[] = collector.processors['transform/chat_service_identity'].metric_statements[0].statements;
+    const instance = resource.filter((s) => s.includes('"service.instance.id"'));
+    expect(instance).toEqual(['set(attributes["service.instance.id"], attributes["k8s.pod.name"]) where attributes["chat.service"] != nil'
+      + ' and (attributes["service.instance.id"] == nil or attributes["service.instance.id"] == "")']);
+  });
+
+  it('what no route takes goes to a default pipeline whose filter drops and counts all of it', () => {
+    expect(collector.connectors.routing.default_pipelines).toEqual(['metrics/unrouted']);
+    const unrouted = collector.service.pipelines['metrics/unrouted'];
+    expect(unrouted.receivers).toEqual(['routing']);
+    expect(unrouted.processors).toEqual(['filter/unrouted']);
+    expect(collector.processors['filter/unrouted'].metrics).toEqual({ metric: ['true'] });
+  });
+});
+
+describe('collector: the Host-header drop and its re-aggregation touch the HTTP server metrics only', () => {
+  const drop = collectorOf(synthObjects()).processors['transform/drop_attributes'];
+  const [datapoint, metric] = drop.metric_statements;
+  /** Both conventions' server instruments, written out here (the instrumentation's names, before the exporter renames them). */
+  const SERVER = ['http.server.duration', 'http.server.request.size', 'http.server.response.size', 'http.server.active_requests',
+    'http.server.request.duration', 'http.server.request.body.size', 'http.server.response.body.size'];
+
+  it.each([['datapoint', datapoint], ['metric', metric]])('%s statements are gated by the server metric names, never on a gauge or summary', (_name, group) => {
+    expect(group.conditions).toHaveLength(1);
+    const [condition] = group.conditions as string[];
+    const names = [...condition.matchAll(/metric\.name == "([^"]+)"/g)].map((m) => m[1]);
+    expect(names.sort()).toEqual([...SERVER].sort());
+    expect(condition).not.toMatch(/http\.client/);
+    expect(condition).toMatch(/\) and metric\.type != METRIC_DATA_TYPE_GAUGE and metric\.type != METRIC_DATA_TYPE_SUMMARY$/);
+  });
+
+  it('deletes exactly the configured attributes and sums what then coincides', () => {
+    expect(datapoint.statements).toEqual(defaultConfig().collector.droppedAttributes.map((a) => `delete_key(attributes, "${a}")`));
+    expect(metric.statements).toEqual(['aggregate_on_attributes("sum")']);
+  });
+});
