@@ -94,6 +94,7 @@ const BURN_TIER_ALERTS = [
  * - a service's faster burn tier mutes its slower ones of the same SLI (same budget, the fastest is the news);
  * - a service whose metrics are absent mutes its latency and burn alerts (their data is gone, not bad);
  * - a service over its sample limit mutes its "metrics absent" (the limit is why they are absent);
+ * - a Prometheus failing to send to an Alertmanager mutes its "dropping alerts" for that Alertmanager;
  * - the collector being down mutes "metrics absent" of every push service and the failed scrapes of
  *   its own targets (one page, not one per service).
  */
@@ -107,6 +108,12 @@ export function inhibitRules(config: ChartConfig): InhibitRule[] {
       equal: ['service'],
     },
     { sourceMatch: [eq('alertname', ALERT_NAMES.sampleLimit)], targetMatch: [eq('alertname', ALERT_NAMES.metricsAbsent)], equal: ['service'] },
+    // A failed batch is also counted as dropped: the same Prometheus and Alertmanager, one cause.
+    {
+      sourceMatch: [eq('alertname', ALERT_NAMES.notificationsFailing)],
+      targetMatch: [eq('alertname', ALERT_NAMES.notificationsDropped)],
+      equal: ['namespace', 'pod', 'alertmanager'],
+    },
   );
   const pushing = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
   if (pushing.length > 0) {

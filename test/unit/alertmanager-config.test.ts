@@ -161,6 +161,15 @@ describe('Alertmanager inhibitions', () => {
     expect(mutes(alert(ALERT_NAMES.collectorDown), alert(ALERT_NAMES.burnFast, push[0]))).toBe(false);
   });
 
+  it('Prometheus failing to send to an Alertmanager mutes its dropped alerts for that Alertmanager only', () => {
+    const at = (alertname: string, pod: string, alertmanager: string) => ({ alertname, namespace: config.namespace, pod, alertmanager });
+    const am = 'http://10.244.0.7:9093/api/v2/alerts';
+    expect(mutes(at('PrometheusNotificationsFailing', 'prometheus-0', am), at('PrometheusNotificationsDropped', 'prometheus-0', am))).toBe(true);
+    expect(mutes(at('PrometheusNotificationsFailing', 'prometheus-0', am), at('PrometheusNotificationsDropped', 'prometheus-1', am))).toBe(false);
+    expect(mutes(at('PrometheusNotificationsFailing', 'prometheus-0', am), at('PrometheusNotificationsDropped', 'prometheus-0', 'http://10.244.0.8:9093/api/v2/alerts'))).toBe(false);
+    expect(mutes(at('PrometheusNotificationsDropped', 'prometheus-0', am), at('PrometheusNotificationsFailing', 'prometheus-0', am))).toBe(false);
+  });
+
   it('the collector being down mutes the failed scrapes of its own targets only', () => {
     const down = (job: string, namespace: string) => ({ alertname: ALERT_NAMES.targetDown, job, namespace });
     const collectorDown = alert(ALERT_NAMES.collectorDown);
