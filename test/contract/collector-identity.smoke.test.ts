@@ -119,6 +119,8 @@ describeWithChatService('collector identity on the real chain: forged claims, wo
     it('a rogue pod claiming chat-auth (chat.service, or the k8s attributes and pod label) is exported under no service', async () => {
       // The real chat-auth series are in: the forged ones, had they passed, would be too by now.
       await waitFor(`sum(http_server_duration_milliseconds_count{service="${auth.name}"})`, workersTotal);
+      // Each service is its own scrape target, scraped at its own moment: wait for chat-messaging's too.
+      await waitFor(`sum(http_server_duration_milliseconds_count{service="${messaging.name}"})`, MESSAGING_REQUESTS);
       const pods = (await prometheus!.query('count by (pod, job, service) (http_server_duration_milliseconds_count)')).map((r) => `${r.metric.job} ${r.metric.service} ${r.metric.pod}`);
       expect(pods.sort()).toEqual([`${auth.name} ${auth.name} ${WORKERS_POD}`, `${messaging.name} ${messaging.name} ${MESSAGING_POD}`].sort());
       expect(await prometheus!.query(`{pod=~"rogue-.*|${auth.name}-0"}`)).toEqual([]);
