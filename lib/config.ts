@@ -136,6 +136,7 @@ export function validateConfig(raw: unknown): ChartConfig {
   const namespace = str('namespace', c.namespace ?? d.namespace, DNS1123_LABEL, DNS_FIX);
   const images = validateImages(c.images);
   const { scrapeInterval, recordingWindow } = validateIntervals(c);
+  const collectorReplicas = int('collectorReplicas', c.collectorReplicas ?? d.collectorReplicas, 1, 10);
   const services = validateServices(c.services, namespace);
   return {
     namespace,
@@ -149,8 +150,8 @@ export function validateConfig(raw: unknown): ChartConfig {
       : str('storageClassName', c.storageClassName, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'use the name of a StorageClass'),
     grafanaNodePort: int('grafanaNodePort', c.grafanaNodePort ?? d.grafanaNodePort, 30000, 32767),
     grafanaAdminSecret: str('grafanaAdminSecret', c.grafanaAdminSecret ?? d.grafanaAdminSecret, DNS1123_LABEL, DNS_FIX),
-    collectorReplicas: int('collectorReplicas', c.collectorReplicas ?? d.collectorReplicas, 1, 10),
-    collector: validateCollector(c.collector ?? {}, scrapeInterval),
+    collectorReplicas,
+    collector: validateCollector(c.collector ?? {}, { scrapeInterval, recordingWindow, replicas: collectorReplicas }),
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? d.prometheusReplicas, 1, 10),
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? d.runbookBaseUrl, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),

@@ -61,6 +61,7 @@ function collectorChart(app: App, config: ChartConfig, exporters: ServiceExporte
     pushNamespaces: pushNamespaces(config),
     scrapeInterval: config.scrapeInterval,
     replicas: config.collectorReplicas,
+    autoscaling: config.collector.autoscaling,
   });
 }
 

@@ -2,6 +2,7 @@
  * The OpenTelemetry Collector's configuration as plain data, a pure function of the chart config.
  */
 import { ChartConfig } from '../config';
+import { COLLECTOR_DEFAULTS } from './collector-settings';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
 import { ServiceExporter, serviceExporters } from './service-exporters';
 
@@ -224,7 +225,17 @@ export function collectorConfig(config: ChartConfig, options: CollectorConfigOpt
     receivers: {
       otlp: {
         protocols: {
-          grpc: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc}` },
+          grpc: {
+            endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpGrpc}`,
+            // Clients reconnect every maxConnectionAge, and the Service spreads them again: without
+            // it, a replica added later gets no traffic until its peers' clients reconnect by chance.
+            keepalive: {
+              server_parameters: {
+                max_connection_age: config.collector.maxConnectionAge,
+                max_connection_age_grace: COLLECTOR_DEFAULTS.maxConnectionAgeGrace,
+              },
+            },
+          },
           http: { endpoint: `0.0.0.0:${COLLECTOR_PORTS.otlpHttp}` },
         },
       },

@@ -1,5 +1,5 @@
 /** How the collector treats what the push services send: its settings, their defaults and their validation. */
-import { ConfigError, durationSeconds, given, GO_DURATION, list, requireObject, str } from '../validation';
+import { ConfigError, durationSeconds, given, GO_DURATION, int, list, requireObject, str } from '../validation';
 
 export interface CollectorSettings {
   /** How often the push services export OTLP (the real chat services: every 1 s). @default '1s' */
@@ -16,6 +16,28 @@ export interface CollectorSettings {
    * chart queries may be listed. @default DEFAULT_DROPPED_ATTRIBUTES, the Host-header family
    */
   readonly droppedAttributes: readonly string[];
+  /**
+   * How long an OTLP gRPC connection lives before the collector asks its client to reconnect
+   * (GOAWAY, after which in-flight exports finish). A gRPC client otherwise stays on the replica it
+   * first reached, so replicas added later get no traffic; each reconnect lets the Service pick again.
+   * Longer than metricExpiration + scrapeInterval (a pod's copy on the replica it left is gone
+   * before it can move again) and than recordingWindow (no rate window spans a pod's return to a
+   * replica it left: README, "Several collector replicas").
+   * @default '2m', or twice that floor where it is longer
+   */
+  readonly maxConnectionAge: string;
+  /** Collector replicas scaled by a HorizontalPodAutoscaler on CPU; off unless given. */
+  readonly autoscaling?: CollectorAutoscaling;
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2) for the collector's Deployment; needs a metrics API (metrics-server). */
+export interface CollectorAutoscaling {
+  /** @default collectorReplicas */
+  readonly minReplicas: number;
+  /** @default 2 x minReplicas */
+  readonly maxReplicas: number;
+  /** Average CPU use the autoscaler keeps, in percent of the CPU request. @default 70 */
+  readonly cpuUtilization: number;
 }
 
 /**
@@ -30,6 +52,10 @@ export const COLLECTOR_DEFAULTS = {
   /** Export intervals past the scrape interval a silent series stays exposed. */
   expirationExports: 5,
   droppedAttributes: DEFAULT_DROPPED_ATTRIBUTES,
+  maxConnectionAge: '2m',
+  /** After GOAWAY, how long in-flight exports (milliseconds each) may take before the connection closes. */
+  maxConnectionAgeGrace: '10s',
+  cpuUtilization: 70,
 } as const;
 
 /** Labels the chart's queries read: never dropped (attribute "a.b" becomes label "a_b"). */
@@ -37,7 +63,10 @@ const QUERIED_LABELS = ['service', 'namespace', 'pod', 'le', 'http_status_code',
 const FIX = 'use a duration in h, m, s or ms such as "1s"';
 
 /** Seconds as a Go duration, the collector's syntax: "5s", "1500ms". */
-const goDuration = (seconds: number) => (Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`);
+const goDuration = (seconds: number) => {
+  if (!Number.isInteger(seconds)) return `${Math.round(seconds * 1000)}ms`;
+  return seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+};
 
 // A stopped pod's series (and its gauge's last value) leave the exposition once it misses a few
 // exports, but not before Prometheus has scraped its last counts: shorter, and every rollout
@@ -64,12 +93,49 @@ function validateDroppedAttribute(a: unknown, i: number): string {
   return key;
 }
 
-export function validateCollector(raw: unknown, scrapeInterval: string): CollectorSettings {
-  const c = requireObject('collector', raw, ['exportInterval', 'metricExpiration', 'droppedAttributes']);
+// Each reconnect may move a pod to another replica, which keeps exposing the pod's last values for
+// metricExpiration and a scrape. Reconnecting sooner would stack a third copy of the pod; and a rate
+// window longer than the age could span the pod leaving a replica and coming back to its old series.
+function validateMaxConnectionAge(v: unknown, metricExpiration: string, scrapeInterval: string, recordingWindow: string): string {
+  const floor = Math.max(durationSeconds(metricExpiration) + durationSeconds(scrapeInterval), durationSeconds(recordingWindow));
+  const fallback = goDuration(Math.max(durationSeconds(COLLECTOR_DEFAULTS.maxConnectionAge), 2 * floor));
+  const age = str('collector.maxConnectionAge', v ?? fallback, GO_DURATION, FIX);
+  if (durationSeconds(age) <= floor) {
+    throw new ConfigError('collector.maxConnectionAge',
+      `${age} is not longer than both metricExpiration (${metricExpiration}) + scrapeInterval (${scrapeInterval}) and recordingWindow (${recordingWindow})`,
+      `make it longer than ${goDuration(floor)}, or leave it out (${fallback})`);
+  }
+  return age;
+}
+
+function validateAutoscaling(v: unknown, replicas: number): CollectorAutoscaling | undefined {
+  if (v === undefined) return undefined;
+  const a = requireObject('collector.autoscaling', v, ['minReplicas', 'maxReplicas', 'cpuUtilization']);
+  const minReplicas = int('collector.autoscaling.minReplicas', a.minReplicas ?? replicas, 1, 50);
+  const maxReplicas = int('collector.autoscaling.maxReplicas', a.maxReplicas ?? 2 * minReplicas, 1, 50);
+  if (maxReplicas < minReplicas) {
+    throw new ConfigError('collector.autoscaling.maxReplicas', `${maxReplicas} is below minReplicas (${minReplicas})`, 'give at least minReplicas');
+  }
+  const cpuUtilization = int('collector.autoscaling.cpuUtilization', a.cpuUtilization ?? COLLECTOR_DEFAULTS.cpuUtilization, 10, 100);
+  return { minReplicas, maxReplicas, cpuUtilization };
+}
+
+export interface CollectorContext {
+  readonly scrapeInterval: string;
+  readonly recordingWindow: string;
+  /** collectorReplicas: autoscaling's default minimum. */
+  readonly replicas: number;
+}
+
+export function validateCollector(raw: unknown, ctx: CollectorContext): CollectorSettings {
+  const { scrapeInterval } = ctx;
+  const c = requireObject('collector', raw, ['exportInterval', 'metricExpiration', 'droppedAttributes', 'maxConnectionAge', 'autoscaling']);
   const exportInterval = str('collector.exportInterval', c.exportInterval ?? COLLECTOR_DEFAULTS.exportInterval, GO_DURATION, FIX);
   if (durationSeconds(exportInterval) === 0) throw new ConfigError('collector.exportInterval', 'must not be zero', FIX);
   const metricExpiration = validateMetricExpiration(c.metricExpiration, scrapeInterval, exportInterval);
   const droppedAttributes = list('collector.droppedAttributes', given(c.droppedAttributes, COLLECTOR_DEFAULTS.droppedAttributes))
     .map(validateDroppedAttribute);
-  return { exportInterval, metricExpiration, droppedAttributes };
+  const maxConnectionAge = validateMaxConnectionAge(c.maxConnectionAge, metricExpiration, scrapeInterval, ctx.recordingWindow);
+  const autoscaling = validateAutoscaling(c.autoscaling, ctx.replicas);
+  return { exportInterval, metricExpiration, droppedAttributes, maxConnectionAge, ...(autoscaling ? { autoscaling } : {}) };
 }

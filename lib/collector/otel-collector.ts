@@ -7,6 +7,7 @@ import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '..
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
 import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
 import { COLLECTOR_PORTS } from './collector-config';
+import { CollectorAutoscaling } from './collector-settings';
 import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from './service-exporters';
 
 export interface OtelCollectorProps {
@@ -23,6 +24,8 @@ export interface OtelCollectorProps {
   readonly scrapeInterval: string;
   /** @default 1 (above 1, with a PodDisruptionBudget) */
   readonly replicas?: number;
+  /** A HorizontalPodAutoscaler owns the replica count instead of `replicas`. @default none */
+  readonly autoscaling?: CollectorAutoscaling;
   /** @default 100m/256Mi requests, 500m/512Mi limits */
   readonly resources?: ResourceSizes;
 }
@@ -90,7 +93,8 @@ export class OtelCollector extends Construct {
     });
     this.deployment(props, configYaml);
     this.services(props);
-    podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
+    if (props.autoscaling) this.autoscaler(props.autoscaling);
+    podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.autoscaling?.maxReplicas ?? props.replicas ?? 1 });
     // Its own telemetry (dropped unattributed points, exporter errors); the chat services' series
     // are scraped per service, by the ServiceMonitors of the services.
     new ServiceMonitorForComponent(this, 'monitor', {
@@ -102,7 +106,8 @@ export class OtelCollector extends Construct {
     new k8s.KubeDeployment(this, 'deployment', {
       metadata: this.meta,
       spec: {
-        replicas: props.replicas ?? 1,
+        // Under an autoscaler the count is its to set: a replicas field here would reset it on every apply.
+        ...(props.autoscaling ? {} : { replicas: props.replicas ?? 1 }),
         selector: { matchLabels: this.podSelector },
         template: {
           metadata: {
@@ -118,6 +123,24 @@ export class OtelCollector extends Construct {
             volumes: [{ name: 'config', configMap: { name: `${NAMES.collector}-config` } }],
           },
         },
+      },
+    });
+  }
+
+  /**
+   * Replicas between min and max, keeping the pods' average CPU at the target share of their
+   * request (the collector's cost grows with the points it receives, bench/RESULTS.md). Scaling
+   * down is held for 5 minutes, the autoscaler's default: each change moves chat pods' connections.
+   */
+  private autoscaler(a: CollectorAutoscaling): void {
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
+      metadata: this.meta,
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAMES.collector },
+        minReplicas: a.minReplicas,
+        maxReplicas: a.maxReplicas,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuUtilization } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
       },
     });
   }

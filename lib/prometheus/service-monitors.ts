@@ -2,9 +2,10 @@ import { Construct } from 'constructs';
 import {
   ServiceMonitor,
   ServiceMonitorSpecEndpoints,
+  ServiceMonitorSpecEndpointsRelabelings,
   ServiceMonitorSpecEndpointsRelabelingsAction,
 } from '../../imports/servicemonitor-monitoring.coreos.com';
-import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from '../collector/service-exporters';
+import { COLLECTOR_POD_LABEL, EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from '../collector/service-exporters';
 import { ChatServiceConfig } from '../config';
 import { componentLabels, MONITORING_SELECTOR } from '../labels';
 
@@ -32,7 +33,7 @@ export class ServiceMonitorForChatService extends Construct {
   constructor(scope: Construct, id: string, props: ServiceMonitorForChatServiceProps) {
     super(scope, id);
     const s = props.service;
-    const relabelings = ['job', 'service'].map((targetLabel) => ({
+    const relabelings: ServiceMonitorSpecEndpointsRelabelings[] = ['job', 'service'].map((targetLabel) => ({
       action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, targetLabel, replacement: s.name,
     }));
     let target: { namespaceSelector?: { matchNames: string[] }; selector: Record<string, string>; endpoint: ServiceMonitorSpecEndpoints };
@@ -43,6 +44,10 @@ export class ServiceMonitorForChatService extends Construct {
         // The collector set service, namespace, pod, job and instance on each series: keep them.
         endpoint: { port: EXPORTER_PORT_NAME, honorLabels: true },
       };
+      // Which collector replica exposed it: the chat pod's own `pod` overrides the target's.
+      relabelings.push({
+        action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: COLLECTOR_POD_LABEL,
+      });
     } else {
       if (!s.metricsPort) throw new Error(`${s.name}: a pull-mode service needs metricsPort`);
       target = {

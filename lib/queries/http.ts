@@ -3,6 +3,7 @@
  * Every expression is filtered on the `service` label, which both export paths set.
  */
 import { ChatServiceConfig } from '../config';
+import { COLLECTOR_POD_LABEL } from '../collector/service-exporters';
 import { HTTP_CONVENTIONS, UNMATCHED_ROUTE } from './conventions';
 
 const sel = (s: ChatServiceConfig, extra = '') => `{service="${s.name}"${extra}}`;
@@ -76,9 +77,12 @@ export function instanceCount(s: ChatServiceConfig): string {
   return `count by (service) (count by (service, pod) (${conv(s).count}${sel(s)}))`;
 }
 
-/** Active WebSocket connections summed over the service's pods (each reports its own gauge). */
+/**
+ * Active WebSocket connections summed over the service's pods (each reports its own gauge). A pod
+ * that just moved to another collector replica has two copies for a while: the larger counts once.
+ */
 export function websocketConnections(s: ChatServiceConfig, gauge: string): string {
-  return `sum by (service) (${gauge}${sel(s)})`;
+  return `sum by (service) (max without (${COLLECTOR_POD_LABEL}) (${gauge}${sel(s)}))`;
 }
 
 /** The raw request counter, for absence checks. */

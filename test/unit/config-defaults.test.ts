@@ -29,7 +29,14 @@ it('the collector defaults to COLLECTOR_DEFAULTS, its series expiring a scrape i
     exportInterval: COLLECTOR_DEFAULTS.exportInterval,
     metricExpiration: `${durationSeconds(CHART_DEFAULTS.scrapeInterval) + COLLECTOR_DEFAULTS.expirationExports * durationSeconds(COLLECTOR_DEFAULTS.exportInterval)}s`,
     droppedAttributes: COLLECTOR_DEFAULTS.droppedAttributes,
+    maxConnectionAge: COLLECTOR_DEFAULTS.maxConnectionAge,
   });
+});
+
+it('a longer recording window or expiration moves the connection age\'s default to twice its floor', () => {
+  // 2m recording window: the floor is 120 s (> 20 s expiration + 15 s scrape), the default 240 s.
+  const slow = validateConfig({ services: [{ name: 'a' }], recordingWindow: '2m' });
+  expect(slow.collector.maxConnectionAge).toBe(`${(2 * 120) / 60}m`);
 });
 
 it('Alertmanager defaults to ALERTMANAGER_DEFAULTS, and so do its receivers and routes', () => {

@@ -41,6 +41,10 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a runbook URL with a #fragment', { services, runbookBaseUrl: 'https://wiki.example.com/runbooks#chat' }, 'runbookBaseUrl', /is not valid/],
     ['a collector export interval in days (not a Go duration)', { services, collector: { exportInterval: '1d' } }, 'collector.exportInterval', /duration in h, m, s or ms/],
     ['a metric expiration shorter than a scrape plus 3 export intervals', { services, collector: { exportInterval: '1s', metricExpiration: '17s' } }, 'collector.metricExpiration', /scrapeInterval \(15s\) \+ 3 x exportInterval \(1s\)/],
+    ['a connection age within the expiration plus a scrape', { services, collector: { maxConnectionAge: '35s' } }, 'collector.maxConnectionAge', /not longer than both metricExpiration \(20s\) \+ scrapeInterval \(15s\)/],
+    ['a connection age within the recording window', { services, recordingWindow: '3m', collector: { maxConnectionAge: '3m' } }, 'collector.maxConnectionAge', /recordingWindow \(3m\).*longer than 3m, or leave it out \(6m\)/],
+    ['an autoscaler maximum below its minimum', { services, collector: { autoscaling: { minReplicas: 3, maxReplicas: 2 } } }, 'collector.autoscaling.maxReplicas', /2 is below minReplicas \(3\)/],
+    ['an autoscaler CPU target of 0', { services, collector: { autoscaling: { cpuUtilization: 0 } } }, 'collector.autoscaling.cpuUtilization', /.+/],
     ['an unknown collector key', { services, collector: { metricExpiry: '5s' } }, 'collector.metricExpiry', /unknown field.*metricExpiration/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];

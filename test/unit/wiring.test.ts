@@ -156,3 +156,44 @@ describe('OpenTelemetry Collector', () => {
     for (const label of ['service', 'namespace', 'pod']) expect(datapoint.some((st) => st.startsWith(`set(attributes["${label}"]`))).toBe(true);
   });
 });
+
+describe('several collector replicas', () => {
+  it('tells each replica\'s copy of a push series apart by the collector pod, on every push service\'s target', () => {
+    const monitors = ofKind(objects, 'ServiceMonitor').filter((m) => m.spec.endpoints[0].honorLabels);
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual(config.services.filter((s) => s.exportMode === 'push').map((s) => s.name).sort());
+    for (const m of monitors) {
+      expect(m.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'collector_pod' });
+    }
+    // A pull service's target is its own pod: no collector, no such label.
+    const pull = synthObjects(configWith({ services: [{ name: 'p', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }));
+    expect(JSON.stringify(named(pull, 'ServiceMonitor', 'p').spec)).not.toContain('collector_pod');
+  });
+
+  it('asks OTLP gRPC clients to reconnect every maxConnectionAge, so a replica added later gets its share', () => {
+    const grpc = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']).receivers.otlp.protocols.grpc;
+    expect(grpc.keepalive.server_parameters).toEqual({ max_connection_age: config.collector.maxConnectionAge, max_connection_age_grace: '10s' });
+    const other = synthObjects(configWith({ services: config.services, collector: { maxConnectionAge: '5m' } }));
+    expect(parse(named(other, 'ConfigMap', 'otel-collector-config').data['config.yaml']).receivers.otlp.protocols.grpc.keepalive.server_parameters.max_connection_age).toBe('5m');
+  });
+
+  it('has no autoscaler by default: the Deployment holds collectorReplicas', () => {
+    expect(ofKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+    expect(named(objects, 'Deployment', 'otel-collector').spec.replicas).toBe(config.collectorReplicas);
+  });
+
+  it('with autoscaling: an autoscaler on the collector Deployment\'s CPU owns the count, and a PodDisruptionBudget guards it', () => {
+    const scaled = synthObjects(configWith({ services: config.services, collector: { autoscaling: { minReplicas: 2, maxReplicas: 6, cpuUtilization: 60 } } }));
+    const deployment = named(scaled, 'Deployment', 'otel-collector');
+    expect(deployment.spec.replicas).toBeUndefined();
+    const hpa = named(scaled, 'HorizontalPodAutoscaler', 'otel-collector');
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.metadata.namespace).toBe(deployment.metadata.namespace);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 6]);
+    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
+    // Utilization is a share of the request: the container must have one.
+    expect(deployment.spec.template.spec.containers[0].resources.requests.cpu).toBeDefined();
+    const pdb = named(scaled, 'PodDisruptionBudget', 'otel-collector');
+    expect(matches(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+  });
+});
