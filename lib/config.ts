@@ -151,7 +151,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     grafanaNodePort: int('grafanaNodePort', c.grafanaNodePort ?? d.grafanaNodePort, 30000, 32767),
     grafanaAdminSecret: str('grafanaAdminSecret', c.grafanaAdminSecret ?? d.grafanaAdminSecret, DNS1123_LABEL, DNS_FIX),
     collectorReplicas,
-    collector: validateCollector(c.collector ?? {}, { scrapeInterval, recordingWindow, replicas: collectorReplicas }),
+    collector: validateCollector(c.collector ?? {}, { scrapeInterval, replicas: collectorReplicas }),
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? d.prometheusReplicas, 1, 10),
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? d.runbookBaseUrl, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),

@@ -185,6 +185,10 @@ function prometheusExporters(config: ChartConfig, exporters: readonly ServiceExp
     // A stopped pod's series (its last gauge value too) leave the exposition a few export
     // intervals after its last point, instead of the 5m default.
     metric_expiration: config.collector.metricExpiration,
+    // Each sample carries its point's time, not the scrape's: with several replicas, a pod that
+    // moved is exposed by its old replica (last point, frozen) and its new one, and Prometheus keeps
+    // the newest point per series (service-monitors.ts). Also what a busy pipeline delays is dated right.
+    send_timestamps: true,
     // Resource attributes are left on target_info (the default): copying them onto every series
     // multiplies cardinality. The identity transform puts the few labels that matter on the points.
   }]));

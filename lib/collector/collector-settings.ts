@@ -20,9 +20,8 @@ export interface CollectorSettings {
    * How long an OTLP gRPC connection lives before the collector asks its client to reconnect
    * (GOAWAY, after which in-flight exports finish). A gRPC client otherwise stays on the replica it
    * first reached, so replicas added later get no traffic; each reconnect lets the Service pick again.
-   * Longer than metricExpiration + scrapeInterval (a pod's copy on the replica it left is gone
-   * before it can move again) and than recordingWindow (no rate window spans a pod's return to a
-   * replica it left: README, "Several collector replicas").
+   * Longer than metricExpiration + scrapeInterval: a pod's copy on the replica it left is gone
+   * before it can move again (README, "Several collector replicas").
    * @default '2m', or twice that floor where it is longer
    */
   readonly maxConnectionAge: string;
@@ -93,16 +92,16 @@ function validateDroppedAttribute(a: unknown, i: number): string {
   return key;
 }
 
-// Each reconnect may move a pod to another replica, which keeps exposing the pod's last values for
-// metricExpiration and a scrape. Reconnecting sooner would stack a third copy of the pod; and a rate
-// window longer than the age could span the pod leaving a replica and coming back to its old series.
-function validateMaxConnectionAge(v: unknown, metricExpiration: string, scrapeInterval: string, recordingWindow: string): string {
-  const floor = Math.max(durationSeconds(metricExpiration) + durationSeconds(scrapeInterval), durationSeconds(recordingWindow));
+// Each reconnect may move a pod to another replica, and the one it left keeps exposing the pod's
+// last points for metricExpiration: reconnecting sooner than that (and a scrape) stacks more such
+// copies, each refused by Prometheus as out of order, for no gain in spreading.
+function validateMaxConnectionAge(v: unknown, metricExpiration: string, scrapeInterval: string): string {
+  const floor = durationSeconds(metricExpiration) + durationSeconds(scrapeInterval);
   const fallback = goDuration(Math.max(durationSeconds(COLLECTOR_DEFAULTS.maxConnectionAge), 2 * floor));
   const age = str('collector.maxConnectionAge', v ?? fallback, GO_DURATION, FIX);
   if (durationSeconds(age) <= floor) {
     throw new ConfigError('collector.maxConnectionAge',
-      `${age} is not longer than both metricExpiration (${metricExpiration}) + scrapeInterval (${scrapeInterval}) and recordingWindow (${recordingWindow})`,
+      `${age} is not longer than metricExpiration (${metricExpiration}) + scrapeInterval (${scrapeInterval})`,
       `make it longer than ${goDuration(floor)}, or leave it out (${fallback})`);
   }
   return age;
@@ -122,7 +121,6 @@ function validateAutoscaling(v: unknown, replicas: number): CollectorAutoscaling
 
 export interface CollectorContext {
   readonly scrapeInterval: string;
-  readonly recordingWindow: string;
   /** collectorReplicas: autoscaling's default minimum. */
   readonly replicas: number;
 }
@@ -135,7 +133,7 @@ export function validateCollector(raw: unknown, ctx: CollectorContext): Collecto
   const metricExpiration = validateMetricExpiration(c.metricExpiration, scrapeInterval, exportInterval);
   const droppedAttributes = list('collector.droppedAttributes', given(c.droppedAttributes, COLLECTOR_DEFAULTS.droppedAttributes))
     .map(validateDroppedAttribute);
-  const maxConnectionAge = validateMaxConnectionAge(c.maxConnectionAge, metricExpiration, scrapeInterval, ctx.recordingWindow);
+  const maxConnectionAge = validateMaxConnectionAge(c.maxConnectionAge, metricExpiration, scrapeInterval);
   const autoscaling = validateAutoscaling(c.autoscaling, ctx.replicas);
   return { exportInterval, metricExpiration, droppedAttributes, maxConnectionAge, ...(autoscaling ? { autoscaling } : {}) };
 }

@@ -10,14 +10,6 @@ import { componentLabels, NAMES } from '../labels';
 export const FIRST_EXPORTER_PORT = 9464;
 /** Name of the exporter port on each per-service Service (the `endpoint` label of its target). */
 export const EXPORTER_PORT_NAME = 'prom-exporter';
-/**
- * Target label naming the collector pod a push series was scraped from. A chat pod whose OTLP
- * connection moves to another replica is, for metricExpiration, exposed by both: under this label
- * they are two series (the old one frozen, so its rate is 0), never one series fed two histories.
- * Every chat query sums or counts by service, route, status, le or pod, which adds the copies'
- * rates; a gauge takes the larger copy per pod instead (queries/http.ts).
- */
-export const COLLECTOR_POD_LABEL = 'collector_pod';
 /** Label on a per-service Service naming its chat service; its ServiceMonitor selects on it. */
 export const CHAT_SERVICE_LABEL = 'chat-monitoring.io/chat-service';
 

@@ -35,7 +35,7 @@ export function overviewDashboard(config: ChartConfig): Record<string, unknown> 
       title: 'WebSocket',
       panels: [{
         title: 'Active WebSocket connections by service', unit: 'short', legend: '{{service}}',
-        expr: websocketServices.map((s) => websocketConnections(s, s.websocketGauge!)).join(' or '),
+        expr: websocketServices.map((s) => websocketConnections(config, s, s.websocketGauge!)).join(' or '),
         description: 'Open WebSocket connections of each service that reports them.',
       }],
     });

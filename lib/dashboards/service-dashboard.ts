@@ -60,7 +60,7 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
   if (s.websocketGauge) {
     rows.push({
       title: 'WebSocket',
-      panels: [{ title: 'Active WebSocket connections', unit: 'short', legend: '{{service}}', expr: websocketConnections(s, s.websocketGauge),
+      panels: [{ title: 'Active WebSocket connections', unit: 'short', legend: '{{service}}', expr: websocketConnections(config, s, s.websocketGauge),
         description: `Open WebSocket connections summed over all pods (${s.websocketGauge}; each pod reports its own).` }],
     });
   }

@@ -2,10 +2,9 @@ import { Construct } from 'constructs';
 import {
   ServiceMonitor,
   ServiceMonitorSpecEndpoints,
-  ServiceMonitorSpecEndpointsRelabelings,
   ServiceMonitorSpecEndpointsRelabelingsAction,
 } from '../../imports/servicemonitor-monitoring.coreos.com';
-import { COLLECTOR_POD_LABEL, EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from '../collector/service-exporters';
+import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from '../collector/service-exporters';
 import { ChatServiceConfig } from '../config';
 import { componentLabels, MONITORING_SELECTOR } from '../labels';
 
@@ -33,7 +32,7 @@ export class ServiceMonitorForChatService extends Construct {
   constructor(scope: Construct, id: string, props: ServiceMonitorForChatServiceProps) {
     super(scope, id);
     const s = props.service;
-    const relabelings: ServiceMonitorSpecEndpointsRelabelings[] = ['job', 'service'].map((targetLabel) => ({
+    const relabelings = ['job', 'service'].map((targetLabel) => ({
       action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, targetLabel, replacement: s.name,
     }));
     let target: { namespaceSelector?: { matchNames: string[] }; selector: Record<string, string>; endpoint: ServiceMonitorSpecEndpoints };
@@ -41,13 +40,20 @@ export class ServiceMonitorForChatService extends Construct {
       if (!props.exporter) throw new Error(`${s.name}: a push service needs its collector exporter`);
       target = {
         selector: exporterServiceLabels(s.name),
-        // The collector set service, namespace, pod, job and instance on each series: keep them.
-        endpoint: { port: EXPORTER_PORT_NAME, honorLabels: true },
+        endpoint: {
+          port: EXPORTER_PORT_NAME,
+          // The collector set service, namespace, pod, job and instance on each series: keep them.
+          honorLabels: true,
+          // Each point keeps the time the chat pod measured it. A pod whose connection moved to
+          // another collector replica is exposed by both for a while, under the same labels: the
+          // newer point is stored, the old replica's repeat of an older one is refused as out of
+          // order. So the series goes on across the move, with no gap, reset or double count.
+          // trackTimestampsStaleness stays off (its default): no staleness marker when a replica
+          // stops exposing a pod it no longer receives, since the series lives on at the other one.
+          // Instant reads bound freshness instead (queries/http.ts, pushFreshness).
+          honorTimestamps: true,
+        },
       };
-      // Which collector replica exposed it: the chat pod's own `pod` overrides the target's.
-      relabelings.push({
-        action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE, sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: COLLECTOR_POD_LABEL,
-      });
     } else {
       if (!s.metricsPort) throw new Error(`${s.name}: a pull-mode service needs metricsPort`);
       target = {

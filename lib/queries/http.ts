@@ -2,8 +2,7 @@
  * PromQL for a chat service's HTTP traffic, shared by the recording rules and the dashboards.
  * Every expression is filtered on the `service` label, which both export paths set.
  */
-import { ChatServiceConfig } from '../config';
-import { COLLECTOR_POD_LABEL } from '../collector/service-exporters';
+import { ChartConfig, ChatServiceConfig, durationSeconds } from '../config';
 import { HTTP_CONVENTIONS, UNMATCHED_ROUTE } from './conventions';
 
 const sel = (s: ChatServiceConfig, extra = '') => `{service="${s.name}"${extra}}`;
@@ -72,20 +71,40 @@ export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', w
   return label === 'route' ? namedUnmatched(s, rates) : rates;
 }
 
-/** Number of pods reporting HTTP metrics. */
-export function instanceCount(s: ChatServiceConfig): string {
-  return `count by (service) (count by (service, pod) (${conv(s).count}${sel(s)}))`;
-}
-
 /**
- * Active WebSocket connections summed over the service's pods (each reports its own gauge). A pod
- * that just moved to another collector replica has two copies for a while: the larger counts once.
+ * How long a pushed series counts as present after its last point. The collector exposes each point
+ * with the time it was measured (collector-config.ts), and Prometheus writes no staleness marker for
+ * such series, so a plain instant read would see a stopped pod for its 5-minute lookback. Instant
+ * reads of pushed series look back this far instead: the collector's metricExpiration (how long it
+ * keeps a silent series) plus a scrape, which a live series' newest point is always within, even
+ * across one failed scrape. Pulled series get staleness markers and are read as they are.
  */
-export function websocketConnections(s: ChatServiceConfig, gauge: string): string {
-  return `sum by (service) (max without (${COLLECTOR_POD_LABEL}) (${gauge}${sel(s)}))`;
+export function pushFreshness(config: ChartConfig): string {
+  return `${durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval)}s`;
 }
 
-/** The raw request counter, for absence checks. */
+/** An instant read of `selector`: for a push service, its newest point within pushFreshness. */
+function live(config: ChartConfig, s: ChatServiceConfig, selector: string): string {
+  return s.exportMode === 'push' ? `last_over_time(${selector}[${pushFreshness(config)}])` : selector;
+}
+
+/** Number of pods reporting HTTP metrics. */
+export function instanceCount(config: ChartConfig, s: ChatServiceConfig): string {
+  return `count by (service) (count by (service, pod) (${live(config, s, `${conv(s).count}${sel(s)}`)}))`;
+}
+
+/** Active WebSocket connections summed over the service's pods (each reports its own gauge). */
+export function websocketConnections(config: ChartConfig, s: ChatServiceConfig, gauge: string): string {
+  return `sum by (service) (${live(config, s, `${gauge}${sel(s)}`)})`;
+}
+
+/** 1 while the service has no request counter series (for a push service: none with a point within pushFreshness). */
+export function requestCounterAbsent(config: ChartConfig, s: ChatServiceConfig): string {
+  const counter = `${conv(s).count}${sel(s)}`;
+  return s.exportMode === 'push' ? `absent_over_time(${counter}[${pushFreshness(config)}])` : `absent(${counter})`;
+}
+
+/** The raw request counter. */
 export function requestCounter(s: ChatServiceConfig): string {
   return `${conv(s).count}${sel(s)}`;
 }

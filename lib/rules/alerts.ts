@@ -1,6 +1,6 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { NAMES } from '../labels';
-import { requestCounter, websocketConnections } from '../queries/http';
+import { requestCounter, requestCounterAbsent, websocketConnections } from '../queries/http';
 import { recorded, recordedName } from '../queries/recorded';
 import { ALERT_NAMES, Severity } from './alert-catalog';
 import { burnAlerts } from './slo';
@@ -23,7 +23,7 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
     alert(config, ALERT_NAMES.latencyP99, `${recorded(recordedName.latency(99, w), s)} > ${s.slo.p99LatencySeconds}`, '10m', 'warning', svc,
       `${s.name} p99 latency is above ${s.slo.p99LatencySeconds}s`,
       `{{ $labels.service }}: p99 latency is {{ $value | humanizeDuration }} (threshold ${s.slo.p99LatencySeconds}s) for 10 minutes.`),
-    alert(config, ALERT_NAMES.metricsAbsent, `absent(${requestCounter(s)})`, '10m', 'warning', svc,
+    alert(config, ALERT_NAMES.metricsAbsent, requestCounterAbsent(config, s), '10m', 'warning', svc,
       `No HTTP metrics from ${s.name}`,
       `No ${requestCounter(s)} series for 10 minutes: the service is down, not exporting (${s.exportMode}), or its series lost the service label.`),
     // The target's job is the service's (its ServiceMonitor sets it). A failed scrape still reports
@@ -37,7 +37,7 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
     // upgrade fails the gauge is absent, not 0: "absent or 0" while the service's pods report
     // (HTTP metrics; WebSocket traffic itself records none, so request rate is no sign of life).
     rules.push(alert(config, ALERT_NAMES.websocketZero,
-      `${recorded(recordedName.instances, s)} > 0\nunless on (service)\n${websocketConnections(s, s.websocketGauge)} > 0`,
+      `${recorded(recordedName.instances, s)} > 0\nunless on (service)\n${websocketConnections(config, s, s.websocketGauge)} > 0`,
       '5m', 'warning', svc,
       `${s.name} has no WebSocket connections`,
       `{{ $labels.service }} has had no open WebSocket connection for 5 minutes (the gauge is 0 or was never reported) while {{ $value }} of its pods are up: clients cannot upgrade or are being dropped.`));

@@ -24,7 +24,7 @@ export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleG
     { record: recordedName.latencyByRoute(95, w), expr: latencyQuantileByRoute(s, 0.95, recorded(bucketRates, s)) },
     { record: recordedName.requestRateByRoute(w), expr: requestRateBy(s, 'route', w) },
     { record: recordedName.requestRateByStatus(w), expr: requestRateBy(s, 'status', w) },
-    { record: recordedName.instances, expr: instanceCount(s) },
+    { record: recordedName.instances, expr: instanceCount(config, s) },
     ...sloRecordingRules(config, s),
   ];
   return { name: `${s.name}.recording`, rules };

@@ -33,10 +33,10 @@ it('the collector defaults to COLLECTOR_DEFAULTS, its series expiring a scrape i
   });
 });
 
-it('a longer recording window or expiration moves the connection age\'s default to twice its floor', () => {
-  // 2m recording window: the floor is 120 s (> 20 s expiration + 15 s scrape), the default 240 s.
-  const slow = validateConfig({ services: [{ name: 'a' }], recordingWindow: '2m' });
-  expect(slow.collector.maxConnectionAge).toBe(`${(2 * 120) / 60}m`);
+it('a longer expiration moves the connection age\'s default to twice its floor', () => {
+  // 50s expiration + 15s scrape: a 65 s floor, a 130 s default.
+  const slow = validateConfig({ services: [{ name: 'a' }], collector: { metricExpiration: '50s' } });
+  expect(slow.collector.maxConnectionAge).toBe(`${2 * (50 + 15)}s`);
 });
 
 it('Alertmanager defaults to ALERTMANAGER_DEFAULTS, and so do its receivers and routes', () => {

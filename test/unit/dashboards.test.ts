@@ -5,6 +5,7 @@ import { allDashboards, dashboardFileText, STACK_DASHBOARD_FILE } from '../../li
 import { parsePromQL } from '../../lib/queries/promql';
 import { recordingRules } from '../../lib/rules/recording';
 import { CHART_CONFIG } from '../../lib/chart-config';
+import { durationSeconds } from '../../lib/config';
 import { configWith, defaultConfig } from '../support/manifests';
 
 /**
@@ -98,7 +99,7 @@ describe('service dashboards', () => {
 
   it.each(config.services.map((s) => [s.name, s] as const))('%s shows active WebSocket connections exactly when it has a gauge', (name, s) => {
     const panel = byTitle(`${name}.json`).get('Active WebSocket connections');
-    if (s.websocketGauge) expect(panel?.targets[0].expr).toBe(`sum by (service) (max without (collector_pod) (${s.websocketGauge}{service="${name}"}))`);
+    if (s.websocketGauge) expect(panel?.targets[0].expr).toBe(`sum by (service) (last_over_time(${s.websocketGauge}{service="${name}"}[${durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval)}s]))`);
     else expect(panel).toBeUndefined();
   });
   it('default config: chat-transport is the one with a WebSocket gauge', () => {

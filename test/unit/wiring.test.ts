@@ -8,6 +8,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'yaml';
 import { configWith, defaultConfig, named, ofKind, synthObjects } from '../support/manifests';
+import { validateConfig } from '../../lib/config';
+import { instanceCount, requestCounterAbsent, websocketConnections } from '../../lib/queries/http';
 import { matches, wiringProperties } from './properties/wiring';
 
 const config = defaultConfig();
@@ -158,15 +160,29 @@ describe('OpenTelemetry Collector', () => {
 });
 
 describe('several collector replicas', () => {
-  it('tells each replica\'s copy of a push series apart by the collector pod, on every push service\'s target', () => {
+  it('stores each pushed point at the time the pod measured it, with no staleness marker when a replica stops exposing it', () => {
+    const collector = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']);
+    const exporters = Object.values(collector.exporters) as { send_timestamps?: boolean }[];
+    expect(exporters.length).toBe(config.services.filter((s) => s.exportMode === 'push').length);
+    for (const e of exporters) expect(e.send_timestamps).toBe(true);
     const monitors = ofKind(objects, 'ServiceMonitor').filter((m) => m.spec.endpoints[0].honorLabels);
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual(config.services.filter((s) => s.exportMode === 'push').map((s) => s.name).sort());
     for (const m of monitors) {
-      expect(m.spec.endpoints[0].relabelings).toContainEqual({ action: 'replace', sourceLabels: ['__meta_kubernetes_pod_name'], targetLabel: 'collector_pod' });
+      expect(m.spec.endpoints[0].honorTimestamps).toBe(true);
+      // Off, its default: a marker from the replica a pod left would cut the series the other one feeds.
+      expect(m.spec.endpoints[0].trackTimestampsStaleness).toBeUndefined();
     }
-    // A pull service's target is its own pod: no collector, no such label.
-    const pull = synthObjects(configWith({ services: [{ name: 'p', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] }));
-    expect(JSON.stringify(named(pull, 'ServiceMonitor', 'p').spec)).not.toContain('collector_pod');
+  });
+
+  it('reads pushed series instantly only through pushFreshness (metricExpiration + a scrape), pulled ones as they are', () => {
+    const mixed = validateConfig({ services: [{ name: 'pushed', websocketGauge: 'ws' }, { name: 'pulled', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 }, websocketGauge: 'ws' }] });
+    const [pushed, pulled] = mixed.services;
+    const fresh = `[${20 + 15}s]`; // the default 20s expiration + 15s scrape
+    expect(instanceCount(mixed, pushed)).toContain(`last_over_time(http_server_duration_milliseconds_count{service="pushed"}${fresh})`);
+    expect(websocketConnections(mixed, pushed, 'ws')).toBe(`sum by (service) (last_over_time(ws{service="pushed"}${fresh}))`);
+    expect(requestCounterAbsent(mixed, pushed)).toBe(`absent_over_time(http_server_duration_milliseconds_count{service="pushed"}${fresh})`);
+    expect(websocketConnections(mixed, pulled, 'ws')).toBe('sum by (service) (ws{service="pulled"})');
+    expect(requestCounterAbsent(mixed, pulled)).toBe('absent(http_server_duration_milliseconds_count{service="pulled"})');
   });
 
   it('asks OTLP gRPC clients to reconnect every maxConnectionAge, so a replica added later gets its share', () => {
