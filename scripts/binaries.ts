@@ -7,13 +7,14 @@
  *   npm run binaries -- --if-go      where Go (or python3) is missing, say so in one line and go on
  *                                    (CHAT_MONITORING_REQUIRE_BINARIES=1 makes that an error)
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'fs';
 import { dirname, join } from 'path';
 import {
   GoProgram, PROGRAMS, REQUIRE_BINARIES, TOOLS_DIR, cacheRoot, goAvailable, programDir, programVersion,
 } from '../test/support/binaries';
 import { buildChatServiceVenv, CHAT_SERVICE_VENV, systemPythonVersion } from '../test/support/chat-service';
+import { serviceProxyUnavailable } from '../test/support/collector-replicas';
 
 function build(program: GoProgram, outDir: string): void {
   const version = programVersion(program);
@@ -43,6 +44,7 @@ function main(): void {
     process.exit(2);
   }
   if (names.length === 0 || names.includes(CHAT_SERVICE_VENV)) chatServiceVenv(ifGo);
+  if (names.length === 0) serviceProxyTool(ifGo);
   if (names.length > 0 && names.every((n) => n === CHAT_SERVICE_VENV)) return;
   if (!goAvailable()) {
     const line = 'binaries: Go is not installed, so the suites on real Prometheus, operator, API server, collector and Alertmanager will skip (install Go >= 1.26 from https://go.dev/dl/)';
@@ -79,6 +81,28 @@ function main(): void {
     }
     console.log(`${label}: built in ${Math.round((Date.now() - started) / 1000)} s -> ${dir}`);
   });
+}
+
+/**
+ * iptables, which plays kube-proxy for the collector Service on the chain (test/support/collector-replicas.ts):
+ * installed from Debian's packages where it is missing and this runs as root with apt-get; else one line.
+ */
+function serviceProxyTool(ifAvailable: boolean): void {
+  if (!serviceProxyUnavailable()) return;
+  const label = '[apt] iptables';
+  const canInstall = process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (canInstall) {
+    console.log(`${label}: installing from Debian's packages...`);
+    const ok = [['update', '-qq'], ['install', '-y', '-qq', 'iptables']].every((a) => spawnSync('apt-get', a, { stdio: 'inherit' }).status === 0);
+    if (ok && !serviceProxyUnavailable()) return;
+  }
+  const line = `${label}: not installed (needs root and apt-get here), so the chain suites will skip`;
+  if (ifAvailable && !REQUIRE_BINARIES) {
+    console.log(line);
+    return;
+  }
+  console.error(line);
+  process.exit(1);
 }
 
 /** The test chat service's virtualenv; without python3 it says so in one line (an error where required). */

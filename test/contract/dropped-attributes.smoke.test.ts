@@ -67,7 +67,8 @@ describeWithChatService('collector drops the Host-header family and sums what co
   }
   /** `label` of an exposition line, or undefined. */
   const labelOf = (line: string, label: string) => new RegExp(`[{,]${label}="([^"]*)"`).exec(line)?.[1];
-  const valueOf = (line: string) => Number(line.split(' ').pop());
+  // `name{labels} value timestamp`: the collector sends each point's time (several replicas, collector-config.ts).
+  const valueOf = (line: string) => Number(/} (\S+)(?: \d+)?$/.exec(line)![1]);
   const ofClientPod = (lines: string[]) => lines.filter((l) => labelOf(l, 'pod') === CLIENT_POD);
 
   describe('a client metric and gauges from another chat-auth pod', () => {
@@ -135,7 +136,7 @@ describeWithChatService('collector drops the Host-header family and sums what co
       await sleep(250);
     }
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(` ${HOSTS.length * 2}$`));
+    expect(valueOf(lines[0])).toBe(HOSTS.length * 2);
     expect(lines[0]).toContain('http_target="/sessions/login"');
     for (const label of config.collector.droppedAttributes.map((a) => a.replace(/\./g, '_'))) expect(lines[0]).not.toContain(`${label}=`);
   });

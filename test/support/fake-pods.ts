@@ -54,7 +54,16 @@ export interface EndpointPort {
  * those ports.
  */
 export function createEndpointSlice(admin: Kubectl, service: K8sObject, pod: K8sObject, address: string): EndpointPort[] {
-  const containerPorts: { name?: string; containerPort: number }[] = pod.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? []);
+  return writeEndpointSlice(admin, service, pod.spec, [{ pod: pod.metadata.name, address }]);
+}
+
+/**
+ * `service`'s EndpointSlice with exactly these ready endpoints (none is allowed), written anew: the
+ * pods are all from one template, whose container ports resolve the Service's targetPorts by name.
+ */
+export function writeEndpointSlice(admin: Kubectl, service: K8sObject, podSpec: { containers: { ports?: unknown[] }[] },
+  endpoints: readonly { pod: string; address: string }[]): EndpointPort[] {
+  const containerPorts = podSpec.containers.flatMap((c) => (c.ports ?? []) as { name?: string; containerPort: number }[]);
   const ports = service.spec.ports.map((p: { name: string; targetPort: string | number }): EndpointPort => {
     const port = typeof p.targetPort === 'number' ? p.targetPort : containerPorts.find((c) => c.name === p.targetPort)?.containerPort;
     if (!port) throw new Error(`Service ${service.metadata.name} port ${p.name}: no container port ${p.targetPort}`);
@@ -65,7 +74,7 @@ export function createEndpointSlice(admin: Kubectl, service: K8sObject, pod: K8s
     kind: 'EndpointSlice',
     metadata: { name: `${service.metadata.name}-test`, namespace: service.metadata.namespace, labels: { 'kubernetes.io/service-name': service.metadata.name } },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [address], conditions: { ready: true }, targetRef: { kind: 'Pod', name: pod.metadata.name, namespace: pod.metadata.namespace } }],
+    endpoints: endpoints.map((e) => ({ addresses: [e.address], conditions: { ready: true }, targetRef: { kind: 'Pod', name: e.pod, namespace: service.metadata.namespace } })),
     ports,
   }));
   return ports;

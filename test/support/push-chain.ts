@@ -35,7 +35,8 @@ import { CONTROL_PLANE_BINARIES, ControlPlane } from './control-plane';
 import { operatorCrdFiles } from './crds';
 import { K8sObject, synthCharts } from './manifests';
 import { Operator } from './operator';
-import { createEndpointSlice, createRunningPod, podFromTemplate, podObject } from './fake-pods';
+import { CollectorReplica, CollectorReplicaSet, ServiceProxy, serviceProxyUnavailable } from './collector-replicas';
+import { createRunningPod, podObject } from './fake-pods';
 import { decodeOperatorConfig, startPrometheusOnOperatorConfig } from './operator-config';
 import { until } from './process';
 import { PROMETHEUS_BINARIES, PrometheusServer } from './prometheus';
@@ -53,6 +54,8 @@ export function describeWithChain(name: string, body: () => void): void {
   if (!goAvailable()) reasons.push('Go is not installed; it reads the operator CRDs at the pinned version (install Go >= 1.26 from https://go.dev/dl/)');
   const netns = testHostsUnavailable();
   if (netns) reasons.push(netns);
+  const proxy = serviceProxyUnavailable();
+  if (proxy) reasons.push(proxy);
   if (reasons.length && REQUIRE_BINARIES) throw new Error(`CHAT_MONITORING_REQUIRE_BINARIES=1 but ${reasons.join('; ')}`);
   if (reasons.length) {
     describe(name, () => {
@@ -215,16 +218,16 @@ export class PushChain {
   private readonly cleanups: (() => Promise<void> | void)[] = [];
   readonly pods: ChatPod[] = [];
   cp!: ControlPlane;
-  collector!: RunningCollector;
+  /** The collector Deployment's replicas. */
+  collectors!: CollectorReplicaSet;
+  /** The OTLP Service as kube-proxy makes it: each pod's connections to one replica. */
+  otlp!: ServiceProxy;
   operator!: Operator;
   prometheus!: PrometheusServer;
   /** The Prometheus config as the operator generated it (before adaptOperatorConfig). */
   generatedConfig!: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The collector config as the chart's ConfigMap holds it. */
   readonly collectorConfig: CollectorConfig;
-  /** The collector's address: its Pod's podIP and its EndpointSlices' address. */
-  collectorAddress!: string;
-  collectorPodName!: string;
   readonly timings: Record<string, number> = {};
   private readonly workdir: string;
 
@@ -324,16 +327,11 @@ export class PushChain {
       }
     });
 
-    // The collector: a Pod from its Deployment's template whose podIP is an address of this host,
-    // EndpointSlices for its Services, and the process on that address at the chart's ports.
-    const hostAddress = createHostAddress();
-    this.cleanups.push(() => hostAddress.remove());
-    this.collectorAddress = hostAddress.address;
+    // The collector: as many replicas as its Deployment asks for, each a Pod from its template whose
+    // podIP is an address of this host, with its process there at the chart's ports; EndpointSlices
+    // for its Services list them all (collector-replicas.ts).
     const deployment = this.collectorDeployment;
     const ns = deployment.metadata.namespace!;
-    this.collectorPodName = podName(deployment.metadata.name, randomBytes(5).toString('hex').slice(0, 9));
-    const collectorPod = podFromTemplate(deployment, this.collectorPodName);
-    createRunningPod(admin, collectorPod, this.collectorAddress);
     const ports = chartCollectorPorts(this.collectorConfig);
     const containerPorts: { containerPort: number }[] = deployment.spec.template.spec.containers.flatMap((c: { ports?: unknown[] }) => c.ports ?? []);
     const configPorts = [...new Set([ports.otlpGrpc, ports.otlpHttp, ports.selfMetrics, ports.health, ...Object.values(ports.exporters ?? { prometheus: ports.exporter })])].sort((x, y) => x - y);
@@ -341,14 +339,27 @@ export class PushChain {
     if (JSON.stringify(configPorts) !== JSON.stringify(declared)) {
       throw new Error(`the collector config listens on ${configPorts.join(', ')} but its Deployment declares ${declared.join(', ')}`);
     }
-    for (const service of this.collectorServices) createEndpointSlice(admin, service, collectorPod, this.collectorAddress);
-    const collectorKubeconfig = this.cp.serviceAccountKubeconfig(ns, deployment.spec.template.spec.serviceAccountName);
-    this.collector = await this.timed('collector', () => RunningCollector.start({
+    const hash = templateHash();
+    this.collectors = new CollectorReplicaSet({
+      cp: this.cp,
+      deployment,
+      services: this.collectorServices,
       config: this.collectorConfig,
-      identity: { kubeconfig: collectorKubeconfig },
-      listen: { host: this.collectorAddress, ports },
-    }));
-    this.cleanups.push(() => this.collector.stop());
+      ports,
+      kubeconfig: this.cp.serviceAccountKubeconfig(ns, deployment.spec.template.spec.serviceAccountName),
+      newAddress: createHostAddress,
+      podName: () => podName(deployment.metadata.name, hash),
+    });
+    this.cleanups.push(() => this.collectors.stop());
+    const replicas: number = deployment.spec.replicas ?? 1;
+    await this.timed('collector', async () => {
+      for (let i = 0; i < replicas; i++) await this.collectors.add();
+    });
+    // Pods send OTLP to the OTLP Service's ClusterIP, which the API server allocated.
+    const otlpService = this.collectorServices.find((svc) => svc.spec.ports.some((p: { targetPort: string | number }) => p.targetPort === 'otlp-grpc'));
+    if (!otlpService) throw new Error('no collector Service exposes the otlp-grpc port');
+    const clusterIp = admin.json<K8sObject>(['get', 'service', otlpService.metadata.name, '-n', ns]).spec.clusterIP;
+    this.otlp = new ServiceProxy(clusterIp, ports.otlpGrpc);
     if (options.prometheus === false) return;
 
     // The operator, as its own ServiceAccount, and Prometheus on what it generates.
@@ -383,6 +394,72 @@ export class PushChain {
     this.cleanups.push(() => this.prometheus.stop());
   }
 
+  /** The first live collector replica (with one replica, the collector). */
+  get collector(): RunningCollector {
+    const first = this.collectors.replicas[0];
+    if (!first) throw new Error('no collector replica is running');
+    return first.process;
+  }
+
+  get collectorAddress(): string {
+    return this.collectors.replicas[0].address;
+  }
+
+  get collectorPodName(): string {
+    return this.collectors.replicas[0].podName;
+  }
+
+  /**
+   * The live replica the pod's connection is on now: the one that received its newest point (read
+   * from each replica's exporter for `service`). Its new connections go to replicaOf(), which
+   * differs after the Service's endpoints changed and before the pod reconnects.
+   */
+  async replicaServing(pod: ChatPod, service: string): Promise<CollectorReplica | undefined> {
+    const newest = await Promise.all(this.collectors.replicas.map(async (r) => {
+      const port = r.process.ports.exporters?.[`prometheus/${service}`];
+      if (port === undefined) throw new Error(`the collector has no exporter for ${service}`);
+      const text = await (await fetch(`http://${r.address}:${port}/metrics`)).text();
+      // `name{labels} value timestamp`: the exporter sends each point's time.
+      const times = text.split('\n').filter((l) => l.includes(`pod="${pod.name}"`)).map((l) => Number(/ (\d+)$/.exec(l)?.[1] ?? 0));
+      return { r, newest: Math.max(0, ...times) };
+    }));
+    const best = newest.sort((a, b) => b.newest - a.newest)[0];
+    return best && best.newest > 0 ? best.r : undefined;
+  }
+
+  /** The live replica a pod's new OTLP connections go to. */
+  replicaOf(pod: ChatPod): CollectorReplica | undefined {
+    const target = this.otlp.targetOf(pod.host);
+    return this.collectors.replicas.find((r) => r.address === target);
+  }
+
+  /** kube-proxy after the endpoints changed: the pods' new connections round-robin over the live replicas. */
+  private rebalance(): void {
+    const live = this.collectors.replicas;
+    this.pods.filter((p) => p.running).forEach((p, i) => this.otlp.route(p.host, live[i % live.length].address));
+  }
+
+  /** One more collector replica (its ReplicaSet scaling up); pods reach it once they reconnect. */
+  async addCollectorReplica(): Promise<CollectorReplica> {
+    const replica = await this.collectors.add();
+    this.rebalance();
+    return replica;
+  }
+
+  /** A replica gone (scaled down: SIGTERM; lost: SIGKILL): out of the endpoints first, then stopped. */
+  async removeCollectorReplica(replica: CollectorReplica, how: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    const others = this.collectors.replicas.filter((r) => r !== replica);
+    if (others.length === 0) throw new Error('the last collector replica cannot go');
+    // kube-proxy drops the endpoint: the pods' reconnects go to the others.
+    this.pods.filter((p) => this.otlp.targetOf(p.host) === replica.address).forEach((p, i) => this.otlp.route(p.host, others[i % others.length].address));
+    await this.collectors.remove(replica, how);
+  }
+
+  /** Moves a pod's OTLP connection to `replica` now (its connection reset, its next one steered there). */
+  moveToReplica(pod: ChatPod, replica: CollectorReplica): Promise<void> {
+    return this.otlp.move(pod.host, replica.address);
+  }
+
   /** Creates a Pod and does the kubelet's part: Running, Ready, with this podIP. */
   createPod(pod: { namespace: string; name: string; labels: Readonly<Record<string, string>>; spec: unknown }, podIP: string): void {
     createRunningPod(this.cp.admin, podObject(pod), podIP);
@@ -395,7 +472,9 @@ export class PushChain {
   async startPod(spec: ChatPodSpec): Promise<ChatPod> {
     const host = createPodHost();
     this.cleanups.push(() => host.remove());
-    const pod = new ChatPod(spec, host, `http://${this.collectorAddress}:${this.collector.ports.otlpGrpc}`);
+    const pod = new ChatPod(spec, host, `http://${this.otlp.clusterIp}:${this.otlp.port}`);
+    const live = this.collectors.replicas;
+    this.otlp.route(host, live[this.pods.length % live.length].address);
     this.createPod({ namespace: spec.namespace, name: spec.name, labels: spec.labels, spec: chatPodSpec(spec.kind) }, host.address);
     this.pods.push(pod);
     this.cleanups.push(() => pod.kill());
