@@ -348,24 +348,24 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       note(`${at()}: ${single.pod.name} reconnected from ${from.podName} to ${to.podName}`);
       await sleep(6_000);
 
+      /** The replica holding the most pods goes; its pods reconnect where the Service now sends them. */
+      const removeBusiest = async (how: 'SIGTERM' | 'SIGKILL') => {
+        const [gone, itsPods] = busiest(await placement());
+        removedReplicas.push(gone.podName);
+        const goneAt = Date.now();
+        await chain.removeCollectorReplica(gone, how);
+        for (const x of itsPods) await arrives(x, chain.replicaOf(x.pod)!, goneAt);
+        return `${gone.podName}; ${names(itsPods)}`;
+      };
+
       // A replica lost with its connections, and its ReplicaSet's replacement.
-      const [lost, lostPods] = busiest(await placement());
-      const killed = Date.now();
-      removedReplicas.push(lost.podName);
-      await chain.removeCollectorReplica(lost, 'SIGKILL');
-      for (const x of lostPods) await arrives(x, chain.replicaOf(x.pod)!, killed);
-      note(`${at()}: ${lost.podName} killed; ${names(lostPods)}`);
+      note(`${at()}: killed ${await removeBusiest('SIGKILL')}`);
       const replacement = await chain.addCollectorReplica();
       note(`${at()}: ${replacement.podName} replaces it`);
       await sleep(6_000);
 
-      // Scaled down to 2: the replica stops gracefully and its clients reconnect where the Service now sends them.
-      const [leaving, leavingPods] = busiest(await placement());
-      const stopped = Date.now();
-      removedReplicas.push(leaving.podName);
-      await chain.removeCollectorReplica(leaving, 'SIGTERM');
-      for (const x of leavingPods) await arrives(x, chain.replicaOf(x.pod)!, stopped);
-      note(`${at()}: scaled to 2, ${leaving.podName} stopped; ${names(leavingPods)}`);
+      // Scaled down to 2: the busiest replica stops gracefully.
+      note(`${at()}: scaled to 2, stopped ${await removeBusiest('SIGTERM')}`);
       await sleep(6_000);
 
       // Back to 3: the new replica gets a pod when that pod reconnects (here: now).
