@@ -11,6 +11,11 @@
  *    `where` per pod and attribute, where the real k8sattributes does a map lookup by peer IP) can be
  *    told apart from the chart's processors.
  *
+ * Scale-out (issue 21, 4): three collectors on the chart config at once, each with its own load
+ * generator and its own pods (as the Service spreads chat pods over the Deployment's replicas), each
+ * under the load one collector gets in the chart rows. Each replica's CPU per point against the
+ * single collector's gives the capacity of three (each on a core of its own) against one's.
+ *
  * CPU is utime+stime of the collector's PID from /proc/<pid>/stat over a window after a warm-up;
  * points are the collector's own otelcol_receiver_accepted_metric_points over the same window. Each
  * exporter is scraped every 10 s during the window, as Prometheus would. The machine is shared, so
@@ -98,6 +103,8 @@ async function scrapeAll(c: RunningCollector): Promise<number> {
 export interface WindowStats {
   readonly variant: Variant;
   readonly pods: number;
+  /** Collectors measured at once (each with its own load of `pods` pods): 1 but for the scale-out window. */
+  readonly replicas: number;
   readonly offeredPerS: number;
   readonly acceptedPerS: number;
   readonly refusedPerS: number;
@@ -107,46 +114,103 @@ export interface WindowStats {
   readonly seriesExposed: number;
 }
 
+/** A collector on `variant`'s config under its own load generator (its own senders), warming up. */
+interface Replica {
+  readonly collector: RunningCollector;
+  readonly load: RunningLoad;
+  readonly pods: number;
+}
+
+async function startReplica(variant: Variant, pods: readonly LoadPod[], pprof: boolean): Promise<Replica> {
+  const collector = await RunningCollector.start({ ...variantOptions(variant, pods), pprof });
+  try {
+    const load = await RunningLoad.start({ url: collector.otlpGrpcUrl, pods, stubAttribute: STUB_POD_ATTRIBUTE, intervalMs: 1000 });
+    return { collector, load, pods: pods.length };
+  } catch (e) {
+    await collector.stop();
+    throw e;
+  }
+}
+
+async function stopReplicas(replicas: readonly Replica[]): Promise<void> {
+  for (const r of replicas) {
+    await r.load.stop();
+    await r.collector.stop();
+  }
+}
+
+/** The counters a window reads at its start and its end, for one collector. */
+interface Snapshot { readonly t: number; readonly accepted: number; readonly refused: number; readonly ticks: number }
+async function snapshot(c: RunningCollector): Promise<Snapshot> {
+  return {
+    t: Date.now(),
+    accepted: await selfCounter(c, 'otelcol_receiver_accepted_metric_points'),
+    refused: await selfCounter(c, 'otelcol_receiver_refused_metric_points'),
+    ticks: cpuTicks(c.pid!),
+  };
+}
+
+/**
+ * One window over collectors already under load, all measured over the same seconds: each one's
+ * CPU (/proc) and accepted points (its own self-metrics), its exporters scraped every 10 s.
+ */
+async function measureReplicas(variant: Variant, replicas: readonly Replica[], windowS: number, profilePath?: string): Promise<WindowStats[]> {
+  const start: Snapshot[] = [];
+  for (const r of replicas) start.push(await snapshot(r.collector));
+  const profile = profilePath === undefined ? undefined
+    : fetch(`${replicas[0].collector.pprofUrl}/debug/pprof/profile?seconds=${windowS}`).then(async (r) => {
+      if (!r.ok) throw new Error(`pprof profile: HTTP ${r.status}`);
+      writeFileSync(profilePath, Buffer.from(await r.arrayBuffer()));
+    });
+  profile?.catch(() => undefined); // awaited below, after the window; a failure surfaces there
+  const series = replicas.map(() => 0);
+  const end = start[0].t + windowS * 1000;
+  while (Date.now() < end) {
+    await sleep(Math.min(10000, end - Date.now()));
+    for (const [i, r] of replicas.entries()) series[i] = await scrapeAll(r.collector);
+  }
+  const stop: Snapshot[] = [];
+  for (const r of replicas) stop.push(await snapshot(r.collector));
+  await profile;
+  return replicas.map((r, i) => {
+    const [s0, s1] = [start[i], stop[i]];
+    if (!r.collector.running) throw new Error(`collector exited: ${r.collector.output.slice(-2000)}`);
+    const secs = (s1.t - s0.t) / 1000;
+    const cpu = (s1.ticks - s0.ticks) / CLK_TCK;
+    const points = s1.accepted - s0.accepted;
+    return {
+      variant, pods: r.pods, replicas: replicas.length, offeredPerS: r.load.pointsPerRound,
+      acceptedPerS: points / secs, refusedPerS: (s1.refused - s0.refused) / secs,
+      cpuSecPerMillion: points > 0 ? cpu / (points / 1e6) : NaN, cpuCores: cpu / secs,
+      rssKb: procStatusKb(r.collector.pid!, 'VmRSS') ?? 0, seriesExposed: series[i],
+    };
+  });
+}
+
 /**
  * One collector, one load, one measured window. With `profilePath`, the collector also runs the
  * pprof extension and a CPU profile of the whole window is written there (a separate run: profiling
  * costs CPU, so such a window never feeds the CPU-per-point figures).
  */
 export async function measureWindow(variant: Variant, nPods: number, warmupS: number, windowS: number, profilePath?: string): Promise<WindowStats> {
-  const pods = loadPods(nPods);
-  const collector = await RunningCollector.start({ ...variantOptions(variant, pods), pprof: profilePath !== undefined });
-  let load: RunningLoad | undefined;
+  return (await measureScaleOut(variant, nPods, 1, warmupS, windowS, profilePath))[0];
+}
+
+/**
+ * `replicas` collectors on the same config at once, each with its own load generator and its own
+ * `podsPerReplica` pods (distinct pods: replica i gets pods i*n .. i*n+n-1 of loadPods), as a
+ * Service spreads the chat pods' connections over the Deployment's replicas. One window each, over
+ * the same seconds.
+ */
+export async function measureScaleOut(variant: Variant, podsPerReplica: number, replicas: number, warmupS: number, windowS: number, profilePath?: string): Promise<WindowStats[]> {
+  const pods = loadPods(podsPerReplica * replicas);
+  const started: Replica[] = [];
   try {
-    load = await RunningLoad.start({ url: collector.otlpGrpcUrl, pods, stubAttribute: STUB_POD_ATTRIBUTE, intervalMs: 1000 });
+    for (let i = 0; i < replicas; i++) started.push(await startReplica(variant, pods.slice(i * podsPerReplica, (i + 1) * podsPerReplica), profilePath !== undefined && i === 0));
     await sleep(warmupS * 1000);
-    const pid = collector.pid!;
-    const [t0, a0, r0, c0] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
-    const profile = profilePath === undefined ? undefined
-      : fetch(`${collector.pprofUrl}/debug/pprof/profile?seconds=${windowS}`).then(async (r) => {
-        if (!r.ok) throw new Error(`pprof profile: HTTP ${r.status}`);
-        writeFileSync(profilePath, Buffer.from(await r.arrayBuffer()));
-      });
-    profile?.catch(() => undefined); // awaited below, after the window; a failure surfaces there
-    let series = 0;
-    const end = t0 + windowS * 1000;
-    while (Date.now() < end) {
-      await sleep(Math.min(10000, end - Date.now()));
-      series = await scrapeAll(collector);
-    }
-    const [t1, a1, r1, c1] = [Date.now(), await selfCounter(collector, 'otelcol_receiver_accepted_metric_points'), await selfCounter(collector, 'otelcol_receiver_refused_metric_points'), cpuTicks(pid)];
-    await profile;
-    const secs = (t1 - t0) / 1000;
-    const cpu = (c1 - c0) / CLK_TCK;
-    if (!collector.running) throw new Error(`collector exited: ${collector.output.slice(-2000)}`);
-    return {
-      variant, pods: nPods, offeredPerS: load.pointsPerRound,
-      acceptedPerS: (a1 - a0) / secs, refusedPerS: (r1 - r0) / secs,
-      cpuSecPerMillion: a1 > a0 ? cpu / ((a1 - a0) / 1e6) : NaN, cpuCores: cpu / secs,
-      rssKb: procStatusKb(pid, 'VmRSS') ?? 0, seriesExposed: series,
-    };
+    return await measureReplicas(variant, started, windowS, profilePath);
   } finally {
-    await load?.stop();
-    await collector.stop();
+    await stopReplicas(started);
   }
 }
 
@@ -161,9 +225,9 @@ const CONTRIB_PKG = 'github.com/open-telemetry/opentelemetry-collector-contrib/'
 const CORE_PKG = 'go.opentelemetry.io/collector/';
 const G = {
   aggregate: 'drop_attributes: aggregate_on_attributes',
-  deleteKey: 'drop_attributes: delete_key x6',
-  set: 'chat_service_identity: datapoint set x3',
-  dpOther: 'datapoint iteration and `where` (identity\'s 3 conditions)',
+  deleteKey: 'drop_attributes: delete_key x9 (6 dropped attributes, the sender\'s service, namespace, pod)',
+  set: 'chat_service_labels: datapoint set x3',
+  dpOther: 'datapoint iteration and the drop\'s condition',
   resource: 'resource context (k8sattributes stub: a `set` per pod and attribute; identity: 5 statements)',
   transformOther: 'transform, other',
   gc: 'GC background',
@@ -252,7 +316,7 @@ export function summariseProfile(path: string, w: WindowStats, windowS: number):
   const chart: [string, number][] = [
     ['memory_limiter', share('memorylimiter processor')],
     ['k8sattributes (stubbed: a transform, test only; with identity\'s 5 resource statements)', share(G.resource)],
-    ['transform/chat_service_identity datapoint sets (+ the datapoint `where` evaluation)', share(G.set, G.dpOther)],
+    ['transform/chat_service_labels datapoint sets (+ datapoint iteration and the drop\'s condition)', share(G.set, G.dpOther)],
     ['filter/unattributed', share('filter processor')],
     ['transform/drop_attributes', share(G.aggregate, G.deleteKey)],
     ['batch', share('batch processor')],
@@ -271,19 +335,53 @@ export function summariseProfile(path: string, w: WindowStats, windowS: number):
 
 const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(x >= 10 ? 0 : 2));
 
+/**
+ * Rows of the scale-out measurement: each replica's CPU per point (median over the runs of the
+ * replica at that position), and the capacity of all of them together, CPU-derived as the single
+ * rows are (a replica with a core of its own sustains 1e6 / its CPU-s per million points), against
+ * one replica's at the same load (`singlePerM`, the chart rows' median, measured in the same runs).
+ */
+function scaleOutRows(runs: readonly WindowStats[][], singlePerM: number, pods: number): Row[] {
+  const n = runs[0].length;
+  const perReplica = Array.from({ length: n }, (_, i) => median(runs.map((ws) => ws[i].cpuSecPerMillion)));
+  const capacity = perReplica.reduce((a, m) => a + 1e6 / m, 0);
+  const single = 1e6 / singlePerM;
+  const ratio = capacity / single;
+  const accepted = median(runs.map((ws) => ws.reduce((a, w) => a + w.acceptedPerS, 0)));
+  const refused = median(runs.map((ws) => ws.reduce((a, w) => a + w.refusedPerS, 0)));
+  return [
+    {
+      section: '6', measure: `collector, chart, ${n} replicas at once, each its own ${pods} pods and load generator (offered ${fmt(runs[0][0].offeredPerS)} points/s each): each replica's CPU-s per million points; all accepted points/s`,
+      value: `${perReplica.map((m) => m.toFixed(1)).join(' / ')} CPU-s/M (one replica alone: ${singlePerM.toFixed(1)}); ${fmt(accepted)}/s accepted, refused ${fmt(refused)}/s`,
+    },
+    {
+      section: '6', measure: `${n} replicas vs 1, same load per replica: sustainable points/s, each replica on a core of its own (sum of 1e6 / CPU-s per million)`,
+      value: `${fmt(capacity)}/s vs ${fmt(single)}/s`, ratio: `${ratio.toFixed(2)}x`, target: `≥ ${(n * SCALE_OUT_EFFICIENCY).toFixed(1)}x`, pass: ratio >= n * SCALE_OUT_EFFICIENCY,
+    },
+  ];
+}
+
 export interface ThroughputResults { rows: Row[]; notes: string[]; raw: WindowStats[] }
 
-export async function benchCollectorThroughput(runs: number, opts: { pods: number; warmupS: number; windowS: number; rssPods: number[]; profile?: boolean } = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300] }): Promise<ThroughputResults> {
+/** The scale-out target: replicas x this ratio is the least aggregate capacity that passes (2.7 of 3). */
+export const SCALE_OUT_EFFICIENCY = 0.9;
+
+export async function benchCollectorThroughput(runs: number, opts: { pods: number; warmupS: number; windowS: number; rssPods: number[]; replicas: number; profile?: boolean } = { pods: 40, warmupS: 8, windowS: 20, rssPods: [3, 30, 300], replicas: 3 }): Promise<ThroughputResults> {
   const variants: Variant[] = ['chart', 'bare', 'stub only'];
   const raw: WindowStats[] = [];
+  const scaleOut: WindowStats[][] = [];
   for (let i = 0; i < runs; i++) {
     for (const v of variants) {
       const w = await measureWindow(v, opts.pods, opts.warmupS, opts.windowS);
       process.stderr.write(`collector ${JSON.stringify(w)}\n`);
       raw.push(w);
     }
+    // The same chart load on each of `replicas` collectors at once, interleaved with the single ones.
+    const ws = await measureScaleOut('chart', opts.pods, opts.replicas, opts.warmupS, opts.windowS);
+    process.stderr.write(`collector x${opts.replicas} ${JSON.stringify(ws)}\n`);
+    scaleOut.push(ws);
   }
-  const by = (v: Variant) => raw.filter((w) => w.variant === v && w.pods === opts.pods);
+  const by = (v: Variant) => raw.filter((w) => w.variant === v && w.pods === opts.pods && w.replicas === 1);
   const med = (v: Variant, f: (w: WindowStats) => number) => median(by(v).map(f));
   const perM = (v: Variant) => med(v, (w) => w.cpuSecPerMillion);
   const rows: Row[] = [];
@@ -295,6 +393,8 @@ export async function benchCollectorThroughput(runs: number, opts: { pods: numbe
   }
   rows.push({ section: '6', measure: 'price of attribution and transforms: CPU per point, chart vs bare (same binary, same load)', value: `${perM('chart').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('chart') / perM('bare')).toFixed(2)}x` });
   rows.push({ section: '6', measure: 'of which the k8sattributes stub (test harness only): stub only vs bare', value: `${perM('stub only').toFixed(1)} vs ${perM('bare').toFixed(1)} CPU-s/M`, ratio: `${(perM('stub only') / perM('bare')).toFixed(2)}x` });
+  rows.push(...scaleOutRows(scaleOut, perM('chart'), opts.pods));
+  raw.push(...scaleOut.flat());
   // Where the chart's CPU goes: one more chart window, with the pprof extension, after the timed ones.
   const profileNotes: string[] = [];
   if (opts.profile !== false) {
@@ -323,7 +423,10 @@ export async function benchCollectorThroughput(runs: number, opts: { pods: numbe
   const notes = [
     `Sections 6, 7: otelcol-chat (contrib ${readCollectorManifest().dist.version} components) on 127.0.0.1; load from bench/lib/otlp-load.ts, a Node child process running one OpenTelemetry JS MeterProvider per pod (distinct resource with the stub pod attribute), OTLP/gRPC every 1 s, cumulative, ` +
       'the legacy HTTP instruments with their real labels (http.method, http.scheme, http.host, http.flavor, http.server_name, net.host.port, http.status_code, http.target; ms buckets 0..10000), every route x 200/404/500 x 5 Host headers per pod. ' +
-      `${opts.warmupS} s warm-up, then a ${opts.windowS} s window: CPU = utime+stime of the collector PID (/proc/<pid>/stat), points = otelcol_receiver_accepted_metric_points; exporters scraped every 10 s. Variants interleaved, ${runs} runs, medians. The machine was shared with other jobs (2 cores), so capacity is CPU-derived, not measured by saturation.`,
+      `${opts.warmupS} s warm-up, then a ${opts.windowS} s window: CPU = utime+stime of the collector PID (/proc/<pid>/stat), points = otelcol_receiver_accepted_metric_points; exporters scraped every 10 s. Variants interleaved, ${runs} runs, medians. The machine was shared with other jobs (2 cores), so capacity is CPU-derived, not measured by saturation. ` +
+      `Scale-out: in each run, after the single-collector variants, ${opts.replicas} collectors on the chart config at once, each with its own load generator (a Node process) and its own ${opts.pods} pods (distinct names, so each replica's stub knows ${opts.pods} pods, as the single one's does), warmed up and measured over the same window; ` +
+      `each replica's CPU-s per million points is the median over the runs of the replica at that position, and the capacity of the ${opts.replicas} is the sum of 1e6 / each one's CPU-s per million (a core each), against 1e6 / the single chart collector's median. ` +
+      `${opts.replicas} collectors and ${opts.replicas} generators share the 2 cores, so each replica's figure includes the contention a lone collector does not meet.`,
     ...profileNotes,
   ];
   return { rows, notes, raw };

@@ -20,6 +20,16 @@ export const CLEAR_CLAIMED_IDENTITY = 'transform/clear_claimed_identity';
 export const UNROUTED_PIPELINE = 'metrics/unrouted';
 export const UNROUTED_FILTER = 'filter/unrouted';
 
+/** The data point labels the identity gives every series: its service, namespace and pod. */
+const IDENTITY_LABELS = ['service', 'namespace', 'pod'] as const;
+/**
+ * The transform that writes IDENTITY_LABELS on the data points: after the filter (every resource
+ * left has its chat.service, so its statements need no `where`) and after the attribute drop (it
+ * then sets them on the merged points, a fifth as many with five Host headers, and the merge's
+ * grouping key is three attributes shorter).
+ */
+export const IDENTITY_LABELS_TRANSFORM = 'transform/chat_service_labels';
+
 /** Resource attribute the identity transform writes; the prometheus exporter turns it into the `service` label. */
 const CHAT_SERVICE_ATTR = 'chat.service';
 const podLabelAttr = (key: string) => `k8s.pod.label.${key}`;
@@ -45,10 +55,11 @@ function clearClaimedIdentityStatements(config: ChartConfig): string[] {
 
 /**
  * OTTL statements that name each series after the chat service whose pod sent it: the services'
- * own service.name is wrong or missing, the pod's namespace and selector labels are not.
+ * own service.name is wrong or missing, the pod's namespace and selector labels are not. The
+ * resource statements run before filter/unattributed, the data point ones (IDENTITY_LABELS_TRANSFORM)
+ * after it, where every resource has a chat.service: a resource without one never gets there.
  */
 function identityStatements(config: ChartConfig): { resource: string[]; datapoint: string[] } {
-  const known = `resource.attributes[${quote(CHAT_SERVICE_ATTR)}] != nil`;
   const resource = config.services.filter((s) => s.exportMode === 'push').map((s) => {
     const conditions = [
       `attributes["k8s.namespace.name"] == ${quote(s.namespace)}`,
@@ -64,9 +75,9 @@ function identityStatements(config: ChartConfig): { resource: string[]; datapoin
     `set(attributes["service.instance.id"], attributes["k8s.pod.name"]) where attributes[${quote(CHAT_SERVICE_ATTR)}] != nil and (attributes["service.instance.id"] == nil or attributes["service.instance.id"] == "")`,
   );
   const datapoint = [
-    `set(attributes["service"], resource.attributes[${quote(CHAT_SERVICE_ATTR)}]) where ${known}`,
-    `set(attributes["namespace"], resource.attributes["k8s.namespace.name"]) where ${known}`,
-    `set(attributes["pod"], resource.attributes["k8s.pod.name"]) where ${known}`,
+    `set(attributes["service"], resource.attributes[${quote(CHAT_SERVICE_ATTR)}])`,
+    `set(attributes["namespace"], resource.attributes["k8s.namespace.name"])`,
+    `set(attributes["pod"], resource.attributes["k8s.pod.name"])`,
   ];
   return { resource, datapoint };
 }
@@ -81,6 +92,12 @@ export const HTTP_SERVER_METRICS: readonly string[] = [...new Set(Object.values(
  * export (same timestamp) is their total. Without an attribute list, aggregate_on_attributes groups
  * by all the attributes a point still has (v0.145.0 skips its attribute filter then).
  *
+ * A sender's own service, namespace or pod attribute goes too: IDENTITY_LABELS_TRANSFORM, after the
+ * merge, overwrites all three on every point anyway, so two points that differ only in them are one
+ * series and must be summed here, as they were when the identity labels were set before the merge.
+ * The merge builds a JSON key per data point (aggregateutil in contrib 0.152.0), its largest cost
+ * (bench/RESULTS.md); the identity labels set after it keep three attributes out of that key.
+ *
  * Only there: on a client metric the same keys (server.address, server.port) name the dependency it
  * called, and a gauge's values are not additive, so gauges (and summaries) are never touched, whatever
  * their name.
@@ -89,7 +106,7 @@ function dropAttributesStatements(attributes: readonly string[]): { condition: s
   const names = HTTP_SERVER_METRICS.map((m) => `metric.name == ${quote(m)}`).join(' or ');
   return {
     condition: `(${names}) and metric.type != METRIC_DATA_TYPE_GAUGE and metric.type != METRIC_DATA_TYPE_SUMMARY`,
-    datapoint: attributes.map((a) => `delete_key(attributes, ${quote(a)})`),
+    datapoint: [...attributes, ...IDENTITY_LABELS].map((a) => `delete_key(attributes, ${quote(a)})`),
     metric: ['aggregate_on_attributes("sum")'],
   };
 }
@@ -129,7 +146,7 @@ function k8sAttributes(config: ChartConfig): Record<string, unknown> {
   };
 }
 
-/** Memory limiter, pod identity (claims cleared first), the unattributed filter, the attribute drop and batching, in pipeline order; the unrouted filter. */
+/** Memory limiter, pod identity (claims cleared first), the unattributed filter, the attribute drop, the identity labels and batching, in pipeline order; the unrouted filter. */
 function processors(config: ChartConfig, options: CollectorConfigOptions): Record<string, unknown> {
   const identity = identityStatements(config);
   const dropped = config.collector.droppedAttributes;
@@ -145,10 +162,7 @@ function processors(config: ChartConfig, options: CollectorConfigOptions): Recor
     k8s_attributes: k8sAttributes(config),
     'transform/chat_service_identity': {
       error_mode: 'ignore',
-      metric_statements: [
-        { context: 'resource', statements: identity.resource },
-        { context: 'datapoint', statements: identity.datapoint },
-      ],
+      metric_statements: [{ context: 'resource', statements: identity.resource }],
     },
     // A sender no configured service claims (unknown pod, wrong labels or namespace, or a service
     // it only named itself) would be exported under no service; dropped here, counted in
@@ -174,6 +188,11 @@ function processors(config: ChartConfig, options: CollectorConfigOptions): Recor
         ],
       },
     } : {}),
+    // service, namespace and pod on every data point, from the resource the identity named.
+    [IDENTITY_LABELS_TRANSFORM]: {
+      error_mode: 'ignore',
+      metric_statements: [{ context: 'datapoint', statements: identity.datapoint }],
+    },
     batch: { send_batch_size: 8192, timeout: '1s' },
   };
 }
@@ -200,7 +219,7 @@ function prometheusExporters(config: ChartConfig, exporters: readonly ServiceExp
  */
 function service(config: ChartConfig, exporters: readonly ServiceExporter[]): Record<string, unknown> {
   const processorIds = ['memory_limiter', CLEAR_CLAIMED_IDENTITY, 'k8s_attributes', 'transform/chat_service_identity', UNATTRIBUTED_FILTER,
-    ...(config.collector.droppedAttributes.length ? ['transform/drop_attributes'] : []), 'batch'];
+    ...(config.collector.droppedAttributes.length ? ['transform/drop_attributes'] : []), IDENTITY_LABELS_TRANSFORM, 'batch'];
   return {
     extensions: ['health_check'],
     telemetry: {

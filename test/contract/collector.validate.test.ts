@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'child_process';
 import { parse, stringify } from 'yaml';
+import { IDENTITY_LABELS_TRANSFORM } from '../../lib/collector/collector-config';
 import { DEFAULT_IMAGES } from '../../lib/config';
 import { binaryPath } from '../support/binaries';
 import { ComponentKind, HARNESS_ONLY_COMPONENTS } from '../support/collector-build';
@@ -13,11 +14,11 @@ import {
   freeCollectorPorts, onLoopback, validateCollectorConfig, withKubernetesIdentity,
 } from '../support/collector';
 
-/** The identity transform's statements of `context`, where a test plants a broken one. */
-function identityStatements(config: CollectorConfig, context: 'resource' | 'datapoint'): string[] {
-  const group = (config.processors['transform/chat_service_identity'].metric_statements as { context: string; statements: string[] }[])
+/** The statements of `context` in `processor`, where a test plants a broken one. */
+function statementsOf(config: CollectorConfig, processor: string, context: 'resource' | 'datapoint'): string[] {
+  const group = (config.processors[processor].metric_statements as { context: string; statements: string[] }[])
     .find((g) => g.context === context);
-  if (!group) throw new Error(`no ${context} statements`);
+  if (!group) throw new Error(`no ${context} statements in ${processor}`);
   return group.statements;
 }
 
@@ -52,7 +53,7 @@ describeWithCollector('otelcol-chat validate on the chart\'s collector config', 
 
   it('rejects a resource statement with broken syntax, naming the processor', async () => {
     const config = chartCollectorConfig();
-    const statements = identityStatements(config, 'resource');
+    const statements = statementsOf(config, 'transform/chat_service_identity', 'resource');
     statements[0] = statements[0].replace(/\)( where )/, '$1'); // set(a, "b" where ...: the call is never closed
     const result = await validateCollectorConfig(stringify(config));
     expect(result.ok).toBe(false);
@@ -61,11 +62,11 @@ describeWithCollector('otelcol-chat validate on the chart\'s collector config', 
 
   it('rejects a datapoint statement calling an OTTL function that does not exist', async () => {
     const config = chartCollectorConfig();
-    const statements = identityStatements(config, 'datapoint');
+    const statements = statementsOf(config, IDENTITY_LABELS_TRANSFORM, 'datapoint');
     statements[0] = statements[0].replace(/^set\(/, 'sett(');
     const result = await validateCollectorConfig(stringify(config));
     expect(result.ok).toBe(false);
-    expect(result.output).toMatch(/transform\/chat_service_identity: .*undefined function "sett"/);
+    expect(result.output).toMatch(/transform\/chat_service_labels: .*undefined function "sett"/);
   });
 
   it('rejects a pipeline naming a processor that is not defined', async () => {

@@ -21,9 +21,9 @@
  *    suffix itself, the rename no longer matches and the names are still right.
  *    `websocket_hub_active_connections` has no unit and is an UpDownCounter (a gauge): unchanged by both.
  *    Dots in attribute names become underscores in both exporters (http.status_code -> http_status_code).
- * 2. Identity labels. lib/collector's `transform/chat_service_identity` sets the datapoint
+ * 2. Identity labels. lib/collector's `transform/chat_service_labels` sets the datapoint
  *    attributes `service` (configured service name), `namespace` (the pod's namespace) and `pod`
- *    (the pod's name) on every series of a recognised pod, and the resource attributes
+ *    (the pod's name) on every series of a recognised pod, and `transform/chat_service_identity` the resource attributes
  *    service.name = the service and service.instance.id = the pod (where the sender set none; the
  *    synthetic services set none), which the exporter turns into `job` and `instance`. The Collector's ServiceMonitor scrapes the exporter with
  *    honorLabels: true, so those exposed labels win over the target labels the Prometheus Operator
@@ -82,7 +82,7 @@ export function collectorStandInScrapeJob(o: CollectorStandInOptions): Record<st
       { source_labels: ['__name__'], regex: 'http_server_duration_(bucket|sum|count)', target_label: '__name__', replacement: 'http_server_duration_milliseconds_$1', action: 'replace' },
       { source_labels: ['__name__'], regex: 'http_server_request_duration_(bucket|sum|count)', target_label: '__name__', replacement: 'http_server_request_duration_seconds_$1', action: 'replace' },
       { source_labels: ['__name__'], regex: 'http_server_(request|response)_size_(bucket|sum|count)', target_label: '__name__', replacement: 'http_server_${1}_size_bytes_$2', action: 'replace' },
-      // 2. identity: datapoint attributes from transform/chat_service_identity, honoured over target labels
+      // 2. identity: datapoint attributes from transform/chat_service_labels, honoured over target labels
       replace('service', o.service),
       replace('namespace', o.namespace),
       replace('pod', o.pod),

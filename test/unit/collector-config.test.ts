@@ -120,8 +120,35 @@ describe('collector: the Host-header drop and its re-aggregation touch the HTTP 
     expect(condition).toMatch(/\) and metric\.type != METRIC_DATA_TYPE_GAUGE and metric\.type != METRIC_DATA_TYPE_SUMMARY$/);
   });
 
-  it('deletes exactly the configured attributes and sums what then coincides', () => {
-    expect(datapoint.statements).toEqual(defaultConfig().collector.droppedAttributes.map((a) => `delete_key(attributes, "${a}")`));
+  it('deletes exactly the configured attributes and the sender\'s own identity labels, and sums what then coincides', () => {
+    // service, namespace and pod are overwritten after the merge: points differing only in them are one series.
+    expect(datapoint.statements).toEqual([...defaultConfig().collector.droppedAttributes, 'service', 'namespace', 'pod'].map((a) => `delete_key(attributes, "${a}")`));
     expect(metric.statements).toEqual(['aggregate_on_attributes("sum")']);
+  });
+});
+
+describe('collector: the identity labels are set after the filter and the merge', () => {
+  const collector = collectorOf(synthObjects());
+  const processors: string[] = collector.service.pipelines.metrics.processors;
+
+  it('in pipeline order: identity, filter/unattributed, the drop and merge, then the labels, then batch', () => {
+    expect(processors).toEqual(['memory_limiter', 'transform/clear_claimed_identity', 'k8s_attributes', 'transform/chat_service_identity',
+      'filter/unattributed', 'transform/drop_attributes', 'transform/chat_service_labels', 'batch']);
+  });
+
+  it('sets service, namespace and pod on every data point, unconditionally (the filter before it left only identified resources)', () => {
+    expect(collector.processors['transform/chat_service_labels'].metric_statements).toEqual([{ context: 'datapoint', statements: [
+      'set(attributes["service"], resource.attributes["chat.service"])',
+      'set(attributes["namespace"], resource.attributes["k8s.namespace.name"])',
+      'set(attributes["pod"], resource.attributes["k8s.pod.name"])',
+    ] }]);
+    expect(collector.processors['filter/unattributed'].metrics).toEqual({ metric: ['resource.attributes["chat.service"] == nil'] });
+  });
+
+  it('without dropped attributes: no drop, the labels right after the filter', () => {
+    const none = collectorOf(synthObjects(configWith({ collector: { droppedAttributes: [] } })));
+    expect(none.processors['transform/drop_attributes']).toBeUndefined();
+    const order: string[] = none.service.pipelines.metrics.processors;
+    expect(order.slice(order.indexOf('filter/unattributed'))).toEqual(['filter/unattributed', 'transform/chat_service_labels', 'batch']);
   });
 });

@@ -154,7 +154,7 @@ describe('OpenTelemetry Collector', () => {
   });
 
   it('sets the service, namespace and pod labels on every data point', () => {
-    const datapoint: string[] = collector.processors['transform/chat_service_identity'].metric_statements[1].statements;
+    const datapoint: string[] = collector.processors['transform/chat_service_labels'].metric_statements[0].statements;
     for (const label of ['service', 'namespace', 'pod']) expect(datapoint.some((st) => st.startsWith(`set(attributes["${label}"]`))).toBe(true);
   });
 });
