@@ -19,7 +19,7 @@ import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { configWith, defaultConfig, synthObjects, unusedServiceName } from '../support/manifests';
 import { CollectorReplica } from '../support/collector-replicas';
-import { ChatPod, describeWithChain, LiveTraffic, PushChain, podName, templateHash } from '../support/push-chain';
+import { ChatPod, describeWithChain, LiveTraffic, newestPointAt, PushChain, podName, templateHash } from '../support/push-chain';
 import { until } from '../support/process';
 import { QueryResult, sleep } from '../support/prometheus';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
@@ -264,6 +264,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     let restartDone: Promise<void> | undefined;
     const movesAt = proofTime * 1000 - 50_000;
     let movesDone: Promise<void> | undefined;
+    const wsDuringMoves: { at: number; value: number }[] = [];
     const instancesBound = expiration + scrape + evaluation;
     while (Date.now() < lastGone + instancesBound + 20_000 && (leftAt.size < gone.length || instancesRightAt.size < gone.length)) {
       const present = new Set((await chain.prometheus.query(`group by (pod) (last_over_time({pod=~"${goneNames}"}[${FRESH}]))`)).map((r) => r.metric.pod));
@@ -280,7 +281,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
         if (ws.length) seenPanel.push(value(ws[0]));
       }
       if (!restartDone && Date.now() >= restartAt) restartDone = restart();
-      if (!movesDone && Date.now() >= movesAt) movesDone = moveReplicas();
+      if (!movesDone && Date.now() >= movesAt) movesDone = sampledWebSocket(moveReplicas);
       await sleep(1000);
     }
     for (const g of gone) {
@@ -312,8 +313,17 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     await (restartDone ?? restart());
     note(`restarted ${restarted!.pod.name}: down ${((restarted!.startedAt - restarted!.stoppedAt) / 1000).toFixed(1)} s, ${((proofTime * 1000 - restarted!.startedAt) / 1000).toFixed(1)} s before the proof`);
     await sleep(movesAt - Date.now());
-    await (movesDone ?? moveReplicas());
+    await (movesDone ?? sampledWebSocket(moveReplicas));
     movedFrom = movesAt;
+    if (transport) {
+      // While pods moved between replicas, the WebSocket panel never counted a pod twice: each pod's
+      // gauge is one series whichever replica exposes it. (From when the killed pod's gauge had left.)
+      const planned = CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
+      const clean = wsDuringMoves.filter((x) => x.at >= lastGone + expiration + scrape + 2_000);
+      note(`${transport} WebSocket panel while connections moved: ${clean.length} readings, ${[...new Set(clean.map((x) => x.value))].join(', ')}`);
+      expect(clean.length).toBeGreaterThan(10);
+      expect(Math.max(...clean.map((x) => x.value))).toBeLessThanOrEqual(planned);
+    }
 
     /**
      * Connections moved between collector replicas inside the proof's windows, one kind after
@@ -379,14 +389,23 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       expect(chain.collectors.replicas.length).toBe(COLLECTOR_REPLICAS);
     }
 
+    /** Runs `fn` while reading the WebSocket panel every second into wsDuringMoves. */
+    async function sampledWebSocket(fn: () => Promise<void>): Promise<void> {
+      const sampler = transport ? setInterval(() => {
+        chain.prometheus.query(panelQuery(`${transport}.json`, 'Active WebSocket connections'))
+          .then((ws) => { if (ws.length) wsDuringMoves.push({ at: Date.now(), value: value(ws[0]) }); })
+          .catch(() => undefined);
+      }, 1000) : undefined;
+      try {
+        await fn();
+      } finally {
+        clearInterval(sampler);
+      }
+    }
+
     /** Waits until `replica` exposes a point of the pod's measured after `sinceMs`: the pod's export arrived there. */
     async function arrives(x: { r: Running; pod: ChatPod }, replica: CollectorReplica, sinceMs: number): Promise<void> {
-      const port = replica.process.ports.exporters![`prometheus/${x.r.service.name}`];
-      await until(`${x.pod.name}'s points at ${replica.podName}`, async () => {
-        const text = await (await fetch(`http://${replica.address}:${port}/metrics`)).text();
-        const times = text.split('\n').filter((l) => l.includes(`pod="${x.pod.name}"`)).map((l) => Number(/ (\d+)$/.exec(l)?.[1] ?? 0));
-        return times.some((t) => t > sinceMs) ? true : undefined;
-      }, 30_000, 250);
+      await until(`${x.pod.name}'s points at ${replica.podName}`, async () => ((await newestPointAt(replica, x.pod, x.r.service.name)) > sinceMs ? true : undefined), 30_000, 250);
     }
 
     async function restart(): Promise<void> {

@@ -415,14 +415,7 @@ export class PushChain {
    * differs after the Service's endpoints changed and before the pod reconnects.
    */
   async replicaServing(pod: ChatPod, service: string): Promise<CollectorReplica | undefined> {
-    const newest = await Promise.all(this.collectors.replicas.map(async (r) => {
-      const port = r.process.ports.exporters?.[`prometheus/${service}`];
-      if (port === undefined) throw new Error(`the collector has no exporter for ${service}`);
-      const text = await (await fetch(`http://${r.address}:${port}/metrics`)).text();
-      // `name{labels} value timestamp`: the exporter sends each point's time.
-      const times = text.split('\n').filter((l) => l.includes(`pod="${pod.name}"`)).map((l) => Number(/ (\d+)$/.exec(l)?.[1] ?? 0));
-      return { r, newest: Math.max(0, ...times) };
-    }));
+    const newest = await Promise.all(this.collectors.replicas.map(async (r) => ({ r, newest: await newestPointAt(r, pod, service) })));
     const best = newest.sort((a, b) => b.newest - a.newest)[0];
     return best && best.newest > 0 ? best.r : undefined;
   }
@@ -499,6 +492,16 @@ export class PushChain {
     }
     if (errors.length) throw errors[0];
   }
+}
+
+/** The time (ms) of the newest point of the pod that `replica` exposes for `service`; 0 if none. */
+export async function newestPointAt(replica: CollectorReplica, pod: ChatPod, service: string): Promise<number> {
+  const port = replica.process.ports.exporters?.[`prometheus/${service}`];
+  if (port === undefined) throw new Error(`the collector has no exporter for ${service}`);
+  const text = await (await fetch(`http://${replica.address}:${port}/metrics`)).text();
+  // `name{labels} value timestamp`: the exporter sends each point's time.
+  const times = text.split('\n').filter((l) => l.includes(`pod="${pod.name}"`)).map((l) => Number(/ (\d+)$/.exec(l)?.[1] ?? 0));
+  return Math.max(0, ...times);
 }
 
 /** A chat-service Pod's spec, as its Deployment would have it (restricted profile, one container). */
