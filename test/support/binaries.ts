@@ -152,6 +152,17 @@ export const PROGRAMS: readonly GoProgram[] = [
     binaries: { 'otelcol-chat': 'chat-monitoring/otelcol-chat' },
     build: (outDir, version) => (require('./collector-build') as typeof import('./collector-build')).buildCollector(outDir, version),
   },
+  {
+    // Thanos sidecar and query, for HA Prometheus (issue 22). Its go.mod has replace directives, which
+    // test/tools/thanos/go.mod repeats. Tags and version stamp as its .promu.yml release build:
+    // without slicelabels the sidecar panics on its first query.
+    name: 'thanos',
+    toolDir: 'thanos',
+    versionModule: 'github.com/thanos-io/thanos',
+    binaries: { thanos: 'github.com/thanos-io/thanos/cmd/thanos' },
+    tags: ['netgo', 'slicelabels'],
+    ldflags: prometheusCommonVersion,
+  },
 ];
 
 /** Where built binaries live: `$CHAT_MONITORING_BIN_CACHE`, else the user's cache directory. */
