@@ -6,7 +6,7 @@
  */
 import { AlertmanagerInput, AlertmanagerSettings, validateAlertmanager } from './alertmanager/alertmanager-settings';
 import { ChatServiceConfig, ChatServiceInput, validateServices } from './chat-service-settings';
-import { CollectorSettings, validateCollector } from './collector/collector-settings';
+import { CollectorAutoscaling, CollectorSettings, validateCollector } from './collector/collector-settings';
 import { NetworkPolicySettings, validateNetworkPolicies } from './network-policy-settings';
 import { ConfigError, DNS1123_LABEL, DURATION, durationSeconds, int, QUANTITY, requireObject, str } from './validation';
 
@@ -95,7 +95,7 @@ export const CHART_DEFAULTS = {
 export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector' | 'networkPolicies'>> & {
   readonly networkPolicies?: Partial<NetworkPolicySettings>;
   readonly images?: Partial<Images>;
-  readonly collector?: Partial<CollectorSettings>;
+  readonly collector?: Partial<Omit<CollectorSettings, 'autoscaling'>> & { readonly autoscaling?: Partial<CollectorAutoscaling> };
   readonly alertmanager?: AlertmanagerInput;
   readonly services: readonly ChatServiceInput[];
 };
@@ -151,7 +151,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     grafanaNodePort: int('grafanaNodePort', c.grafanaNodePort ?? d.grafanaNodePort, 30000, 32767),
     grafanaAdminSecret: str('grafanaAdminSecret', c.grafanaAdminSecret ?? d.grafanaAdminSecret, DNS1123_LABEL, DNS_FIX),
     collectorReplicas,
-    collector: validateCollector(c.collector ?? {}, { scrapeInterval, replicas: collectorReplicas }),
+    collector: validateCollector(c.collector ?? {}, { scrapeInterval, replicas: collectorReplicas, pushes: services.some((s) => s.exportMode === 'push') }),
     prometheusReplicas: int('prometheusReplicas', c.prometheusReplicas ?? d.prometheusReplicas, 1, 10),
     runbookBaseUrl: str('runbookBaseUrl', c.runbookBaseUrl ?? d.runbookBaseUrl, /^https?:\/\/[^\s#]+$/,
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),

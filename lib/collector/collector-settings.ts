@@ -29,14 +29,20 @@ export interface CollectorSettings {
   readonly autoscaling?: CollectorAutoscaling;
 }
 
-/** A HorizontalPodAutoscaler (autoscaling/v2) for the collector's Deployment; needs a metrics API (metrics-server). */
+/**
+ * A HorizontalPodAutoscaler (autoscaling/v2) for the collector's Deployment; needs a metrics API
+ * (metrics-server). collectorReplicas is then only minReplicas' default.
+ */
 export interface CollectorAutoscaling {
   /** @default collectorReplicas */
   readonly minReplicas: number;
-  /** @default 2 x minReplicas */
+  /** @default 2 x minReplicas, at most 50 */
   readonly maxReplicas: number;
-  /** Average CPU use the autoscaler keeps, in percent of the CPU request. @default 70 */
-  readonly cpuUtilization: number;
+  /**
+   * Average CPU per replica the autoscaler keeps, as a quantity. An absolute value, not a share of
+   * the request: the collector requests 100m and may use its 500m limit. @default '350m' (70 % of the limit)
+   */
+  readonly targetCpu: string;
 }
 
 /**
@@ -54,7 +60,7 @@ export const COLLECTOR_DEFAULTS = {
   maxConnectionAge: '2m',
   /** After GOAWAY, how long in-flight exports (milliseconds each) may take before the connection closes. */
   maxConnectionAgeGrace: '10s',
-  cpuUtilization: 70,
+  targetCpu: '350m',
 } as const;
 
 /** Labels the chart's queries read: never dropped (attribute "a.b" becomes label "a_b"). */
@@ -107,22 +113,32 @@ function validateMaxConnectionAge(v: unknown, metricExpiration: string, scrapeIn
   return age;
 }
 
-function validateAutoscaling(v: unknown, replicas: number): CollectorAutoscaling | undefined {
+function validateAutoscaling(v: unknown, ctx: CollectorContext): CollectorAutoscaling | undefined {
   if (v === undefined) return undefined;
-  const a = requireObject('collector.autoscaling', v, ['minReplicas', 'maxReplicas', 'cpuUtilization']);
-  const minReplicas = int('collector.autoscaling.minReplicas', a.minReplicas ?? replicas, 1, 50);
-  const maxReplicas = int('collector.autoscaling.maxReplicas', a.maxReplicas ?? 2 * minReplicas, 1, 50);
+  if (!ctx.pushes) {
+    throw new ConfigError('collector.autoscaling', 'no service pushes (exportMode: push), so the chart deploys no collector to scale', 'remove it');
+  }
+  const a = requireObject('collector.autoscaling', v, ['minReplicas', 'maxReplicas', 'targetCpu']);
+  const minReplicas = int('collector.autoscaling.minReplicas', a.minReplicas ?? ctx.replicas, 1, MAX_REPLICAS);
+  const maxReplicas = int('collector.autoscaling.maxReplicas', a.maxReplicas ?? Math.min(MAX_REPLICAS, 2 * minReplicas), 1, MAX_REPLICAS);
   if (maxReplicas < minReplicas) {
     throw new ConfigError('collector.autoscaling.maxReplicas', `${maxReplicas} is below minReplicas (${minReplicas})`, 'give at least minReplicas');
   }
-  const cpuUtilization = int('collector.autoscaling.cpuUtilization', a.cpuUtilization ?? COLLECTOR_DEFAULTS.cpuUtilization, 10, 100);
-  return { minReplicas, maxReplicas, cpuUtilization };
+  const targetCpu = str('collector.autoscaling.targetCpu', a.targetCpu ?? COLLECTOR_DEFAULTS.targetCpu, /^([1-9][0-9]*m|[0-9]+(\.[0-9]+)?)$/,
+    'give CPU as a quantity such as "350m" or "0.5"');
+  if (cpuMillis(targetCpu) === 0) throw new ConfigError('collector.autoscaling.targetCpu', 'must not be zero', 'give CPU such as "350m"');
+  return { minReplicas, maxReplicas, targetCpu };
 }
+
+const MAX_REPLICAS = 50;
+const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
 
 export interface CollectorContext {
   readonly scrapeInterval: string;
   /** collectorReplicas: autoscaling's default minimum. */
   readonly replicas: number;
+  /** Whether any service pushes (else there is no collector). */
+  readonly pushes: boolean;
 }
 
 export function validateCollector(raw: unknown, ctx: CollectorContext): CollectorSettings {
@@ -134,6 +150,6 @@ export function validateCollector(raw: unknown, ctx: CollectorContext): Collecto
   const droppedAttributes = list('collector.droppedAttributes', given(c.droppedAttributes, COLLECTOR_DEFAULTS.droppedAttributes))
     .map(validateDroppedAttribute);
   const maxConnectionAge = validateMaxConnectionAge(c.maxConnectionAge, metricExpiration, scrapeInterval);
-  const autoscaling = validateAutoscaling(c.autoscaling, ctx.replicas);
+  const autoscaling = validateAutoscaling(c.autoscaling, ctx);
   return { exportInterval, metricExpiration, droppedAttributes, maxConnectionAge, ...(autoscaling ? { autoscaling } : {}) };
 }

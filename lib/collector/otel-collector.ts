@@ -128,8 +128,8 @@ export class OtelCollector extends Construct {
   }
 
   /**
-   * Replicas between min and max, keeping the pods' average CPU at the target share of their
-   * request (the collector's cost grows with the points it receives, bench/RESULTS.md). Scaling
+   * Replicas between min and max, keeping the pods' average CPU at the target (the collector's
+   * cost grows with the points it receives, bench/RESULTS.md). Scaling
    * down is held for 5 minutes, the autoscaler's default: each change moves chat pods' connections.
    */
   private autoscaler(a: CollectorAutoscaling): void {
@@ -139,7 +139,9 @@ export class OtelCollector extends Construct {
         scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: NAMES.collector },
         minReplicas: a.minReplicas,
         maxReplicas: a.maxReplicas,
-        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.cpuUtilization } } }],
+        // An average value, not a utilization: utilization is a share of the request (100m), and the
+        // collector is sized to use up to its limit.
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString(a.targetCpu) } } }],
         behavior: { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } },
       },
     });

@@ -7,9 +7,9 @@ import { renderDashboard, RowSpec } from './panels';
 import { serviceDashboardUid } from './uids';
 
 /**
- * Longest a stopped pod still counts on the Instances panel, in seconds: a pushed series stays on the
- * collector for its metric expiration, then a scrape marks it stale and a rule evaluation records
- * it gone (the evaluation interval is the scrape interval).
+ * Longest a stopped pod still counts on the Instances panel, in seconds: a pushed series counts for
+ * pushFreshness (metric expiration + a scrape interval) after its last point, a pulled one until a
+ * scrape marks it stale; then a rule evaluation records it gone (every scrape interval).
  */
 function instancesLag(config: ChartConfig, s: ChatServiceConfig): number {
   const scrape = durationSeconds(config.scrapeInterval);
@@ -46,7 +46,7 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
           description: `Share of requests answered with a 4xx status over ${w}; shown apart because clients, not the service, cause them.` },
         { title: 'Instances', unit: 'short', kind: 'stat', expr: recorded(recordedName.instances, s),
           description: `Pods currently reporting HTTP metrics for this service. A pod that stops leaves it within ${instancesLag(config, s)} s: ` +
-            'its series stay exposed for the metric expiration (push) or until marked stale (pull), then a scrape and a rule evaluation.' },
+            'a pushed pod counts until its last point is older than the metric expiration plus a scrape interval, a pulled one until a scrape marks it stale; then a rule evaluation.' },
         { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: recorded(recordedName.requestRateByRoute(w), s),
           description: `Requests per second per route template (${c.routeLabel}) over ${w}.` },
         { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: recorded(recordedName.requestRateByStatus(w), s),

@@ -80,7 +80,9 @@ export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', w
  * across one failed scrape. Pulled series get staleness markers and are read as they are.
  */
 export function pushFreshness(config: ChartConfig): string {
-  return `${durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval)}s`;
+  const seconds = durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval);
+  // PromQL durations take no fraction: 27.5 s is written 27500ms.
+  return Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`;
 }
 
 /** An instant read of `selector`: for a push service, its newest point within pushFreshness. */

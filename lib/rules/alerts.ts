@@ -30,7 +30,7 @@ export function serviceAlerts(config: ChartConfig, s: ChatServiceConfig): RuleGr
     // how many samples it returned, so this names the service and the size of the explosion.
     alert(config, ALERT_NAMES.sampleLimit, `max by (service) (scrape_samples_post_metric_relabeling{job="${s.name}"}) > ${s.sampleLimit}`, '2m', 'critical', svc,
       `${s.name}'s metrics exceed its sample limit and are not collected`,
-      `{{ $labels.service }} returned {{ $value }} samples in one scrape, above its sampleLimit of ${s.sampleLimit}: the scrape fails and none of its metrics are stored until the cardinality is back under the limit (other services are unaffected).`),
+      `{{ $labels.service }} returned {{ $value }} samples in one scrape, above its sampleLimit of ${s.sampleLimit}: the scrape fails and none of the metrics in it are stored (with several collector replicas: those of its pods on that replica) until the cardinality is back under the limit (other services are unaffected).`),
   ];
   if (s.websocketGauge) {
     // The SDK exports no series for an UpDownCounter never added to, so after a deploy where every

@@ -33,6 +33,12 @@ it('the collector defaults to COLLECTOR_DEFAULTS, its series expiring a scrape i
   });
 });
 
+it('an autoscaler\'s maximum defaults to twice its minimum, at most 50', () => {
+  const auto = (minReplicas: number) => validateConfig({ services: [{ name: 'a' }], collector: { autoscaling: { minReplicas } } }).collector.autoscaling!;
+  expect(auto(3)).toEqual({ minReplicas: 3, maxReplicas: 6, targetCpu: COLLECTOR_DEFAULTS.targetCpu });
+  expect(auto(30).maxReplicas).toBe(50);
+});
+
 it('a longer expiration moves the connection age\'s default to twice its floor', () => {
   // 50s expiration + 15s scrape: a 65 s floor, a 130 s default.
   const slow = validateConfig({ services: [{ name: 'a' }], collector: { metricExpiration: '50s' } });

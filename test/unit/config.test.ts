@@ -43,7 +43,9 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a metric expiration shorter than a scrape plus 3 export intervals', { services, collector: { exportInterval: '1s', metricExpiration: '17s' } }, 'collector.metricExpiration', /scrapeInterval \(15s\) \+ 3 x exportInterval \(1s\)/],
     ['a connection age within the expiration plus a scrape', { services, collector: { maxConnectionAge: '35s' } }, 'collector.maxConnectionAge', /not longer than metricExpiration \(20s\) \+ scrapeInterval \(15s\).*longer than 35s, or leave it out \(2m\)/],
     ['an autoscaler maximum below its minimum', { services, collector: { autoscaling: { minReplicas: 3, maxReplicas: 2 } } }, 'collector.autoscaling.maxReplicas', /2 is below minReplicas \(3\)/],
-    ['an autoscaler CPU target of 0', { services, collector: { autoscaling: { cpuUtilization: 0 } } }, 'collector.autoscaling.cpuUtilization', /.+/],
+    ['an autoscaler CPU target of 0', { services, collector: { autoscaling: { targetCpu: '0' } } }, 'collector.autoscaling.targetCpu', /must not be zero/],
+    ['an autoscaler CPU target in percent', { services, collector: { autoscaling: { targetCpu: '70%' } } }, 'collector.autoscaling.targetCpu', /quantity such as "350m"/],
+    ['an autoscaler without a collector', { services: [{ name: 'p', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }], collector: { autoscaling: {} } }, 'collector.autoscaling', /no service pushes/],
     ['an unknown collector key', { services, collector: { metricExpiry: '5s' } }, 'collector.metricExpiry', /unknown field.*metricExpiration/],
     ['a bad selector label value', { services: [{ name: 'a', selector: { app: 'not ok' } }] }, 'services[0].selector.app', /label value/],
   ];

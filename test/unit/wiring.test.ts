@@ -182,6 +182,9 @@ describe('several collector replicas', () => {
     expect(websocketConnections(mixed, pushed, 'ws')).toBe(`sum by (service) (last_over_time(ws{service="pushed"}${fresh}))`);
     expect(requestCounterAbsent(mixed, pushed)).toBe(`absent_over_time(http_server_duration_milliseconds_count{service="pushed"}${fresh})`);
     expect(websocketConnections(mixed, pulled, 'ws')).toBe('sum by (service) (ws{service="pulled"})');
+    // PromQL durations take no fraction: 10s scrape + (10s + 5 x 1.5s) expiration = 27.5 s, written in ms.
+    const odd = validateConfig({ services: [{ name: 'pushed' }], scrapeInterval: '10s', collector: { exportInterval: '1500ms' } });
+    expect(requestCounterAbsent(odd, odd.services[0])).toContain('[27500ms])');
     expect(requestCounterAbsent(mixed, pulled)).toBe('absent(http_server_duration_milliseconds_count{service="pulled"})');
   });
 
@@ -198,7 +201,7 @@ describe('several collector replicas', () => {
   });
 
   it('with autoscaling: an autoscaler on the collector Deployment\'s CPU owns the count, and a PodDisruptionBudget guards it', () => {
-    const scaled = synthObjects(configWith({ services: config.services, collector: { autoscaling: { minReplicas: 2, maxReplicas: 6, cpuUtilization: 60 } } }));
+    const scaled = synthObjects(configWith({ services: config.services, collector: { autoscaling: { minReplicas: 2, maxReplicas: 6, targetCpu: '300m' } } }));
     const deployment = named(scaled, 'Deployment', 'otel-collector');
     expect(deployment.spec.replicas).toBeUndefined();
     const hpa = named(scaled, 'HorizontalPodAutoscaler', 'otel-collector');
@@ -206,9 +209,12 @@ describe('several collector replicas', () => {
     expect(hpa.metadata.namespace).toBe(deployment.metadata.namespace);
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 6]);
-    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
-    // Utilization is a share of the request: the container must have one.
-    expect(deployment.spec.template.spec.containers[0].resources.requests.cpu).toBeDefined();
+    // An absolute average, below the container's limit (a utilization would be a share of the 100m request).
+    expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '300m' } } }]);
+    expect(deployment.spec.template.spec.containers[0].resources.limits.cpu).toBe('500m');
+    // Unset, the target is 70 % of that limit.
+    const byDefault = synthObjects(configWith({ services: config.services, collector: { autoscaling: {} } }));
+    expect(named(byDefault, 'HorizontalPodAutoscaler', 'otel-collector').spec.metrics[0].resource.target.averageValue).toBe(`${0.7 * 500}m`);
     const pdb = named(scaled, 'PodDisruptionBudget', 'otel-collector');
     expect(matches(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
   });
