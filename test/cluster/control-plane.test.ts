@@ -15,7 +15,7 @@ import { FIELD_MANAGER } from '../../scripts/deploy/plan';
 import { ControlPlane, describeOnEachKubernetes } from '../support/control-plane';
 import { createEndpointSlice, createRunningPod, podFromTemplate } from '../support/fake-pods';
 import { operatorCrdFiles } from '../support/crds';
-import { K8sObject, readDist } from '../support/manifests';
+import { configWith, K8sObject, readDist, synthObjects } from '../support/manifests';
 import { startMetricsStandIns } from '../support/metrics-stand-in';
 import { Operator } from '../support/operator';
 import { decodeOperatorConfig, operatorPrometheusConfig } from '../support/operator-config';
@@ -112,6 +112,16 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
       const after = live();
       for (const key of Object.keys(before)) expect({ [key]: after[key] }).toEqual({ [key]: before[key] });
     }, 120_000);
+
+    it('with collector.autoscaling, the collector Deployment without replicas and its HorizontalPodAutoscaler are accepted (server-side dry run)', () => {
+      const scaled = synthObjects(configWith({ collector: { autoscaling: { minReplicas: 2, maxReplicas: 4 } } }));
+      for (const o of scaled.filter((x) => (x.kind === 'HorizontalPodAutoscaler' || x.kind === 'Deployment') && x.metadata.name === 'otel-collector')) {
+        const r = cp.admin.run(['apply', '--server-side', '--dry-run=server', `--field-manager=${FIELD_MANAGER}`, '-f', '-', '-o', 'json'], JSON.stringify(o));
+        expect(`${o.kind}: ${r.status} ${r.stderr}`).toBe(`${o.kind}: 0 `);
+        const stored = JSON.parse(r.stdout) as K8sObject;
+        if (o.kind === 'HorizontalPodAutoscaler') expect(stored.spec.metrics[0].resource.target).toEqual({ type: 'AverageValue', averageValue: '350m' });
+      }
+    });
   });
 
   /** Server-side dry-run create: the PodSecurity admission plugin judges it against the namespace's level. */
