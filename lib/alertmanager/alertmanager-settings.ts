@@ -68,7 +68,11 @@ export interface ReceiverConfig {
 }
 
 export interface AlertmanagerSettings {
-  /** @default 1 (above 1: clustered, with a PodDisruptionBudget) */
+  /**
+   * @default 3: a cluster (gossip between the replicas deduplicates notifications and shares
+   * silences), with a PodDisruptionBudget; every Prometheus sends every alert to every replica, so
+   * alerts are still delivered, once, with one replica down. 1: no cluster, no budget.
+   */
   readonly replicas: number;
   /** Volume for silences and the notification log. @default '1Gi' */
   readonly storage: string;
@@ -101,7 +105,7 @@ export const NULL_RECEIVER = 'null';
 
 /** Every default of the settings above, and of the receivers and routes in them. */
 export const ALERTMANAGER_DEFAULTS = {
-  replicas: 1,
+  replicas: 3,
   storage: '1Gi',
   retention: '120h',
   receiversSecret: 'alertmanager-receivers',

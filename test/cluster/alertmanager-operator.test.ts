@@ -3,8 +3,8 @@
  * Prometheus Operator v0.93 as its own ServiceAccount: the configuration the operator generates
  * is exactly what test/support/operator-alertmanager-config.ts renders (the function the
  * Alertmanager proof and the amtool checks run on), with no receiver and with every receiver kind
- * reading a user-created Secret; amtool accepts it; the StatefulSet's pod passes the restricted
- * profile. No kubelet: pods are judged by admission, never run.
+ * reading a user-created Secret; amtool accepts it; the StatefulSet's 3 replicas are clustered and
+ * its pod passes the restricted profile. No kubelet: pods are judged by admission, never run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -98,14 +98,20 @@ describeOnEachKubernetes('Alertmanager on a real API server and the real operato
     expect(r.output).toContain('SUCCESS');
   }, 120_000);
 
-  it('generates a StatefulSet whose pod the restricted profile admits, with the chart\'s storage and clustering off', async () => {
+  it('generates a StatefulSet whose pod the restricted profile admits, with the chart\'s storage and its replicas clustered', async () => {
     const sts = await until('the StatefulSet', () => {
       const r = cp.admin.run(['get', 'statefulset', `alertmanager-${am.metadata.name}`, '-n', ns, '-o', 'json']);
       return r.status === 0 ? JSON.parse(r.stdout) as K8sObject : undefined;
     }, 90_000);
     const container = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'alertmanager');
     expect(container.image).toBe(am.spec.image);
-    expect(container.args).toContain('--cluster.listen-address=');
+    // dist/'s default: 3 replicas gossiping on 9094, each peering with every replica through the
+    // operator's headless Service (the chart's NetworkPolicy opens 9094 between them).
+    expect(sts.spec.replicas).toBe(am.spec.replicas);
+    expect(am.spec.replicas).toBe(3);
+    expect(container.args).toContain('--cluster.listen-address=[$(POD_IP)]:9094');
+    expect(container.args.filter((a: string) => a.startsWith('--cluster.peer=')).sort())
+      .toEqual([0, 1, 2].map((i) => `--cluster.peer=alertmanager-${am.metadata.name}-${i}.alertmanager-operated:9094`));
     expect(container.livenessProbe).toBeDefined();
     expect(container.readinessProbe).toBeDefined();
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(am.spec.storage.volumeClaimTemplate.spec.resources.requests.storage);

@@ -193,6 +193,28 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
       }
     }, 150_000);
 
+    it('sends every alert to every Alertmanager replica: it discovers the endpoints of the chart\'s alertmanager Service, port web', async () => {
+      const secret = await until('the config Secret', () => {
+        const s = cp.admin.json<K8sObject>(['get', 'secret', stsName, '-n', stackNamespace]);
+        return s.data?.['prometheus.yaml.gz'] ? s : undefined;
+      });
+      const [wanted] = prometheusCr.spec.alerting.alertmanagers as { namespace: string; name: string; port: string }[];
+      expect(of('Alertmanager').map((a) => a.spec.replicas)).toEqual([3]);
+      const alerting = decodeOperatorConfig(secret.data['prometheus.yaml.gz']).alerting as { alertmanagers: Record<string, any>[]; alert_relabel_configs: unknown[] }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(alerting.alertmanagers).toHaveLength(1);
+      const [am] = alerting.alertmanagers;
+      expect(am.api_version).toBe('v2');
+      // Endpoint discovery (one target per ready pod behind the Service), not the Service's address.
+      expect(am.static_configs).toBeUndefined();
+      expect(am.kubernetes_sd_configs).toEqual([expect.objectContaining({ role: 'endpointslice', namespaces: { names: [wanted.namespace] } })]);
+      expect(am.relabel_configs).toEqual([
+        expect.objectContaining({ action: 'keep', source_labels: ['__meta_kubernetes_service_name'], regex: wanted.name }),
+        expect.objectContaining({ action: 'keep', source_labels: ['__meta_kubernetes_endpointslice_port_name'], regex: wanted.port }),
+      ]);
+      // The replicas' copies of an alert are one alert: the operator drops the replica label from alerts.
+      expect(alerting.alert_relabel_configs).toEqual([{ action: 'labeldrop', regex: 'prometheus_replica' }]);
+    }, 60_000);
+
     /** Controllers the operator can run that the chart does not use; it logs their missing rights once. */
     const UNUSED_CONTROLLERS = { PrometheusAgent: 'prometheusagents', ThanosRuler: 'thanosrulers' };
 

@@ -9,6 +9,8 @@ import { sleep } from './process';
 /** Alertmanager's webhook payload (version 4), the fields the tests read. */
 export interface WebhookPayload {
   readonly version: string;
+  /** The sending Alertmanager's --web.external-url: which member of a cluster sent it. */
+  readonly externalURL: string;
   readonly receiver: string;
   readonly status: 'firing' | 'resolved';
   readonly groupLabels: Record<string, string>;

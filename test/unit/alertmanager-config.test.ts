@@ -95,10 +95,10 @@ describe('Alertmanager routing from the config', () => {
     expect(receiverEgressPorts(validateConfig(CHART_CONFIG))).toEqual([]);
   });
 
-  it('has documented defaults: null receivers, 30s / 5m / 4h, no routes', () => {
+  it('has documented defaults: 3 replicas, null receivers, 30s / 5m / 4h, no routes', () => {
     const d = validateConfig(CHART_CONFIG).alertmanager;
     expect(d).toMatchObject({
-      replicas: 1, storage: '1Gi', retention: '120h', receiversSecret: 'alertmanager-receivers', receivers: [],
+      replicas: 3, storage: '1Gi', retention: '120h', receiversSecret: 'alertmanager-receivers', receivers: [],
       criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, ticketReceiver: NULL_RECEIVER, routes: [],
       groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', receiverEgressCidrs: [],
     });

@@ -22,7 +22,9 @@ function stack(config: ChartConfig) {
   return { config, objects, am, pods, pod, policies: ofKind(objects, 'NetworkPolicy') as unknown as NetworkPolicy[] };
 }
 
-const single = stack(validateConfig(CHART_CONFIG));
+/** dist/'s config: 3 Alertmanager replicas by default. */
+const byDefault = stack(validateConfig(CHART_CONFIG));
+const single = stack(validateConfig({ ...CHART_CONFIG, alertmanager: { replicas: 1 } }));
 const clustered = stack(validateConfig({
   ...CHART_CONFIG,
   alertmanager: {
@@ -35,7 +37,7 @@ const clustered = stack(validateConfig({
 }));
 
 describe('Alertmanager: the resource the operator runs', () => {
-  const { am, config } = single;
+  const { am, config } = byDefault;
   it('runs the pinned image and tells the operator its version (which decides the config fields it renders)', () => {
     expect(am.spec.image).toBe(config.images.alertmanager);
     expect(am.spec.version).toBe(tagOf(config.images.alertmanager));
@@ -46,7 +48,7 @@ describe('Alertmanager: the resource the operator runs', () => {
     expect(programVersion(program)).toBe(am.spec.version);
   });
   it('takes its configuration from the chart\'s AlertmanagerConfig, and user ones by label, without a forced namespace matcher', () => {
-    const amc = named(single.objects, 'AlertmanagerConfig', am.spec.alertmanagerConfiguration.name);
+    const amc = named(byDefault.objects, 'AlertmanagerConfig', am.spec.alertmanagerConfiguration.name);
     expect(amc.metadata.namespace).toBe(am.metadata.namespace);
     expect(am.spec.configSecret).toBeUndefined();
     expect(Object.keys(am.spec.alertmanagerConfigSelector.matchLabels).length).toBeGreaterThan(0);
@@ -68,17 +70,17 @@ describe('Alertmanager: the resource the operator runs', () => {
     expect(am.spec.retention).toBe(config.alertmanager.retention);
   });
   it('has a ServiceAccount without an API token (it calls no API)', () => {
-    expect(named(single.objects, 'ServiceAccount', am.spec.serviceAccountName).automountServiceAccountToken).toBe(false);
+    expect(named(byDefault.objects, 'ServiceAccount', am.spec.serviceAccountName).automountServiceAccountToken).toBe(false);
   });
-  it('is schema-valid, single and clustered', () => {
-    expect(schemaProblems([...single.objects, ...clustered.objects].filter((o) => /Alertmanager/.test(o.kind) || o.metadata.name === 'alertmanager'))).toEqual([]);
+  it('is schema-valid, by default (3 replicas), single and clustered', () => {
+    expect(schemaProblems([...byDefault.objects, ...single.objects, ...clustered.objects].filter((o) => /Alertmanager/.test(o.kind) || o.metadata.name === 'alertmanager'))).toEqual([]);
   });
 });
 
 describe('Alertmanager: wiring', () => {
-  const { objects, am } = single;
+  const { objects, am } = byDefault;
   const service = named(objects, 'Service', 'alertmanager');
-  const podLabels = single.pod(`alertmanager-${am.metadata.name}`).labels;
+  const podLabels = byDefault.pod(`alertmanager-${am.metadata.name}`).labels;
   const webPort = service.spec.ports.find((p: { name: string }) => p.name === 'web');
 
   it('its Service selects the operator\'s pods and their named ports', () => {
@@ -88,6 +90,22 @@ describe('Alertmanager: wiring', () => {
   it('Prometheus sends its alerts to that Service\'s web port, API v2', () => {
     const prometheus = named(objects, 'Prometheus', 'chat-monitoring');
     expect(prometheus.spec.alerting.alertmanagers).toEqual([{ namespace: service.metadata.namespace, name: service.metadata.name, port: 'web', apiVersion: 'v2' }]);
+  });
+  it('so every Prometheus replica sends every alert to every Alertmanager replica: the operator discovers that Service\'s endpoints, one per ready pod', () => {
+    // The operator (v0.93, pkg/prometheus/promcfg.go) turns each alerting.alertmanagers entry into
+    // kubernetes_sd_configs of the endpoint role (endpointslice here, the Prometheus's
+    // serviceDiscoveryRole) in that namespace, keeping the Service by name and the port by name:
+    // every ready pod the Service selects is a target, and Prometheus sends each alert to each target.
+    const prometheus = named(objects, 'Prometheus', 'chat-monitoring');
+    expect(prometheus.spec.serviceDiscoveryRole).toBe('EndpointSlice');
+    expect(service.spec.clusterIP).toBeUndefined(); // an ordinary Service: its EndpointSlices list every ready pod
+    expect(am.spec.replicas).toBe(3);
+    // All replicas of the StatefulSet carry the same pod labels, which the Service selects; none else does.
+    const selected = byDefault.pods.filter((p) => p.namespace === service.metadata.namespace && selectorMatches({ matchLabels: service.spec.selector }, p.labels));
+    expect(selected.map((p) => p.name)).toEqual([`alertmanager-${am.metadata.name}`]);
+    expect(am.spec.podMetadata.labels).toEqual(expect.objectContaining(service.spec.selector));
+    // The port Prometheus keeps is the one the Service names `web`, Alertmanager's API.
+    expect(webPort.targetPort).toBe('web');
   });
   it('is scraped by Prometheus: a selected ServiceMonitor on both ports', () => {
     const monitor = named(objects, 'ServiceMonitor', 'alertmanager');
@@ -114,7 +132,12 @@ describe('Alertmanager: wiring', () => {
 describe('Alertmanager: PodDisruptionBudget only above one replica', () => {
   const budgetsFor = (s: typeof single) => ofKind(s.objects, 'PodDisruptionBudget')
     .filter((b) => selectorMatches(b.spec.selector, s.pod(`alertmanager-${s.am.metadata.name}`).labels));
-  it('none with the default single replica', () => expect(budgetsFor(single)).toEqual([]));
+  it('none with a single replica', () => expect(budgetsFor(single)).toEqual([]));
+  it('by default 3 replicas, with one budget keeping all but one up (a drain leaves 2 of 3 delivering)', () => {
+    expect(byDefault.config.alertmanager.replicas).toBe(3);
+    expect(byDefault.am.spec.replicas).toBe(3);
+    expect(budgetsFor(byDefault).map((b: K8sObject) => b.spec.maxUnavailable)).toEqual([1]);
+  });
   it('one keeping all but one replica up with 2', () => {
     expect(clustered.am.spec.replicas).toBe(clustered.config.alertmanager.replicas);
     expect(budgetsFor(clustered).map((b: K8sObject) => b.spec.maxUnavailable)).toEqual([1]);
@@ -129,7 +152,8 @@ describe('Alertmanager: network flows', () => {
   const chat: Pod = { name: 'chat-auth', namespace: 'chat', labels: { 'app.kubernetes.io/name': 'chat-auth' } };
   const samePodsOtherNs = (p: Pod): Pod => ({ ...p, namespace: 'default' });
 
-  describe.each([['single replica, no receivers', single], ['2 replicas, webhook :8443 and PagerDuty', clustered]] as const)('%s', (_what, s) => {
+  describe.each([['the default: 3 replicas, no receivers', byDefault], ['single replica, no receivers', single],
+    ['2 replicas, webhook :8443 and PagerDuty', clustered]] as const)('%s', (_what, s) => {
     const am = s.pod(`alertmanager-${s.am.metadata.name}`);
     const prometheus = s.pod('prometheus-chat-monitoring');
     const grafana = s.pod('grafana');

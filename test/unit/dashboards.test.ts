@@ -41,8 +41,9 @@ describe('the raw-rate check has raw rates to check', () => {
   it('the stack dashboard reads raw counters: one rate a panel at least', () => {
     const stack = panelsOf(dashboards.find((d) => d.fileName === STACK_DASHBOARD_FILE)!.json);
     const withRates = stack.filter((p) => p.targets.some((t: any) => rawRates(t.expr).length > 0));
-    // All but the gauges: reload success, cluster members (not clustered here), objects failing to sync.
-    expect(withRates.length).toBe(stack.length - 2);
+    // All but the gauges: reload success, cluster members (3 Alertmanager replicas by default), objects failing to sync.
+    expect(config.alertmanager.replicas).toBeGreaterThan(1);
+    expect(withRates.length).toBe(stack.length - 3);
   });
 });
 
@@ -159,13 +160,17 @@ describe('the monitoring-stack dashboard', () => {
 
   it('shows the collector only with a push service, the cluster members only with more than one Alertmanager replica', () => {
     expect(titles()).toEqual(expect.arrayContaining(COLLECTOR_PANELS));
-    expect(titles()).not.toContain('Cluster members seen by each pod');
     const allPull = configWith({ services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }] });
     expect(titles(allPull).filter((t) => COLLECTOR_PANELS.includes(t))).toEqual([]);
-    const clustered = configWith({ alertmanager: { replicas: 3 } });
-    const members = panelsOf(stackOf(clustered)).find((p) => p.title === 'Cluster members seen by each pod');
+    // The default is a cluster of 3; one replica has no cluster to show.
+    expect(config.alertmanager.replicas).toBe(3);
+    const members = panelsOf(stackOf()).find((p) => p.title === 'Cluster members seen by each pod');
     expect(members?.description).toContain('all should see 3');
-    expect(titles(clustered).length).toBe(titles().length + 1);
+    const five = panelsOf(stackOf(configWith({ alertmanager: { replicas: 5 } }))).find((p) => p.title === 'Cluster members seen by each pod');
+    expect(five?.description).toContain('all should see 5');
+    const single = configWith({ alertmanager: { replicas: 1 } });
+    expect(titles(single)).not.toContain('Cluster members seen by each pod');
+    expect(titles(single).length).toBe(titles().length - 1);
   });
 
   it('reads every component\'s own target in the chart\'s namespace, as its ServiceMonitor labels it', () => {

@@ -25,7 +25,8 @@ describe('the stack alerts select the targets the chart\'s ServiceMonitors creat
       && Object.entries(sm.spec.selector.matchLabels as Record<string, string>).every(([k, v]) => svc.metadata.labels?.[k] === v))
     .flatMap((svc) => (sm.spec.endpoints as { port: string }[]).map((e) => `job="${svc.metadata.name}", namespace="${svc.metadata.namespace}", endpoint="${e.port}"`)));
 
-  it.each([['the default config', defaultConfig()], ['another namespace, a clustered Alertmanager', configWith({ namespace: 'observability', alertmanager: { replicas: 3 } })]] as const)(
+  it.each([['the default config (3 Alertmanager replicas)', defaultConfig()],
+    ['another namespace, a single Alertmanager', configWith({ namespace: 'observability', alertmanager: { replicas: 1 } })]] as const)(
     '%s', (_name, config) => {
       const targets = new Set(targetsOf(synthObjects(config)));
       for (const r of alertsOf(config)) {
@@ -45,8 +46,9 @@ describe('which stack alerts exist', () => {
   });
 
   it('the cluster members alert only above one Alertmanager replica, against the configured count', () => {
-    expect(names()).not.toContain(ALERT_NAMES.alertmanagerClusterMembersMissing);
-    for (const replicas of [2, 5]) {
+    expect(names(configWith({ alertmanager: { replicas: 1 } }))).not.toContain(ALERT_NAMES.alertmanagerClusterMembersMissing);
+    expect(names()).toContain(ALERT_NAMES.alertmanagerClusterMembersMissing); // the default: 3 replicas
+    for (const replicas of [2, 3, 5]) {
       const members = alertsOf(configWith({ alertmanager: { replicas } })).find((r) => r.alert === ALERT_NAMES.alertmanagerClusterMembersMissing);
       expect(members?.expr).toMatch(new RegExp(`\\) < ${replicas}$`));
     }
