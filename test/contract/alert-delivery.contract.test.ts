@@ -26,7 +26,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { ALERTMANAGER_BINARIES, AlertmanagerServer, amtool, PostableAlert } from '../support/alertmanager';
-import { RECEIVERS_SECRET, WEBHOOK_PATH, WEBHOOK_RECEIVERS, webhookCredentials } from '../support/alertmanager-fixtures';
+import { DELIVERY_ALERTMANAGER, RECEIVERS_SECRET, WEBHOOK_PATH, webhookCredentials } from '../support/alertmanager-fixtures';
 import { describeWithBinaries } from '../support/binaries';
 import { CounterExposition } from '../support/counter-exposition';
 import { configWith, K8sObject, ofKind, readDist, synthObjects } from '../support/manifests';
@@ -44,14 +44,7 @@ const DAILY_BURN = { alert: 'ChatServiceErrorBudgetBurnDaily', severity: 'ticket
 const COUNT = 'http_server_duration_milliseconds_count'; // the contract's request counter (legacy convention)
 
 // ---- the chart, with the test's receivers and timings ----
-const config = configWith({
-  alertmanager: {
-    ...WEBHOOK_RECEIVERS,
-    groupWait: '1s',
-    groupInterval: '5s',
-    repeatInterval: '1h',
-  },
-});
+const config = configWith({ alertmanager: DELIVERY_ALERTMANAGER });
 const objects: K8sObject[] = synthObjects(config);
 const amConfigObject = ofKind(objects, 'AlertmanagerConfig')[0];
 const rules = ofKind(objects, 'PrometheusRule');

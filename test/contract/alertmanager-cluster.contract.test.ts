@@ -27,7 +27,7 @@
  * own default, which the operator keeps because the chart sets no `clusterPeerTimeout`.
  */
 import { ALERTMANAGER_BINARIES, AlertmanagerServer, amtool, PostableAlert } from '../support/alertmanager';
-import { RECEIVERS_SECRET, WEBHOOK_PATH, WEBHOOK_RECEIVERS, webhookCredentials } from '../support/alertmanager-fixtures';
+import { DELIVERY_ALERTMANAGER, RECEIVERS_SECRET, WEBHOOK_PATH, webhookCredentials } from '../support/alertmanager-fixtures';
 import { describeWithBinaries } from '../support/binaries';
 import { configWith, K8sObject, ofKind, synthObjects } from '../support/manifests';
 import { renderedReceiverName, renderOperatorAlertmanagerConfig } from '../support/operator-alertmanager-config';
@@ -35,14 +35,7 @@ import { sleep, until, untilTrue } from '../support/process';
 import { Notification, WebhookReceiver } from '../support/webhook-receiver';
 
 // ---- the chart, with the test's receivers and alert-delivery's shortened timings ----
-const config = configWith({
-  alertmanager: {
-    ...WEBHOOK_RECEIVERS,
-    groupWait: '1s',
-    groupInterval: '5s',
-    repeatInterval: '1h',
-  },
-});
+const config = configWith({ alertmanager: DELIVERY_ALERTMANAGER });
 const objects: K8sObject[] = synthObjects(config);
 const amConfigObject = ofKind(objects, 'AlertmanagerConfig')[0];
 const amResource = ofKind(objects, 'Alertmanager')[0];

@@ -46,3 +46,14 @@ export const WEBHOOK_PATH = { critical: '/oncall', warning: '/team' } as const;
 
 /** RECEIVERS_SECRET's values for WEBHOOK_RECEIVERS, for a WebhookReceiver at `url`. */
 export const webhookCredentials = (url: string): Record<string, string> => ({ 'oncall-url': `${url}${WEBHOOK_PATH.critical}`, 'team-url': `${url}${WEBHOOK_PATH.warning}` });
+
+/**
+ * The delivery suites' Alertmanager settings: WEBHOOK_RECEIVERS with the config's shortest timings
+ * (a group waits 1 s, is re-sent every 5 s, repeats after an hour), the routing the chart's.
+ */
+export const DELIVERY_ALERTMANAGER: NonNullable<ChartConfigInput['alertmanager']> = {
+  ...WEBHOOK_RECEIVERS,
+  groupWait: '1s',
+  groupInterval: '5s',
+  repeatInterval: '1h',
+};
