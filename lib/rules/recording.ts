@@ -1,6 +1,6 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
-import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, requestRate, requestRateBy, statusRatio } from '../queries/http';
+import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, requestRate, requestRateBy, statusRate, statusRatio } from '../queries/http';
 import { recorded, recordedName } from '../queries/recorded';
 import { sloRecordingRules } from './slo';
 import { RecordingRule, RuleGroup } from './types';
@@ -16,7 +16,10 @@ export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleG
   const bucketRates = recordedName.bucketRateByRoute(HTTP_CONVENTIONS[s.convention].bucket, w);
   const rules: RecordingRule[] = [
     { record: recordedName.requestRate(w), expr: requestRate(s, w) },
-    { record: recordedName.errorRatio(w), expr: statusRatio(s, '5..', w) },
+    // The 5xx rate once (the error ratio and the availability SLO both read it), then the ratio
+    // from the two recorded rates: every pod's counters are read once per evaluation.
+    { record: recordedName.errorRate(w), expr: statusRate(s, '5..', w) },
+    { record: recordedName.errorRatio(w), expr: `${recorded(recordedName.errorRate(w), s)} / ${recorded(recordedName.requestRate(w), s)}` },
     { record: recordedName.clientErrorRatio(w), expr: statusRatio(s, '4..', w) },
     { record: bucketRates, expr: bucketRateByRoute(s, w) },
     { record: recordedName.latency(95, w), expr: latencyQuantile(s, 0.95, recorded(bucketRates, s)) },

@@ -10,7 +10,7 @@
  */
 import { ChartConfig, ChatServiceConfig, durationSeconds } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
-import { bucketBound, statusRate } from '../queries/http';
+import { bucketBound } from '../queries/http';
 import { recorded, recordedName, Sli, SLO_PERIOD, SLO_WINDOWS } from '../queries/recorded';
 import { ALERT_NAMES, AlertName, Severity } from './alert-catalog';
 import { RecordingRule } from './types';
@@ -59,10 +59,12 @@ export function objectiveText(s: ChatServiceConfig, sli: Sli): string {
     : `${s.slo.latencyPercent}% of requests within ${s.slo.latencyThresholdSeconds}s`;
 }
 
-/** The SLI's bad events per second at the recording window: 5xx responses, or responses slower than the threshold. */
-function badRate(config: ChartConfig, s: ChatServiceConfig, sli: Sli): RecordingRule {
+/**
+ * The latency SLI's bad events per second at the recording window: responses slower than the
+ * threshold. (The availability SLI's, the 5xx rate, is recorded beside the request rate, recording.ts.)
+ */
+function slowRate(config: ChartConfig, s: ChatServiceConfig): RecordingRule {
   const w = config.recordingWindow;
-  if (sli === 'availability') return { record: recordedName.errorRate(w), expr: statusRate(s, '5..', w) };
   // All requests minus those in the buckets up to the threshold, from the recorded bucket rates.
   const buckets = recordedName.bucketRateByRoute(HTTP_CONVENTIONS[s.convention].bucket, w);
   const within = `sum by (service) (${buckets}{service="${s.name}",${bucketBound(s, s.slo.latencyThresholdSeconds)}})`;
@@ -72,8 +74,8 @@ function badRate(config: ChartConfig, s: ChatServiceConfig, sli: Sli): Recording
 const badRateName = (sli: Sli, w: string) => (sli === 'availability' ? recordedName.errorRate(w) : recordedName.slowRate(w));
 
 /**
- * Rules after the service's request and bucket rates (lib/rules/recording.ts), in evaluation
- * order: bad-event rates, request rates per window, burn rates per window, and the budget left.
+ * Rules after the service's request, 5xx and bucket rates (lib/rules/recording.ts), in evaluation
+ * order: the slow-request rate, request rates per window, burn rates per window, and the budget left.
  */
 export function sloRecordingRules(config: ChartConfig, s: ChatServiceConfig): RecordingRule[] {
   const w = config.recordingWindow;
@@ -81,7 +83,7 @@ export function sloRecordingRules(config: ChartConfig, s: ChatServiceConfig): Re
   const avg = (name: string, window: string) => `avg_over_time(${recorded(name, s)}[${window}])`;
   const windows = [...SLO_WINDOWS, SLO_PERIOD];
   const rules: RecordingRule[] = [
-    ...slis.map((sli) => badRate(config, s, sli)),
+    slowRate(config, s),
     ...windows.filter((x) => x !== w).map((x) => ({ record: recordedName.requestRate(x), expr: avg(recordedName.requestRate(w), x) })),
   ];
   for (const sli of slis) {
