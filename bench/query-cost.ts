@@ -158,8 +158,8 @@ async function backfill(workDir: string, services: readonly string[], groups: Ru
 async function untilEvaluated(prom: PrometheusServer, groups: number): Promise<void> {
   const deadline = Date.now() + STEP_S * 1000 + 5000;
   for (;;) {
-    const { data } = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { lastEvaluation: string }[] } };
-    if (data.groups.length === groups && data.groups.every((g) => !g.lastEvaluation.startsWith('0001'))) break;
+    const status = await prom.ruleGroups();
+    if (status.length === groups && status.every((g) => !g.lastEvaluation.startsWith('0001'))) break;
     if (Date.now() > deadline) throw new Error('rule groups not evaluated in time');
     await sleep(250);
   }

@@ -92,9 +92,9 @@ export async function measureRuleEval(pods: number, cycles = 4): Promise<RuleEva
   try {
     await sleep((cycles * 15 + 5) * 1000);
     // /api/v1/rules: each group's evaluationTime, the same figure as prometheus_rule_group_last_duration_seconds.
-    const { data } = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: { evaluationTime: number; rules: { name: string; query: string; evaluationTime: number }[] }[] } };
-    const slowestRules = data.groups.flatMap((g) => g.rules).sort((a, b) => b.evaluationTime - a.evaluationTime).slice(0, 4).map((r) => `${(r.evaluationTime * 1000).toFixed(1)} ms ${r.name}: ${r.query}`);
-    const ms = data.groups.map((g) => g.evaluationTime * 1000);
+    const groupStatus = await prom.ruleGroups();
+    const slowestRules = groupStatus.flatMap((g) => g.rules).sort((a, b) => b.evaluationTime - a.evaluationTime).slice(0, 4).map((r) => `${(r.evaluationTime * 1000).toFixed(1)} ms ${r.name}: ${r.query}`);
+    const ms = groupStatus.map((g) => g.evaluationTime * 1000);
     const loaded = Number((await prom.query(`count({__name__=~"${METRIC}_.*"})`))[0]?.value?.[1] ?? 0);
     return { pods, series: loaded || series, cycleMs: ms.reduce((a, b) => a + b, 0), slowestGroupMs: Math.max(...ms), rssKb: procStatusKb(prom.pid!, 'VmRSS') ?? 0, groups: ms.length, slowestRules };
   } finally {

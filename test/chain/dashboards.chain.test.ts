@@ -622,8 +622,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
   /** Waits until Prometheus has evaluated rule group `group` after `atMs`. */
   async function evaluatedAfter(group: string, atMs: number): Promise<void> {
     await until(`${group} evaluated after ${new Date(atMs).toISOString()}`, async () => {
-      const groups = ((await (await fetch(`${chain.prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { name: string; lastEvaluation: string }[] } }).data.groups;
-      const g = groups.find((x) => x.name === group);
+      const g = (await chain.prometheus.ruleGroups()).find((x) => x.name === group);
       return g && Date.parse(g.lastEvaluation) > atMs ? true : undefined;
     }, chain.evaluationIntervalMs + 30_000, 500);
   }

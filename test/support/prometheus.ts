@@ -57,6 +57,14 @@ export function promtool(args: readonly string[], options: { readonly cwd?: stri
 
 const urlOf = (host: string, ctx: ProcessContext) => `http://${host}:${ctx.ports[0]}`;
 
+/** A rule group's state: `lastEvaluation` is an RFC 3339 time (year 0001 before the first), times in seconds. */
+export interface RuleGroupStatus {
+  readonly name: string;
+  readonly lastEvaluation: string;
+  readonly evaluationTime: number;
+  readonly rules: readonly { readonly name: string; readonly query: string; readonly evaluationTime: number }[];
+}
+
 export class PrometheusServer extends RunningProgram {
   /** promtool(), for callers that hold the class only. */
   static readonly promtool = promtool;
@@ -97,6 +105,13 @@ export class PrometheusServer extends RunningProgram {
     const json = (await res.json()) as { status: string; data: T; error?: string };
     if (json.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${json.error}`);
     return json.data;
+  }
+
+  /** Every rule group as /api/v1/rules reports it (a GET-only endpoint). */
+  async ruleGroups(): Promise<RuleGroupStatus[]> {
+    const json = (await (await fetch(`${this.url}/api/v1/rules`)).json()) as { status: string; data: { groups: RuleGroupStatus[] }; error?: string };
+    if (json.status !== 'success') throw new Error(`rules: ${json.error}`);
+    return json.data.groups;
   }
 
   /** Instant query; returns the vector's samples. */
