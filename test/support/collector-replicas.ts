@@ -73,10 +73,6 @@ export class ServiceProxy {
       inNetns(client.netns, 'iptables', '-D', ...rule);
     }
   }
-
-  forget(client: ServiceClient): void {
-    this.targets.delete(client.netns);
-  }
 }
 
 export interface CollectorReplica {
