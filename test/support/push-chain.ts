@@ -428,8 +428,12 @@ export class PushChain {
 
   /** kube-proxy after the endpoints changed: the pods' new connections round-robin over the live replicas. */
   private rebalance(): void {
-    const live = this.collectors.replicas;
-    this.pods.filter((p) => p.running).forEach((p, i) => this.otlp.route(p.host, live[i % live.length].address));
+    this.spread(this.pods.filter((p) => p.running), this.collectors.replicas);
+  }
+
+  /** The pods' new connections round-robin over `replicas`. */
+  private spread(pods: readonly ChatPod[], replicas: readonly CollectorReplica[]): void {
+    pods.forEach((p, i) => this.otlp.route(p.host, replicas[i % replicas.length].address));
   }
 
   /** One more collector replica (its ReplicaSet scaling up); pods reach it once they reconnect. */
@@ -444,7 +448,7 @@ export class PushChain {
     const others = this.collectors.replicas.filter((r) => r !== replica);
     if (others.length === 0) throw new Error('the last collector replica cannot go');
     // kube-proxy drops the endpoint: the pods' reconnects go to the others.
-    this.pods.filter((p) => this.otlp.targetOf(p.host) === replica.address).forEach((p, i) => this.otlp.route(p.host, others[i % others.length].address));
+    this.spread(this.pods.filter((p) => this.otlp.targetOf(p.host) === replica.address), others);
     await this.collectors.remove(replica, how);
   }
 
