@@ -1,6 +1,6 @@
 import { ChartConfig, ChatServiceConfig, durationSeconds } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
-import { websocketConnections } from '../queries/http';
+import { pushRuleQueryOffset, websocketConnections } from '../queries/http';
 import { recorded, recordedName, Sli, SLO_PERIOD } from '../queries/recorded';
 import { BURN_TIERS, errorBudget, objectiveText } from '../rules/slo';
 import { renderDashboard, RowSpec } from './panels';
@@ -9,11 +9,13 @@ import { serviceDashboardUid } from './uids';
 /**
  * Longest a stopped pod still counts on the Instances panel, in seconds: a pushed series counts for
  * pushFreshness (metric expiration + a scrape interval) after its last point, a pulled one until a
- * scrape marks it stale; then a rule evaluation records it gone (every scrape interval).
+ * scrape marks it stale; then a rule evaluation records it gone (every scrape interval), for a
+ * pushed one evaluating pushRuleQueryOffset behind.
  */
 function instancesLag(config: ChartConfig, s: ChatServiceConfig): number {
   const scrape = durationSeconds(config.scrapeInterval);
-  return (s.exportMode === 'push' ? durationSeconds(config.collector.metricExpiration) : 0) + 2 * scrape;
+  const push = s.exportMode === 'push';
+  return (push ? durationSeconds(config.collector.metricExpiration) + durationSeconds(pushRuleQueryOffset(config)) : 0) + 2 * scrape;
 }
 
 /**
@@ -46,7 +48,8 @@ export function serviceDashboard(config: ChartConfig, s: ChatServiceConfig): Rec
           description: `Share of requests answered with a 4xx status over ${w}; shown apart because clients, not the service, cause them.` },
         { title: 'Instances', unit: 'short', kind: 'stat', expr: recorded(recordedName.instances, s),
           description: `Pods currently reporting HTTP metrics for this service. A pod that stops leaves it within ${instancesLag(config, s)} s: ` +
-            'a pushed pod counts until its last point is older than the metric expiration plus a scrape interval, a pulled one until a scrape marks it stale; then a rule evaluation.' },
+            'a pushed pod counts until its last point is older than the metric expiration plus a scrape interval, a pulled one until a scrape marks it stale; then a rule evaluation' +
+            (s.exportMode === 'push' ? `, which for a pushed service runs ${pushRuleQueryOffset(config)} behind so that every point has arrived.` : '.') },
         { title: 'Requests per second by route', unit: 'reqps', legend: `{{${c.routeLabel}}}`, expr: recorded(recordedName.requestRateByRoute(w), s),
           description: `Requests per second per route template (${c.routeLabel}) over ${w}.` },
         { title: 'Requests per second by status', unit: 'reqps', legend: `{{${c.statusLabel}}}`, expr: recorded(recordedName.requestRateByStatus(w), s),

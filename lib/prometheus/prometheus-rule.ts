@@ -19,6 +19,7 @@ export class PrometheusRuleGroups extends Construct {
         groups: props.groups.map((g) => ({
           name: g.name,
           interval: g.interval,
+          queryOffset: g.queryOffset,
           rules: g.rules.map((r) => ('alert' in r
             ? { alert: r.alert, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr), for: (r as AlertingRule).for, labels: { ...r.labels }, annotations: { ...r.annotations } }
             : { record: r.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr) })),

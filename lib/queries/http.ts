@@ -80,8 +80,31 @@ export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', w
  * across one failed scrape. Pulled series get staleness markers and are read as they are.
  */
 export function pushFreshness(config: ChartConfig): string {
-  const seconds = durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval);
-  // PromQL durations take no fraction: 27.5 s is written 27500ms.
+  return promDuration(durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval));
+}
+
+/**
+ * How long Prometheus can take to discover a new target and start scraping it: its discovery
+ * manager passes on target changes at most every 5 s, and its scrape manager applies them at most
+ * every 5 s.
+ */
+export const TARGET_DISCOVERY_SECONDS = 10;
+
+/**
+ * How far behind the clock the recording rules of a push service evaluate (the rule group's
+ * `query_offset`). A pushed point carries the time it was measured but reaches Prometheus only at
+ * the next scrape of the collector replica holding it: up to a scrape interval later, and when the
+ * pod's connection has just moved to a new replica, after that replica's discovery too. A rule
+ * evaluated before then would store a rate missing the pod's newest points (README, "Several
+ * collector replicas"); this far back every point has arrived. Pulled points are stamped when
+ * scraped, so pull services need none.
+ */
+export function pushRuleQueryOffset(config: ChartConfig): string {
+  return promDuration(durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
+}
+
+/** `seconds` as a PromQL duration, which takes no fraction: 27.5 s is written 27500ms. */
+function promDuration(seconds: number): string {
   return Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`;
 }
 

@@ -1,6 +1,6 @@
 import { ChartConfig, ChatServiceConfig } from '../config';
 import { HTTP_CONVENTIONS } from '../queries/conventions';
-import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, requestRate, requestRateBy, statusRate, statusRatio } from '../queries/http';
+import { bucketRateByRoute, instanceCount, latencyQuantile, latencyQuantileByRoute, pushRuleQueryOffset, requestRate, requestRateBy, statusRate, statusRatio } from '../queries/http';
 import { recorded, recordedName } from '../queries/recorded';
 import { sloRecordingRules } from './slo';
 import { RecordingRule, RuleGroup } from './types';
@@ -30,5 +30,6 @@ export function recordingRules(config: ChartConfig, s: ChatServiceConfig): RuleG
     { record: recordedName.instances, expr: instanceCount(config, s) },
     ...sloRecordingRules(config, s),
   ];
-  return { name: `${s.name}.recording`, rules };
+  // A push service's points reach Prometheus late (queries/http.ts): its rules wait for them.
+  return { name: `${s.name}.recording`, ...(s.exportMode === 'push' ? { queryOffset: pushRuleQueryOffset(config) } : {}), rules };
 }

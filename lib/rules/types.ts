@@ -13,5 +13,7 @@ export interface AlertingRule {
 export interface RuleGroup {
   readonly name: string;
   readonly interval?: string;
+  /** Evaluate this far in the past, for series whose points arrive late (Prometheus's `query_offset`). */
+  readonly queryOffset?: string;
   readonly rules: readonly (RecordingRule | AlertingRule)[];
 }

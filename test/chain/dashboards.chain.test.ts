@@ -13,6 +13,7 @@
  * depend on the convention. Routes, statuses and latencies are the contract's, written out here.
  */
 import { CHART_CONFIG } from '../../lib/chart-config';
+import { durationSeconds } from '../../lib/validation';
 import { STACK_DASHBOARD_FILE } from '../../lib/dashboards';
 import { instanceCount, pushFreshness } from '../../lib/queries/http';
 import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
@@ -34,6 +35,11 @@ const CONFIG = configWith({
 });
 /** How far back the chart's instant reads of pushed series look (their points carry their own time). */
 const FRESH = pushFreshness(CONFIG);
+/**
+ * Stated: a push service's recording rules evaluate a scrape interval plus 10 s (a new replica's
+ * discovery) behind the clock, so every moved pod's points are in before a rule reads them.
+ */
+const RULE_OFFSET_MS = (durationSeconds(CONFIG.scrapeInterval) + 10) * 1000;
 /** The objectives the SLO panels are judged against. */
 const SLOS = new Map(CONFIG.services.map((s) => [s.name, s.slo]));
 
@@ -273,13 +279,13 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     const seenPanel: number[] = [];
     const restartAt = proofTime * 1000 - 55_000;
     let restartDone: Promise<void> | undefined;
-    // The moves (about 32 s) end well before the proof: a pod's points reach Prometheus only at its
-    // new replica's next scrape, later still for a replica just added (its discovery), and a rule
-    // evaluated before then reads the pod low (README, "Several collector replicas").
+    // The moves (about 32 s) lie inside the proof's windows. A moved pod's points reach Prometheus
+    // only at its new replica's next scrape, later still for a replica just added (its discovery);
+    // the recording rules evaluate RULE_OFFSET_MS behind, so none reads the pod before they are in.
     const movesAt = proofTime * 1000 - 58_000;
     let movesDone: Promise<void> | undefined;
     const duringMoves: { at: number; ws?: number; instances: Map<string, number> }[] = [];
-    const instancesBound = expiration + scrape + evaluation;
+    const instancesBound = expiration + scrape + evaluation + RULE_OFFSET_MS;
     while (Date.now() < lastGone + instancesBound + 20_000 && (leftAt.size < gone.length || instancesRightAt.size < gone.length)) {
       const present = new Set((await chain.prometheus.query(`group by (pod) (last_over_time({pod=~"${goneNames}"}[${FRESH}]))`)).map((r) => r.metric.pod));
       for (const g of gone) if (!present.has(g.pod.name) && !leftAt.has(g.pod.name)) leftAt.set(g.pod.name, Date.now());
@@ -306,7 +312,8 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       const after = leftAt.has(g.pod.name) ? (leftAt.get(g.pod.name)! - g.pod.stoppedAt!) / 1000 : undefined;
       note(`${g.pod.name} (${g.how}): last series gone from the instant reads ${after === undefined ? 'never' : `${after.toFixed(1)} s`} after it stopped (pushFreshness ${FRESH}: metric_expiration ${expiration / 1000} s + scrape ${scrape / 1000} s)`);
       expect(`${g.pod.name}: ${after !== undefined && after <= (expiration + scrape + 5_000) / 1000}`).toBe(`${g.pod.name}: true`);
-      // The Instances panel reads a recorded series: one rule evaluation later than the raw series.
+      // The Instances panel reads a recorded series: up to one rule evaluation plus the rules' query
+      // offset later than the raw series.
       const instancesAfter = instancesRightAt.has(g.pod.name) ? (instancesRightAt.get(g.pod.name)! - g.pod.stoppedAt!) / 1000 : undefined;
       note(`${g.pod.name} (${g.how}): Instances panel right ${instancesAfter === undefined ? 'never' : `${instancesAfter.toFixed(1)} s`} after it stopped (bound ${instancesBound / 1000} s + 5 s)`);
       expect(`${g.pod.name}: ${instancesAfter !== undefined && instancesAfter <= (instancesBound + 5_000) / 1000}`).toBe(`${g.pod.name}: true`);
@@ -457,10 +464,10 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     }
   }, 420_000);
 
-  /** Waits until `proofTime` has been scraped and evaluated. */
+  /** Waits until `proofTime` has been scraped and evaluated (by rules that evaluate RULE_OFFSET_MS behind). */
   async function atProofTime(): Promise<void> {
     expect(proofTime).toBeGreaterThan(0);
-    await sleep(proofTime * 1000 + 2_000 - Date.now());
+    await sleep(proofTime * 1000 + RULE_OFFSET_MS + 2_000 - Date.now());
   }
 
   const expectations = () => new Map([...running.values()].map((r) => {

@@ -141,12 +141,20 @@ interface Check { name: string; series: InputSeries[]; at: string; firing: boole
 interface Edges { file: string; alert: AlertName; checks: Check[] }
 
 /**
- * A rate needs two samples, so a condition on a rate is first true one step after its series
- * start (`rateStart`); one on a raw series (absent, up) at the first evaluation. The alert fires
- * at the first evaluation at least `for` after that.
+ * Stated: a push service's recording rules evaluate a scrape interval plus 10 s (a new replica's
+ * discovery) behind the clock, so a condition on its recorded series is seen that much later.
  */
-function timing(alert: AlertName, onRate: boolean) {
-  const activeAt = onRate ? STEP : 0;
+const OFFSET_S = (service: string) => (config.services.find((s) => s.name === service)!.exportMode === 'push' ? STEP + 10 : 0);
+
+/**
+ * A rate needs two samples, so a condition on a rate is first true one step after its series
+ * start; one on a raw series (absent, up) at the first evaluation. Read through a recorded series
+ * of a push service, it is true at the first evaluation `OFFSET_S` after that. The alert fires at
+ * the first evaluation at least `for` after that.
+ */
+function timing(alert: AlertName, onRate: boolean, recordedOf?: string) {
+  const raw = onRate ? STEP : 0;
+  const activeAt = recordedOf ? Math.ceil((raw + OFFSET_S(recordedOf)) / STEP) * STEP : raw;
   const firesAt = activeAt + Math.ceil(FOR_S[alert] / STEP) * STEP;
   return { justBefore: firesAt - STEP, justAfter: firesAt, settled: firesAt + 2 * STEP };
 }
@@ -164,7 +172,7 @@ function edges(): Edges[] {
     const bad = (ratio: number, total?: number) => (sli === 'availability'
       ? errorRatio('chat-auth', ratio, steps, total) : slowRatio('chat-auth', thresholdMs, ratio, steps, total));
     const threshold = tier.factor * budget;
-    const t = timing(alert, true);
+    const t = timing(alert, true, 'chat-auth');
     const steps = stepsFor(t.settled);
     const below = bad(threshold * (1 - EDGE));
     const above = bad(threshold * (1 + EDGE));
@@ -182,8 +190,9 @@ function edges(): Edges[] {
       const perSample = (requests: number) => requests * STEP / tier.short;
       // A counter's first minute reads low in a 1m rate (nothing before it to extrapolate from), so
       // the count is exact once the short window has left that minute behind; then `for` runs.
-      const guardAt = at(tier.short + 60 + STEP + FOR_S[alert] + 2 * STEP);
-      const guardSteps = stepsFor(tier.short + 60 + FOR_S[alert] + 4 * STEP);
+      const late = t.justAfter - STEP - FOR_S[alert]; // how much later than the raw series the recorded one says so
+      const guardAt = at(tier.short + 60 + STEP + late + FOR_S[alert] + 2 * STEP);
+      const guardSteps = stepsFor(tier.short + 60 + late + FOR_S[alert] + 4 * STEP);
       const guarded = (requests: number) => (sli === 'availability'
         ? errorRatio('chat-auth', Math.min(threshold * 2, 1), guardSteps, perSample(requests))
         : slowRatio('chat-auth', thresholdMs, Math.min(threshold * 2, 1), guardSteps, perSample(requests))).series;
@@ -197,7 +206,7 @@ function edges(): Edges[] {
 
   const latency = (): Edges => {
     const alert = 'ChatServiceLatencyP99High';
-    const t = timing(alert, true);
+    const t = timing(alert, true, 'chat-auth');
     const steps = stepsFor(t.settled);
     const below = latencyP99('chat-auth', p99Ms * (1 - EDGE), steps);
     const above = latencyP99('chat-auth', p99Ms * (1 + EDGE), steps);
@@ -234,7 +243,7 @@ function edges(): Edges[] {
   const websocket = (): Edges => {
     const alert = 'ChatServiceWebSocketConnectionsZero';
     // Its condition reads the pod count, recorded from the first sample of the HTTP counters.
-    const t = timing(alert, false);
+    const t = timing(alert, false, transport.name);
     const steps = stepsFor(t.settled);
     const s = transport.name;
     const gauge = (pod: string, v: number): InputSeries => ({ series: `${WEBSOCKET}{${podLabels(s, pod)}}`, values: constant(v, steps) });

@@ -18,7 +18,7 @@ import { configWith, defaultConfig, readDist, synthObjects } from '../support/ma
 import { describeWithPrometheus, sleep } from '../support/prometheus';
 import { CONTRACT } from '../support/synthetic-service';
 import { DashboardFile, formatRows, panelsOf, provePanels, ProofReport } from './panel-proof';
-import { dashboardsFromDir, dashboardsOf, ruleFilesOf, Stack, startStack } from './stack';
+import { dashboardsFromDir, dashboardsOf, ruleFilesOf, ruleQueryOffsetMs, Stack, startStack } from './stack';
 import { CONTRACT_NAMES, driveTraffic, plansFor } from './traffic';
 
 const TRAFFIC_MS = 63_000;
@@ -88,7 +88,8 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
 
   beforeAll(async () => {
     legacyDashboards = chatDashboards(dashboardsFromDir('dashboards'));
-    const legacyRules = ruleFilesOf(readDist('dist').flatMap((f) => f.objects));
+    const legacyObjects = readDist('dist').flatMap((f) => f.objects);
+    const legacyRules = ruleFilesOf(legacyObjects);
     const stableObjects = synthObjects(configWith({ services: CHART_CONFIG.services.map((s) => ({ ...s, convention: 'stable' as const })) }));
     stableDashboards = chatDashboards(dashboardsOf(stableObjects));
     const stableRules = ruleFilesOf(stableObjects);
@@ -103,9 +104,10 @@ describeWithPrometheus('dashboards proven on a real Prometheus with known traffi
     time = traffic.endTime;
     sent = traffic.sent;
     console.log(`traffic: ${sent} requests in ${TRAFFIC_MS / 1000}s, last ones done ${traffic.drainMs}ms after`); // eslint-disable-line no-console
-    // One more scrape and rule evaluation after the last request.
-    await sleep(2500);
-  }, 120_000);
+    // One more scrape and rule evaluation after the last request, and after the instant it stopped
+    // lies as far behind as the push services' recording rules evaluate (lib/queries/http.ts).
+    await sleep(2500 + Math.max(ruleQueryOffsetMs(legacyObjects), ruleQueryOffsetMs(stableObjects)));
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.all([legacy?.stop(), stable?.stop()]);

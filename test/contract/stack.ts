@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { stringify } from 'yaml';
+import { durationSeconds } from '../../lib/validation';
 import { collectorStandInScrapeJob } from '../support/collector-stand-in';
 import { K8sObject } from '../support/manifests';
 import { PrometheusServer, sleep } from '../support/prometheus';
@@ -20,6 +21,12 @@ export function ruleFilesOf(objects: readonly K8sObject[]): Record<string, strin
   }
   if (Object.keys(files).length === 0) throw new Error('no PrometheusRule objects');
   return files;
+}
+
+/** The longest `query_offset` of the rule groups in `objects`, in ms: how long after an instant every rule has evaluated it. */
+export function ruleQueryOffsetMs(objects: readonly K8sObject[]): number {
+  const offsets = objects.filter((x) => x.kind === 'PrometheusRule').flatMap((o) => o.spec.groups.map((g: { query_offset?: string }) => g.query_offset ?? '0s'));
+  return Math.max(0, ...offsets.map((d: string) => durationSeconds(d) * 1000));
 }
 
 /** Dashboards from the ConfigMaps Grafana's sidecar loads (label grafana_dashboard: "1"). */

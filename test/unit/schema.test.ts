@@ -4,7 +4,7 @@ import { join } from 'path';
 import { parse } from 'yaml';
 import { configWith, defaultConfig, K8sObject, named, synthObjects, unusedServiceName } from '../support/manifests';
 import { CHART_CONFIG } from '../../lib/chart-config';
-import { KNOWN_MODEL_DEFECTS, schemaProblems } from './support/schema';
+import { CRD_DURATION_PATTERN, KNOWN_MODEL_DEFECTS, MODEL_GAPS, schemaProblems } from './support/schema';
 import { schemaProperties } from './properties/schema';
 import { describeWithGo } from '../support/binaries';
 import { operatorCrdDir } from '../support/crds';
@@ -30,6 +30,7 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
   const deployment = named(objects, 'Deployment', 'grafana');
   const prometheus = named(objects, 'Prometheus', 'chat-monitoring');
   const monitor = named(objects, 'ServiceMonitor', 'otel-collector');
+  const rules = named(objects, 'PrometheusRule', 'chat-auth');
 
   const cases: [string, () => K8sObject, RegExp][] = [
     ['a typo in a container field', () => {
@@ -62,6 +63,11 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
       p.spec.serviceDiscoveryRole = 'EndpointSlices';
       return p;
     }, /^Prometheus\/monitoring\/chat-monitoring: \.spec\.serviceDiscoveryRole: must be one of Endpoints, EndpointSlice/],
+    ['a duration the CRD\'s pattern refuses in a field the models lack', () => {
+      const r = copy(rules);
+      r.spec.groups[0].query_offset = '25.5s';
+      return r;
+    }, /^PrometheusRule\/monitoring\/chat-auth: \.spec\.groups\[0\]\.query_offset: must match /],
     ['an unknown kind', () => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'monitoring' } }),
       /^Widget\/monitoring\/w: \(object\): no schema for example\.com\/v1 Widget/],
     ['a misspelled core kind', () => ({ ...copy(deployment), kind: 'Deploymnet' }), /^Deploymnet\/monitoring\/grafana: .*no schema/],
@@ -74,10 +80,19 @@ describe('schema: the validator catches mistakes (it can fail)', () => {
 });
 
 describeWithGo('schema: exceptions to the model libraries are backed by the upstream CRDs', () => {
+  const crdSchema = (kind: string) => parse(readFileSync(join(operatorCrdDir(), `monitoring.coreos.com_${kind.toLowerCase()}${kind.endsWith('s') ? 'es' : 's'}.yaml`), 'utf8'))
+    .spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
+  it.each(MODEL_GAPS.map((g) => [g.kind, g.crdPath] as const))('%s %s: the CRD has the field the models lack', (kind, path) => {
+    let schema = crdSchema(kind);
+    for (const key of path.split('.').filter(Boolean)) {
+      schema = key.endsWith('[]') ? schema.properties[key.slice(0, -2)].items : schema.properties[key];
+      expect(schema).toBeDefined();
+    }
+    if (schema.pattern !== undefined) expect(schema.pattern).toBe(CRD_DURATION_PATTERN);
+  });
   it.each(KNOWN_MODEL_DEFECTS.map((d) => [d.kind, d.path] as const))(
     '%s %s: the CRD does not require the fields the model requires', (kind, path) => {
-      const crd = parse(readFileSync(join(operatorCrdDir(), `monitoring.coreos.com_${kind.toLowerCase()}es.yaml`), 'utf8'));
-      let schema = crd.spec.versions.find((v: { name: string }) => v.name === 'v1').schema.openAPIV3Schema;
+      let schema = crdSchema(kind);
       for (const key of path.split('.').filter(Boolean)) schema = schema.properties[key];
       expect(schema.properties).toHaveProperty('apiVersion');
       expect(schema.required ?? []).not.toContain('apiVersion');

@@ -188,6 +188,16 @@ describe('several collector replicas', () => {
     expect(requestCounterAbsent(mixed, pulled)).toBe('absent(http_server_duration_milliseconds_count{service="pulled"})');
   });
 
+  it('evaluates a push service\'s recording rules a scrape interval plus target discovery (10 s) behind, a pull service\'s on time', () => {
+    const mixed = synthObjects(configWith({ services: [{ name: 'pushed' }, { name: 'pulled', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }], scrapeInterval: '20s', recordingWindow: '2m' }));
+    const groups = (name: string) => named(mixed, 'PrometheusRule', name).spec.groups as { name: string; query_offset?: string }[];
+    // A pushed point reaches Prometheus at its replica's next scrape (20 s), a new replica's first
+    // scrape after discovery (up to 5 s) and the scrape manager's reload (up to 5 s).
+    expect(groups('pushed').map((g) => [g.name, g.query_offset])).toEqual([['pushed.recording', '30s'], ['pushed.alerts', undefined]]);
+    expect(groups('pulled').map((g) => g.query_offset)).toEqual([undefined, undefined]);
+    expect(named(objects, 'PrometheusRule', 'chat-auth').spec.groups[0].query_offset).toBe('25s'); // the default 15 s scrape
+  });
+
   it('asks OTLP gRPC clients to reconnect every maxConnectionAge, so a replica added later gets its share', () => {
     const grpc = parse(named(objects, 'ConfigMap', 'otel-collector-config').data['config.yaml']).receivers.otlp.protocols.grpc;
     expect(grpc.keepalive.server_parameters).toEqual({ max_connection_age: config.collector.maxConnectionAge, max_connection_age_grace: '10s' });

@@ -33,29 +33,36 @@ export const KNOWN_MODEL_DEFECTS: readonly { kind: string; path: string; message
 const isKnownDefect = (o: K8sObject, p: FieldProblem) =>
   KNOWN_MODEL_DEFECTS.some((d) => d.kind === o.kind && d.path === p.path && d.message.test(p.message));
 
+/** The v0.93 CRDs' pattern for a Prometheus duration (schema.test.ts checks it against the CRD). */
+export const CRD_DURATION_PATTERN = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
+
 /**
  * Fields of the pinned v0.93 CRDs that the models lack: @kubernetes-models/prometheus-operator
  * 4.4.4, the last release whose engines accept Node 20, predates them. Each is checked against
- * the CRD's enum (as `cdk8s import` generated it into imports/) instead of reported as unknown.
+ * the CRD's enum (as `cdk8s import` generated it into imports/) or pattern instead of reported
+ * as unknown. `crdPath` is the field's place in the CRD's schema (`[]` for an array's items).
  */
-export const MODEL_GAPS: readonly { kind: string; path: string; allowed: readonly string[] }[] = [
-  { kind: 'Prometheus', path: '.spec.serviceDiscoveryRole', allowed: Object.values(PrometheusSpecServiceDiscoveryRole) },
+export const MODEL_GAPS: readonly { kind: string; path: RegExp; crdPath: string; rule: string; accepts: (v: unknown) => boolean }[] = [
+  { kind: 'Prometheus', path: /^\.spec\.serviceDiscoveryRole$/, crdPath: '.spec.serviceDiscoveryRole',
+    rule: `must be one of ${Object.values(PrometheusSpecServiceDiscoveryRole).join(', ')} (the v0.93 CRD's enum)`,
+    accepts: (v) => (Object.values(PrometheusSpecServiceDiscoveryRole) as unknown[]).includes(v) },
+  { kind: 'PrometheusRule', path: /^\.spec\.groups\[\d+\]\.query_offset$/, crdPath: '.spec.groups[].query_offset',
+    rule: `must match ${CRD_DURATION_PATTERN} (the v0.93 CRD's pattern)`,
+    accepts: (v) => typeof v === 'string' && new RegExp(CRD_DURATION_PATTERN).test(v) },
 ];
 
-const valueAt = (o: unknown, path: string): unknown => path.split('.').filter(Boolean)
+const valueAt = (o: unknown, path: string): unknown => path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean)
   .reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
 
-/** A strict-check problem that is a model gap is replaced by the check against the CRD's enum. */
+/** A strict-check problem that is a model gap is replaced by the check against the CRD's enum or pattern. */
 function withModelGaps(o: K8sObject, problems: FieldProblem[]): FieldProblem[] {
   const gaps = MODEL_GAPS.filter((g) => g.kind === o.kind);
-  const kept = problems.filter((p) => !gaps.some((g) => g.path === p.path && /^unknown field/.test(p.message)));
-  for (const g of gaps) {
-    const value = valueAt(o, g.path);
-    if (value !== undefined && !g.allowed.includes(value as string)) {
-      kept.push({ path: g.path, message: `must be one of ${g.allowed.join(', ')} (the v0.93 CRD's enum)` });
-    }
-  }
-  return kept;
+  const gapOf = (p: FieldProblem) => gaps.find((g) => g.path.test(p.path) && /^unknown field/.test(p.message));
+  return problems.map((p) => {
+    const gap = gapOf(p);
+    if (!gap) return p;
+    return gap.accepts(valueAt(o, p.path)) ? undefined : { path: p.path, message: gap.rule };
+  }).filter((p): p is FieldProblem => p !== undefined);
 }
 
 /** One line per problem: `Kind/namespace/name: .field.path: what is wrong`; empty when all are valid. */
