@@ -72,23 +72,26 @@ export function requestRateBy(s: ChatServiceConfig, label: 'route' | 'status', w
 }
 
 /**
- * How long a pushed series counts as present after its last point. The collector exposes each point
- * with the time it was measured (collector-config.ts), and Prometheus writes no staleness marker for
- * such series, so a plain instant read would see a stopped pod for its 5-minute lookback. Instant
- * reads of pushed series look back this far instead: the collector's metricExpiration (how long it
- * keeps a silent series) plus a scrape, which a live series' newest point is always within, even
- * across one failed scrape. Pulled series get staleness markers and are read as they are.
- */
-export function pushFreshness(config: ChartConfig): string {
-  return promDuration(durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval));
-}
-
-/**
  * How long Prometheus can take to discover a new target and start scraping it: its discovery
  * manager passes on target changes at most every 5 s, and its scrape manager applies them at most
  * every 5 s.
  */
 export const TARGET_DISCOVERY_SECONDS = 10;
+
+/**
+ * How long a pushed series counts as present after its last point. The collector exposes each point
+ * with the time it was measured (collector-config.ts), and Prometheus writes no staleness marker for
+ * such series, so a plain instant read would see a stopped pod for its 5-minute lookback. Instant
+ * reads of pushed series look back this far instead: the collector's metricExpiration (how long it
+ * keeps a silent series, at least a scrape and three exports) plus a scrape plus a target's
+ * discovery. A live series' newest point is always within that, even when its pod has just moved
+ * onto a replica Prometheus has not scraped yet: the newest point Prometheus holds may then be a
+ * scrape old, and the next comes with the new replica's discovery and first scrape. Pulled series
+ * get staleness markers and are read as they are.
+ */
+export function pushFreshness(config: ChartConfig): string {
+  return promDuration(durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
+}
 
 /**
  * How far behind the clock the recording rules of a push service evaluate (the rule group's

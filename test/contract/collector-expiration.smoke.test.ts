@@ -51,7 +51,7 @@ describeWithChatService('collector metric_expiration: a stopped pod leaves the W
     await collector?.stop();
   });
 
-  it(`drops pod b's gauge (2 connections) and its instance from the chart's queries within pushFreshness (metric_expiration ${config.collector.metricExpiration} + a scrape interval) + a scrape of it stopping`, async () => {
+  it(`drops pod b's gauge (2 connections) and its instance from the chart's queries within pushFreshness (metric_expiration ${config.collector.metricExpiration} + a scrape interval + a target discovery) + a scrape of it stopping`, async () => {
     const ws = websocketConnections(config, transport, transport.websocketGauge!);
     const instances = instanceCount(config, transport);
     await valueBecomes(ws, 3, 30000);

@@ -174,17 +174,17 @@ describe('several collector replicas', () => {
     }
   });
 
-  it('reads pushed series instantly only through pushFreshness (metricExpiration + a scrape), pulled ones as they are', () => {
+  it('reads pushed series instantly only through pushFreshness (metricExpiration + a scrape + a target\'s discovery), pulled ones as they are', () => {
     const mixed = validateConfig({ services: [{ name: 'pushed', websocketGauge: 'ws' }, { name: 'pulled', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 }, websocketGauge: 'ws' }] });
     const [pushed, pulled] = mixed.services;
-    const fresh = `[${20 + 15}s]`; // the default 20s expiration + 15s scrape
+    const fresh = `[${20 + 15 + 10}s]`; // the default 20s expiration + 15s scrape + 10s discovery (two 5s throttles)
     expect(instanceCount(mixed, pushed)).toContain(`last_over_time(http_server_duration_milliseconds_count{service="pushed"}${fresh})`);
     expect(websocketConnections(mixed, pushed, 'ws')).toBe(`sum by (service) (last_over_time(ws{service="pushed"}${fresh}))`);
     expect(requestCounterAbsent(mixed, pushed)).toBe(`absent_over_time(http_server_duration_milliseconds_count{service="pushed"}${fresh})`);
     expect(websocketConnections(mixed, pulled, 'ws')).toBe('sum by (service) (ws{service="pulled"})');
-    // PromQL durations take no fraction: 10s scrape + (10s + 5 x 1.5s) expiration = 27.5 s, written in ms.
+    // PromQL durations take no fraction: 10s scrape + (10s + 5 x 1.5s) expiration + 10s = 37.5 s, written in ms.
     const odd = validateConfig({ services: [{ name: 'pushed' }], scrapeInterval: '10s', collector: { exportInterval: '1500ms' } });
-    expect(requestCounterAbsent(odd, odd.services[0])).toContain('[27500ms])');
+    expect(requestCounterAbsent(odd, odd.services[0])).toContain('[37500ms])');
     expect(requestCounterAbsent(mixed, pulled)).toBe('absent(http_server_duration_milliseconds_count{service="pulled"})');
   });
 
