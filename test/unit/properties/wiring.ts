@@ -44,9 +44,11 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   });
 
   describe(`wiring (${name}): Services select their pods and target ports that exist`, () => {
-    const deployments = ofKind(objects, 'Deployment');
+    const deployments = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')];
     // Pods of operator-managed resources (Prometheus, ...) carry the resource's spec.podMetadata labels.
     const operatorManaged = objects.filter((o) => o.spec?.podMetadata?.labels);
+    /** Ports the operator gives its containers: the server's, the reloader's, and with spec.thanos the sidecar's (v0.93.1). */
+    const operatedPorts = (cr: K8sObject) => ['web', 'reloader-web', ...(cr.spec.thanos ? ['http', 'grpc'] : [])];
     it.each(ofKind(objects, 'Service').map((s) => [s.metadata.name, s] as const))('%s', (_name, service) => {
       const deployment = deployments.find((d) => matches(service.spec.selector, d.spec.template.metadata.labels));
       if (deployment) {
@@ -54,9 +56,9 @@ export function wiringProperties(name: string, config: ChartConfig): void {
         for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
         expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
       } else {
-        expect(operatorManaged.some((cr) => matches(service.spec.selector, cr.spec.podMetadata.labels))).toBe(true);
-        // Ports the operator gives its containers.
-        for (const port of service.spec.ports) expect(['web', 'reloader-web']).toContain(port.targetPort);
+        const cr = operatorManaged.find((o) => matches(service.spec.selector, o.spec.podMetadata.labels));
+        expect(cr).toBeDefined();
+        for (const port of service.spec.ports) expect(operatedPorts(cr!)).toContain(port.targetPort);
       }
     });
   });
