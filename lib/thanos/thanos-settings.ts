@@ -50,10 +50,10 @@ export type ThanosInput = Partial<Omit<ThanosSettings, 'objectStorage' | 'retent
 
 const DURATION_FIX = 'use a duration such as "40h", "30d" or "1y" ("0d" keeps blocks forever)';
 /** The smallest retention Thanos's Compactor accepts per resolution while it downsamples (cmd/thanos/compact.go, v0.42). */
-const MIN_RETENTION: Readonly<Record<keyof ThanosRetention, { seconds: number; why: string }>> = {
-  raw: { seconds: 40 * 3600, why: 'raw blocks are downsampled to 5m once they span 40h' },
-  fiveMinutes: { seconds: 10 * 86400, why: '5m blocks are downsampled to 1h once they span 10 days' },
-  oneHour: { seconds: 0, why: '' },
+const MIN_RETENTION: Readonly<Record<keyof ThanosRetention, { min: string; why: string }>> = {
+  raw: { min: '40h', why: 'raw blocks are downsampled to 5m once they span 40h' },
+  fiveMinutes: { min: '10d', why: '5m blocks are downsampled to 1h once they span 10 days' },
+  oneHour: { min: '0s', why: '' },
 };
 
 function validateRetention(raw: unknown): ThanosRetention {
@@ -62,9 +62,9 @@ function validateRetention(raw: unknown): ThanosRetention {
   const out = Object.fromEntries((Object.keys(d) as (keyof ThanosRetention)[]).map((k) => {
     const v = str(`thanos.retention.${k}`, r[k] ?? d[k], DURATION, DURATION_FIX);
     const seconds = durationSeconds(v);
-    if (seconds !== 0 && seconds < MIN_RETENTION[k].seconds) {
-      throw new ConfigError(`thanos.retention.${k}`, `${v} is shorter than the Compactor accepts (${MIN_RETENTION[k].why})`,
-        `give at least ${MIN_RETENTION[k].seconds / 3600}h, or "0d" to keep them forever`);
+    const { min, why } = MIN_RETENTION[k];
+    if (seconds !== 0 && seconds < durationSeconds(min)) {
+      throw new ConfigError(`thanos.retention.${k}`, `${v} is shorter than the Compactor accepts (${why})`, `give at least ${min}, or "0d" to keep them forever`);
     }
     return [k, v];
   }));
