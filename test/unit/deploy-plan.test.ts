@@ -10,6 +10,7 @@ import { parseDeployArgs } from '../../scripts/deploy/args';
 import { distMismatch } from '../../scripts/deploy/dist-check';
 import { ManifestFile, stackFacts } from '../../scripts/deploy/manifests';
 import { CRD_URL, deployPlan, grafanaSecretManifest, passwordCommand, prometheusStatefulSets, Step } from '../../scripts/deploy/plan';
+import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from '../../scripts/deploy/objstore-secret';
 import {
   parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, SECRET_KEYS_TEMPLATE,
 } from '../../scripts/deploy/receivers-secret';
@@ -283,11 +284,91 @@ describe('Grafana admin Secret', () => {
   });
 });
 
+/** Long-term storage: the sidecars, the Store Gateway and the Compactor read the object store's Secret. */
+const OBJECT_STORAGE: ChartConfigInput['thanos'] = { objectStorage: { egressCidrs: ['192.0.2.0/24'] } };
+const OBJSTORE_YAML = `type: S3\nconfig:\n  bucket: chat-metrics\n  endpoint: s3.example.com\n  secret_key: ${CANARY}-s3\n`;
+
+describe('Thanos\'s object-store Secret', () => {
+  const withStore = distFor({ thanos: OBJECT_STORAGE });
+  const secret = { namespace: 'monitoring', name: 'thanos-objstore', key: 'objstore.yml' };
+
+  it('is read from dist/: the Prometheus resource\'s objectStorageConfig, which the Store Gateway and the Compactor mount too', () => {
+    expect(objstoreSecret(withStore)).toEqual(secret);
+    expect(objstoreSecret(distFor({ namespace: 'observability', thanos: { objectStorage: { secretName: 'bucket', key: 'thanos.yaml', egressCidrs: ['192.0.2.0/24'] } } })))
+      .toEqual({ namespace: 'observability', name: 'bucket', key: 'thanos.yaml' });
+    expect(objstoreSecret(dist())).toBeUndefined(); // the default config has no long-term storage
+  });
+
+  it('without long-term storage nothing changes: no object-store step, and --objstore-file is refused', () => {
+    const plain = deployPlan({ dist: dist() });
+    expect(plain.some((s) => s.kind === 'check-objstore-secret' || s.kind === 'apply-objstore-secret')).toBe(false);
+    expect(() => deployPlan({ dist: dist(), objstoreFile: 'o.yml' }))
+      .toThrow('--objstore-file o.yml was given, but dist/ has no long-term storage: configure thanos.objectStorage and run `npm run synth`, or leave the flag out');
+  });
+
+  it('with --objstore-file: applied server-side from stdin after the namespaces, before dist/\'s Prometheus and Thanos files', () => {
+    const steps = deployPlan({ dist: withStore, objstoreFile: 'objstore.yml', context: 'kind-x' });
+    const applyStep = indexOf(steps, (s) => s.kind === 'apply-objstore-secret');
+    expect(steps[applyStep]).toEqual({
+      kind: 'apply-objstore-secret',
+      title: 'create or update Secret monitoring/thanos-objstore from objstore.yml (content on stdin only)',
+      secret,
+      file: 'objstore.yml',
+      args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
+    });
+    expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
+    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/30-prometheus.k8s.yaml')));
+    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/32-thanos.k8s.yaml')));
+    expect(steps.some((s) => s.kind === 'check-objstore-secret')).toBe(false);
+  });
+
+  it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
+    const steps = deployPlan({ dist: withStore });
+    expect(steps[1]).toEqual({
+      kind: 'check-objstore-secret',
+      title: 'check that Secret monitoring/thanos-objstore has a value for objstore.yml (keys only)',
+      secret,
+      args: ['-n', 'monitoring', 'get', 'secret', 'thanos-objstore', '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+    });
+    expect(indexOf(steps, (s) => argsOf(s).startsWith('apply'))).toBe(2);
+  });
+
+  it('waits for the Store Gateway\'s and the Compactor\'s StatefulSets after applying', () => {
+    const steps = deployPlan({ dist: withStore });
+    const lastApply = Math.max(...steps.map((s, i) => (argsOf(s).startsWith('apply') ? i : -1)));
+    for (const name of ['thanos-store', 'thanos-compactor']) {
+      expect(indexOf(steps, (s) => argsOf(s) === `-n monitoring rollout status statefulset/${name} --timeout=300s`)).toBeGreaterThan(lastApply);
+    }
+  });
+
+  it('names what the file or the Secret lacks, never the content', () => {
+    expect(objstoreFileProblem(secret, 'o.yml', OBJSTORE_YAML)).toBeUndefined();
+    expect(objstoreFileProblem(secret, 'o.yml', ' \n')).toMatch(/^o\.yml is empty: .* from key objstore\.yml of Secret monitoring\/thanos-objstore$/);
+    expect(objstoreSecretProblem(secret, undefined)).toBe('Secret monitoring/thanos-objstore does not exist, and dist/\'s Thanos sidecars, Store Gateway and Compactor '
+      + 'read its key objstore.yml: create it with `npm run deploy -- --objstore-file <file>` (Thanos\'s objstore YAML)');
+    expect(objstoreSecretProblem(secret, ['other'])).toMatch(/^Secret monitoring\/thanos-objstore has no value for objstore\.yml, which/);
+    expect(objstoreSecretProblem(secret, ['objstore.yml'])).toBeUndefined();
+  });
+
+  it('carries the content only in the manifest piped to kubectl (base64 under the key), never in the plan', () => {
+    const manifest = JSON.parse(objstoreSecretManifest(secret, OBJSTORE_YAML));
+    expect(manifest).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'thanos-objstore', namespace: 'monitoring' } });
+    expect(Buffer.from(manifest.data['objstore.yml'], 'base64').toString()).toBe(OBJSTORE_YAML);
+    expect(Object.keys(manifest.data)).toEqual(['objstore.yml']);
+    expect(leaks(JSON.stringify(deployPlan({ dist: withStore, objstoreFile: 'objstore.yml' })))).toEqual([]);
+  });
+});
+
 describe('deploy flags', () => {
   it('parses --receivers-file', () => {
     expect(parseDeployArgs(['--receivers-file', 'r.env']).receiversFile).toBe('r.env');
     expect(parseDeployArgs(['--receivers-file=./r.env']).receiversFile).toBe('./r.env');
     expect(() => parseDeployArgs(['--receivers-file'])).toThrow(/--receivers-file needs a value/);
+  });
+  it('parses --objstore-file', () => {
+    expect(parseDeployArgs(['--objstore-file', 'o.yml']).objstoreFile).toBe('o.yml');
+    expect(parseDeployArgs(['--objstore-file=./o.yml']).objstoreFile).toBe('./o.yml');
+    expect(() => parseDeployArgs(['--objstore-file'])).toThrow(/--objstore-file needs a value/);
   });
   it('parses --demo, --context, --timeout, --dry-run', () => {
     expect(parseDeployArgs([])).toEqual({ demo: false, dryRun: false, help: false, context: undefined, timeoutSeconds: undefined });
@@ -527,6 +608,61 @@ exit 0
       const r = deploy(['--receivers-file', file]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^deploy: --receivers-file .* was given, but no Alertmanager receiver in dist\/ reads a Secret/);
+      expect(calls()).toEqual([]);
+    });
+  });
+  describe('Thanos\'s object-store Secret', () => {
+    let work: string;
+    let distDir: string;
+    beforeAll(() => {
+      work = mkdtempSync(join(tmpdir(), 'deploy-objstore-'));
+      distDir = join(work, 'dist');
+      const config = configWith({ thanos: OBJECT_STORAGE });
+      synthesizeManifests(config, allDashboards(config), distDir);
+    });
+    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+    const objstoreKubectl = (hasKey: boolean) => fakeKubectl(`  *"${APPLY}"*) echo "OBJSTORE $(cat | base64 -w0)" >> "${log}"; echo "secret/thanos-objstore serverside-applied" ;;
+  *"get secret thanos-objstore"*) ${hasKey ? 'printf \'objstore.yml\\n\'' : 'echo \'Error from server (NotFound): secrets "thanos-objstore" not found\' >&2; exit 1'} ;;`);
+
+    it('--objstore-file: pipes the content on stdin only, before dist/\'s Prometheus file; nothing of it in argv or output', () => {
+      objstoreKubectl(false);
+      const file = join(work, 'objstore.yml');
+      writeFileSync(file, OBJSTORE_YAML);
+      const r = deploy(['--objstore-file', file], { CHAT_MONITORING_DIST: distDir });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const args = calls().filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
+      expect(leaks(`${r.stdout}\n${args.join('\n')}`)).toEqual([]);
+      const stdin = Buffer.from(calls().find((l) => l.startsWith('OBJSTORE '))!.slice('OBJSTORE '.length), 'base64').toString();
+      expect(Buffer.from(JSON.parse(stdin).data['objstore.yml'], 'base64').toString()).toBe(OBJSTORE_YAML);
+      const applied = args.indexOf(`-n monitoring ${APPLY}`);
+      expect(args.findIndex((a) => a.endsWith('00-namespaces.k8s.yaml'))).toBeLessThan(applied);
+      expect(applied).toBeLessThan(args.findIndex((a) => a.endsWith('30-prometheus.k8s.yaml')));
+    });
+
+    it('without the file: refuses before any write when the Secret is missing, deploys when it has its key', () => {
+      objstoreKubectl(false);
+      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^deploy: Secret monitoring\/thanos-objstore does not exist, and dist\/'s Thanos sidecars/);
+      expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
+      rmSync(log, { force: true });
+      objstoreKubectl(true);
+      const ok = deploy([], { CHAT_MONITORING_DIST: distDir });
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toContain('secret/thanos-objstore has a value for objstore.yml');
+    });
+
+    it('an empty --objstore-file, or one for a dist/ without long-term storage: refused, nothing run', () => {
+      objstoreKubectl(false);
+      const empty = join(work, 'empty.yml');
+      writeFileSync(empty, '\n');
+      const r = deploy(['--objstore-file', empty], { CHAT_MONITORING_DIST: distDir });
+      expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^deploy: .*empty\.yml is empty/)]);
+      const plain = deploy(['--objstore-file', empty]);
+      expect([plain.status, plain.stderr]).toEqual([1, expect.stringMatching(/^deploy: --objstore-file .* was given, but dist\/ has no long-term storage/)]);
       expect(calls()).toEqual([]);
     });
   });
