@@ -13,104 +13,81 @@ interface BucketComponentProps {
   readonly image: string;
   /** The Secret and key holding the object-store configuration (never synthesized). */
   readonly objectStore: ObjectStoreMount;
-  /** Size of each replica's claim. @default STORE_STORAGE / COMPACTOR_STORAGE */
+  /** Size of each replica's claim. @default the component's (BucketComponent.storage) */
   readonly storage?: string;
   readonly storageClassName?: string;
   readonly scrapeInterval: string;
+  /** @default the component's (BucketComponent.resources) */
+  readonly resources?: ResourceSizes;
 }
 
-/** The Store Gateway's claim: index headers and its caches, rebuilt from the bucket when lost. */
-export const STORE_STORAGE = '10Gi';
-/** The Compactor's claim: the blocks it is compacting or downsampling (a few times the largest 2-week block). */
-export const COMPACTOR_STORAGE = '20Gi';
-
-interface StatefulSetProps extends BucketComponentProps {
-  readonly storage: string;
+/** What sets one component apart: its name, Thanos subcommand, whether it serves StoreAPI, its defaults. */
+interface BucketComponent {
   readonly name: string;
+  /** The app.kubernetes.io/component label. */
   readonly role: string;
   readonly command: string;
   readonly grpc: boolean;
-  readonly replicas: number;
-  readonly args: readonly string[];
+  readonly storage: string;
   readonly resources: ResourceSizes;
 }
 
+const BUCKET_RESOURCES: ResourceSizes = { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '2Gi' };
+
+/** The Store Gateway: its claim holds index headers and caches, rebuilt from the bucket when lost. */
+export const STORE_GATEWAY: BucketComponent = { name: NAMES.thanosStore, role: 'store-gateway', command: 'store', grpc: true, storage: '10Gi', resources: BUCKET_RESOURCES };
+/** The Compactor: its claim holds the blocks it is compacting or downsampling (a few times the largest 2-week block). */
+export const COMPACTOR: BucketComponent = { name: NAMES.thanosCompactor, role: 'compactor', command: 'compact', grpc: false, storage: '20Gi', resources: BUCKET_RESOURCES };
+
 /** A Thanos component on the object store: ServiceAccount, StatefulSet with a data claim, headless Service, ServiceMonitor, budget. */
-function bucketStatefulSet(scope: Construct, props: StatefulSetProps): void {
-  const labels = componentLabels(props.name, props.role);
-  const { container, volumes } = thanosContainer({ ...props, dataDir: `/var/thanos/${props.command}` });
+function bucketStatefulSet(scope: Construct, c: BucketComponent, props: BucketComponentProps, replicas: number, args: readonly string[]): void {
+  const labels = componentLabels(c.name, c.role);
+  const { container, volumes } = thanosContainer({
+    ...props, name: c.name, command: c.command, grpc: c.grpc, args, dataDir: `/var/thanos/${c.command}`, resources: props.resources ?? c.resources,
+  });
   new k8s.KubeStatefulSet(scope, 'statefulset', {
-    metadata: { name: props.name, namespace: props.namespace, labels },
+    metadata: { name: c.name, namespace: props.namespace, labels },
     spec: {
-      serviceName: props.name,
-      replicas: props.replicas,
-      selector: { matchLabels: selectorLabels(props.name) },
-      template: { metadata: { labels }, spec: thanosPodSpec(props.name, container, volumes) },
-      volumeClaimTemplates: [dataClaim(props.storage, props.storageClassName)],
+      serviceName: c.name,
+      replicas,
+      selector: { matchLabels: selectorLabels(c.name) },
+      template: { metadata: { labels }, spec: thanosPodSpec(c.name, container, volumes) },
+      volumeClaimTemplates: [dataClaim(props.storage ?? c.storage, props.storageClassName)],
     },
   });
-  thanosServiceObjects(scope, { ...props, headless: true });
-  podDisruptionBudgetFor(scope, { namespace: props.namespace, name: props.name, replicas: props.replicas });
+  thanosServiceObjects(scope, { namespace: props.namespace, name: c.name, role: c.role, grpc: c.grpc, headless: true, scrapeInterval: props.scrapeInterval });
+  podDisruptionBudgetFor(scope, { namespace: props.namespace, name: c.name, replicas });
 }
 
 export interface ThanosStoreProps extends BucketComponentProps {
   /** @default 2 (Query reads each block from either; a PodDisruptionBudget keeps one up) */
   readonly replicas?: number;
-  /** @default 100m/256Mi requests, 1 CPU/2Gi limits */
-  readonly resources?: ResourceSizes;
 }
 
-/**
- * The Store Gateway: serves the object store's blocks to Query over StoreAPI (gRPC), its index
- * headers and caches on its claim.
- */
+/** The Store Gateway: serves the object store's blocks to Query over StoreAPI (gRPC). */
 export class ThanosStore extends Construct {
-  static readonly ROLE = 'store-gateway';
   constructor(scope: Construct, id: string, props: ThanosStoreProps) {
     super(scope, id);
-    bucketStatefulSet(this, {
-      ...props,
-      name: NAMES.thanosStore,
-      role: ThanosStore.ROLE,
-      command: 'store',
-      storage: props.storage ?? STORE_STORAGE,
-      grpc: true,
-      replicas: props.replicas ?? 2,
-      args: [],
-      resources: props.resources ?? { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '2Gi' },
-    });
+    bucketStatefulSet(this, STORE_GATEWAY, props, props.replicas ?? 2, []);
   }
 }
 
 export interface ThanosCompactorProps extends BucketComponentProps {
   readonly retention: ThanosRetention;
-  /** @default 100m/256Mi requests, 1 CPU/2Gi limits */
-  readonly resources?: ResourceSizes;
 }
 
 /**
- * The Compactor: compacts the uploaded blocks, downsamples them to 5m and 1h, and deletes each
- * resolution past its retention. Exactly one may run against a bucket: one replica, no budget.
+ * The Compactor: compacts the uploaded blocks, downsamples them to 5m and 1h (on by default), and
+ * deletes each resolution past its retention. Exactly one may run against a bucket: one replica, no budget.
  */
 export class ThanosCompactor extends Construct {
-  static readonly ROLE = 'compactor';
   constructor(scope: Construct, id: string, props: ThanosCompactorProps) {
     super(scope, id);
-    bucketStatefulSet(this, {
-      ...props,
-      name: NAMES.thanosCompactor,
-      role: ThanosCompactor.ROLE,
-      command: 'compact',
-      storage: props.storage ?? COMPACTOR_STORAGE,
-      grpc: false,
-      replicas: 1,
-      args: [
-        '--wait', // run continuously, not once
-        `--retention.resolution-raw=${props.retention.raw}`,
-        `--retention.resolution-5m=${props.retention.fiveMinutes}`,
-        `--retention.resolution-1h=${props.retention.oneHour}`,
-      ],
-      resources: props.resources ?? { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '2Gi' },
-    });
+    bucketStatefulSet(this, COMPACTOR, props, 1, [
+      '--wait', // run continuously, not once
+      `--retention.resolution-raw=${props.retention.raw}`,
+      `--retention.resolution-5m=${props.retention.fiveMinutes}`,
+      `--retention.resolution-1h=${props.retention.oneHour}`,
+    ]);
   }
 }
