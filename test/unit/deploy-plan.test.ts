@@ -32,6 +32,20 @@ const indexOf = (steps: Step[], pred: (s: Step) => boolean) => {
   return i;
 };
 const argsOf = (s: Step) => (s.kind === 'kubectl' || s.kind === 'poll' ? s.args.join(' ') : '');
+/**
+ * A Secret step fed from a file on stdin (`--context kind-x`): exactly `expected` with the server-side
+ * apply arguments, after the namespaces and before each of `beforeFiles`, and no check step beside it.
+ */
+function expectSecretFromStdin(steps: Step[], expected: { kind: Step['kind']; title: string; secret: object; file: string }, beforeFiles: string[], checkKind: Step['kind']): void {
+  const applyStep = indexOf(steps, (s) => s.kind === expected.kind);
+  expect(steps[applyStep]).toEqual({
+    ...expected,
+    args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
+  });
+  expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
+  for (const f of beforeFiles) expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith(`-f dist/${f}`)));
+  expect(steps.some((s) => s.kind === checkKind)).toBe(false);
+}
 /** Receivers of every kind: four keys of the receivers' Secret. */
 const RECEIVERS: ChartConfigInput['alertmanager'] = {
   receivers: [
@@ -177,17 +191,12 @@ describe('Alertmanager receivers\' Secret', () => {
 
   it('with --receivers-file: applied server-side from stdin after the namespaces, before dist/\'s Alertmanager file', () => {
     const steps = deployPlan({ dist: withReceivers, receiversFile: 'receivers.env', context: 'kind-x' });
-    const applyStep = indexOf(steps, (s) => s.kind === 'apply-receivers-secret');
-    expect(steps[applyStep]).toEqual({
+    expectSecretFromStdin(steps, {
       kind: 'apply-receivers-secret',
       title: 'create or update Secret monitoring/alertmanager-receivers from receivers.env (values on stdin only)',
       secret,
       file: 'receivers.env',
-      args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
-    });
-    expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
-    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/35-alertmanager.k8s.yaml')));
-    expect(steps.some((s) => s.kind === 'check-receivers-secret')).toBe(false);
+    }, ['35-alertmanager.k8s.yaml'], 'check-receivers-secret');
   });
 
   it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
@@ -308,18 +317,12 @@ describe('Thanos\'s object-store Secret', () => {
 
   it('with --objstore-file: applied server-side from stdin after the namespaces, before dist/\'s Prometheus and Thanos files', () => {
     const steps = deployPlan({ dist: withStore, objstoreFile: 'objstore.yml', context: 'kind-x' });
-    const applyStep = indexOf(steps, (s) => s.kind === 'apply-objstore-secret');
-    expect(steps[applyStep]).toEqual({
+    expectSecretFromStdin(steps, {
       kind: 'apply-objstore-secret',
       title: 'create or update Secret monitoring/thanos-objstore from objstore.yml (content on stdin only)',
       secret,
       file: 'objstore.yml',
-      args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
-    });
-    expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
-    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/30-prometheus.k8s.yaml')));
-    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/32-thanos.k8s.yaml')));
-    expect(steps.some((s) => s.kind === 'check-objstore-secret')).toBe(false);
+    }, ['30-prometheus.k8s.yaml', '32-thanos.k8s.yaml'], 'check-objstore-secret');
   });
 
   it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
@@ -519,17 +522,24 @@ exit 0
     });
   });
 
-  describe('the Alertmanager receivers\' Secret', () => {
-    let work: string;
-    let distDir: string;
+  /** A dist/ synthesized for the defaults plus `overrides` in a work folder of its own, for the suite it is called in. */
+  const synthesizedDist = (prefix: string, overrides: Partial<ChartConfigInput>) => {
+    const at = { work: '', distDir: '' };
     beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'deploy-receivers-'));
-      distDir = join(work, 'dist');
-      const config = configWith({ alertmanager: RECEIVERS });
-      synthesizeManifests(config, allDashboards(config), distDir);
+      at.work = mkdtempSync(join(tmpdir(), prefix));
+      at.distDir = join(at.work, 'dist');
+      const config = configWith(overrides);
+      synthesizeManifests(config, allDashboards(config), at.distDir);
     });
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
-    const RECEIVERS_APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+    afterAll(() => rmSync(at.work, { recursive: true, force: true }));
+    return at;
+  };
+  /** How deploy applies a Secret piped on stdin. */
+  const SECRET_APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+
+  describe('the Alertmanager receivers\' Secret', () => {
+    const at = synthesizedDist('deploy-receivers-', { alertmanager: RECEIVERS });
+    const RECEIVERS_APPLY = SECRET_APPLY;
     /** Records the receivers' manifest kubectl gets on stdin; `secretKeys` answers the keys check (undefined: NotFound). */
     const receiversKubectl = (secretKeys?: string[]) => fakeKubectl(`  *"${RECEIVERS_APPLY}"*) echo "RECEIVERS $(cat)" >> "${log}"; echo "secret/alertmanager-receivers serverside-applied" ;;
   *"get secret alertmanager-receivers"*) ${secretKeys === undefined
@@ -539,13 +549,13 @@ exit 0
 
     it('--receivers-file: pipes the values on stdin only, before dist/\'s Alertmanager file; no value in argv or output', () => {
       receiversKubectl();
-      const file = join(work, 'receivers.env');
+      const file = join(at.work, 'receivers.env');
       writeFileSync(file, FULL_FILE);
-      const dry = deploy(['--dry-run', '--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      const dry = deploy(['--dry-run', '--receivers-file', file], { CHAT_MONITORING_DIST: at.distDir });
       expect(dry.stderr).toBe('');
       expect(dry.stdout).toContain(`create or update Secret monitoring/alertmanager-receivers from ${file} (values on stdin only)\n    kubectl -n monitoring ${RECEIVERS_APPLY}`);
       expect(leaks(dry.stdout)).toEqual([]);
-      const r = deploy(['--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy(['--receivers-file', file], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(leaks(everything(r))).toEqual([]);
@@ -562,10 +572,10 @@ exit 0
 
     it('--receivers-file without every key: names the missing ones, before any kubectl call', () => {
       receiversKubectl();
-      const file = join(work, 'partial.env');
+      const file = join(at.work, 'partial.env');
       writeFileSync(file, receiversFile({ 'slack-webhook-url': CANARY, 'smtp-pw': `${CANARY}-pw` }));
       for (const extra of [[], ['--dry-run']]) {
-        const r = deploy(['--receivers-file', file, ...extra], { CHAT_MONITORING_DIST: distDir });
+        const r = deploy(['--receivers-file', file, ...extra], { CHAT_MONITORING_DIST: at.distDir });
         expect(r.status).toBe(1);
         expect(r.stdout).toBe('');
         expect(r.stderr.trim().split('\n')).toEqual([`deploy: ${file} has no value for auth-webhook-url, pagerduty-routing-key: dist/'s Alertmanager receivers read these keys `
@@ -576,7 +586,7 @@ exit 0
 
     it('without the file and without the Secret: names the keys, after the read-only checks, before any write', () => {
       receiversKubectl();
-      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual(['deploy: Secret monitoring/alertmanager-receivers does not exist, and dist/\'s Alertmanager receivers read its keys '
         + 'auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw: create it with `npm run deploy -- --receivers-file <file>` (one key=value line each)']);
@@ -588,13 +598,13 @@ exit 0
 
     it('without the file, with a Secret lacking keys: names them; with every key: deploys and leaves the Secret alone', () => {
       receiversKubectl(['smtp-pw', 'slack-webhook-url']);
-      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^deploy: Secret monitoring\/alertmanager-receivers has no value for auth-webhook-url, pagerduty-routing-key, which/);
       expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
       rmSync(log, { force: true });
       receiversKubectl(RECEIVER_KEYS);
-      const ok = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const ok = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);
       expect(calls().some((l) => l.includes(RECEIVERS_APPLY) || l.startsWith('RECEIVERS'))).toBe(false);
@@ -603,7 +613,7 @@ exit 0
 
     it('--receivers-file with a dist/ that has no receivers: refused, nothing run', () => {
       receiversKubectl();
-      const file = join(work, 'receivers.env');
+      const file = join(at.work, 'receivers.env');
       writeFileSync(file, FULL_FILE);
       const r = deploy(['--receivers-file', file]);
       expect(r.status).toBe(1);
@@ -612,24 +622,16 @@ exit 0
     });
   });
   describe('Thanos\'s object-store Secret', () => {
-    let work: string;
-    let distDir: string;
-    beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'deploy-objstore-'));
-      distDir = join(work, 'dist');
-      const config = configWith({ thanos: OBJECT_STORAGE });
-      synthesizeManifests(config, allDashboards(config), distDir);
-    });
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
-    const APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+    const at = synthesizedDist('deploy-objstore-', { thanos: OBJECT_STORAGE });
+    const APPLY = SECRET_APPLY;
     const objstoreKubectl = (hasKey: boolean) => fakeKubectl(`  *"${APPLY}"*) echo "OBJSTORE $(cat | base64 -w0)" >> "${log}"; echo "secret/thanos-objstore serverside-applied" ;;
   *"get secret thanos-objstore"*) ${hasKey ? 'printf \'objstore.yml\\n\'' : 'echo \'Error from server (NotFound): secrets "thanos-objstore" not found\' >&2; exit 1'} ;;`);
 
     it('--objstore-file: pipes the content on stdin only, before dist/\'s Prometheus file; nothing of it in argv or output', () => {
       objstoreKubectl(false);
-      const file = join(work, 'objstore.yml');
+      const file = join(at.work, 'objstore.yml');
       writeFileSync(file, OBJSTORE_YAML);
-      const r = deploy(['--objstore-file', file], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy(['--objstore-file', file], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const args = calls().filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
@@ -643,13 +645,13 @@ exit 0
 
     it('without the file: refuses before any write when the Secret is missing, deploys when it has its key', () => {
       objstoreKubectl(false);
-      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^deploy: Secret monitoring\/thanos-objstore does not exist, and dist\/'s Thanos sidecars/);
       expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
       rmSync(log, { force: true });
       objstoreKubectl(true);
-      const ok = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const ok = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);
       expect(ok.stdout).toContain('secret/thanos-objstore has a value for objstore.yml');
@@ -657,9 +659,9 @@ exit 0
 
     it('an empty --objstore-file, or one for a dist/ without long-term storage: refused, nothing run', () => {
       objstoreKubectl(false);
-      const empty = join(work, 'empty.yml');
+      const empty = join(at.work, 'empty.yml');
       writeFileSync(empty, '\n');
-      const r = deploy(['--objstore-file', empty], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy(['--objstore-file', empty], { CHAT_MONITORING_DIST: at.distDir });
       expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^deploy: .*empty\.yml is empty/)]);
       const plain = deploy(['--objstore-file', empty]);
       expect([plain.status, plain.stderr]).toEqual([1, expect.stringMatching(/^deploy: --objstore-file .* was given, but dist\/ has no long-term storage/)]);
