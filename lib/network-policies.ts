@@ -39,9 +39,6 @@ export interface AlertmanagerFlows {
   readonly receiverCidrs: readonly string[];
 }
 
-const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
-const tcp = (p: number) => port('TCP', p);
-
 export interface ThanosFlows {
   /**
    * The object store's addresses (CIDRs): the sidecars (in the Prometheus pods), the Store Gateway
@@ -49,6 +46,10 @@ export interface ThanosFlows {
    */
   readonly objectStorageCidrs?: readonly string[];
 }
+
+const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
+const tcp = (p: number) => port('TCP', p);
+
 /** Consecutive TCP ports first..last as one rule entry (endPort, stable since Kubernetes 1.25). */
 const tcpRange = (ports: readonly number[]): k8s.NetworkPolicyPort => {
   const first = Math.min(...ports);
