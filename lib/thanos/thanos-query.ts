@@ -43,6 +43,9 @@ export class ThanosQuery extends Construct {
       image: props.image,
       command: 'query',
       grpc: true,
+      // dnssrv+: the whole name (`_grpc._tcp.<service>...`) is looked up as SRV, then each target's A
+      // record (v0.42.4 pkg/discovery/dns/resolver.go). v0.42.4 marks --endpoint deprecated in favour of
+      // --endpoint.sd-config and still honours it.
       args: [
         ...props.storeServices.map((svc) => `--endpoint=dnssrv+${srvName(svc, props.namespace, THANOS_PORT_NAMES.grpc)}`),
         `--query.replica-label=${REPLICA_LABEL}`,
