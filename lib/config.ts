@@ -8,12 +8,14 @@ import { AlertmanagerInput, AlertmanagerSettings, validateAlertmanager } from '.
 import { ChatServiceConfig, ChatServiceInput, validateServices } from './chat-service-settings';
 import { CollectorAutoscaling, CollectorSettings, validateCollector } from './collector/collector-settings';
 import { NetworkPolicySettings, validateNetworkPolicies } from './network-policy-settings';
+import { ThanosInput, ThanosSettings, validateThanos } from './thanos/thanos-settings';
 import { ConfigError, DNS1123_LABEL, DURATION, durationSeconds, int, QUANTITY, requireObject, str } from './validation';
 
 export * from './alertmanager/alertmanager-settings';
 export * from './chat-service-settings';
 export * from './collector/collector-settings';
 export * from './network-policy-settings';
+export * from './thanos/thanos-settings';
 export { ConfigError, durationSeconds } from './validation';
 
 export interface Images {
@@ -24,6 +26,8 @@ export interface Images {
   readonly grafana: string;
   readonly grafanaSidecar: string;
   readonly alertmanager: string;
+  /** Thanos: the sidecars beside Prometheus, Query, Store Gateway and Compactor. */
+  readonly thanos: string;
 }
 
 /** Pinned images. Bump them here and nowhere else. */
@@ -35,6 +39,7 @@ export const DEFAULT_IMAGES: Images = {
   grafana: 'docker.io/grafana/grafana:12.4.12',
   grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.10.1',
   alertmanager: 'quay.io/prometheus/alertmanager:v0.35.0',
+  thanos: 'quay.io/thanos/thanos:v0.42.4',
 };
 
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';
@@ -66,12 +71,17 @@ export interface ChartConfig {
   /** @default 1 (a PodDisruptionBudget is added above 1) */
   readonly collectorReplicas: number;
   readonly collector: CollectorSettings;
-  /** @default 1 (a PodDisruptionBudget is added above 1) */
+  /**
+   * Identical Prometheus servers, each with a Thanos sidecar; Thanos Query deduplicates them on
+   * `prometheus_replica`. @default 2 (a PodDisruptionBudget is added above 1)
+   */
   readonly prometheusReplicas: number;
   /** Page holding the alerts' runbook sections; each alert links to `<url>#<alert name in lower case>`. @default DEFAULT_RUNBOOK_BASE_URL */
   readonly runbookBaseUrl: string;
   readonly alertmanager: AlertmanagerSettings;
   readonly networkPolicies: NetworkPolicySettings;
+  /** Thanos Query in front of the Prometheus replicas, and the optional long-term storage. */
+  readonly thanos: ThanosSettings;
   readonly services: readonly ChatServiceConfig[];
 }
 
@@ -87,12 +97,13 @@ export const CHART_DEFAULTS = {
   grafanaNodePort: 30030,
   grafanaAdminSecret: 'grafana-admin',
   collectorReplicas: 1,
-  prometheusReplicas: 1,
+  prometheusReplicas: 2,
   runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
 } as const;
 
 /** What a user writes: everything optional but the services' names. */
-export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector' | 'networkPolicies'>> & {
+export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' | 'alertmanager' | 'collector' | 'networkPolicies' | 'thanos'>> & {
+  readonly thanos?: ThanosInput;
   readonly networkPolicies?: Partial<NetworkPolicySettings>;
   readonly images?: Partial<Images>;
   readonly collector?: Partial<Omit<CollectorSettings, 'autoscaling'>> & { readonly autoscaling?: Partial<CollectorAutoscaling> };
@@ -102,7 +113,7 @@ export type ChartConfigInput = Partial<Omit<ChartConfig, 'images' | 'services' |
 
 const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 'retention', 'prometheusStorage',
   'grafanaStorage', 'storageClassName', 'grafanaNodePort', 'grafanaAdminSecret', 'collectorReplicas',
-  'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'networkPolicies', 'services'];
+  'collector', 'prometheusReplicas', 'runbookBaseUrl', 'alertmanager', 'networkPolicies', 'thanos', 'services'];
 const IMAGE_PINNED = /^[^\s:@]+(:[0-9][^\s:@]*|:v[0-9][^\s:@]*)(@sha256:[a-f0-9]{64})?$|^[^\s@]+@sha256:[a-f0-9]{64}$/;
 const DNS_FIX = 'use lowercase letters, digits and "-" (a DNS-1123 label)';
 const DURATION_FIX = 'use a Prometheus duration such as "15s", "1m" or "15d"';
@@ -157,6 +168,7 @@ export function validateConfig(raw: unknown): ChartConfig {
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),
     alertmanager: validateAlertmanager(c.alertmanager ?? {}, services.map((s) => s.name)),
     networkPolicies: validateNetworkPolicies(c.networkPolicies ?? {}),
+    thanos: validateThanos(c.thanos ?? {}),
     services,
   };
 }

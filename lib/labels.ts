@@ -46,4 +46,7 @@ export const NAMES = {
   prometheus: 'prometheus',
   grafana: 'grafana',
   alertmanager: 'alertmanager',
+  thanosQuery: 'thanos-query',
+  thanosStore: 'thanos-store',
+  thanosCompactor: 'thanos-compactor',
 } as const;

@@ -7,6 +7,7 @@ import { componentLabels, NAMES, selectorLabels } from './labels';
 import { CONFIG_RELOADER_PORT } from './operator-pods';
 import { Prometheus } from './prometheus/prometheus';
 import { PrometheusOperator } from './prometheus/prometheus-operator';
+import { THANOS_PORTS } from './thanos/thanos-component';
 
 export interface NetworkPoliciesProps {
   readonly namespace: string;
@@ -18,6 +19,8 @@ export interface NetworkPoliciesProps {
   readonly pullTargets: readonly { readonly namespace: string; readonly selector: Readonly<Record<string, string>> }[];
   /** How many Alertmanager replicas there are, and where it may send notifications. */
   readonly alertmanager: AlertmanagerFlows;
+  /** Thanos Query always; with long-term storage, the Store Gateway, the Compactor and the object store's addresses. */
+  readonly thanos: ThanosFlows;
   /** The API server's addresses; empty: any address on its ports. */
   readonly apiServerCidrs: readonly string[];
   /** Where the kubelet's probes come from; empty: anywhere, to the health-only ports. */
@@ -36,8 +39,17 @@ export interface AlertmanagerFlows {
   readonly receiverCidrs: readonly string[];
 }
 
+export interface ThanosFlows {
+  /**
+   * The object store's addresses (CIDRs): the sidecars (in the Prometheus pods), the Store Gateway
+   * and the Compactor reach them on any port. Unset: no long-term storage, no Store, no Compactor.
+   */
+  readonly objectStorageCidrs?: readonly string[];
+}
+
 const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
 const tcp = (p: number) => port('TCP', p);
+
 /** Consecutive TCP ports first..last as one rule entry (endPort, stable since Kubernetes 1.25). */
 const tcpRange = (ports: readonly number[]): k8s.NetworkPolicyPort => {
   const first = Math.min(...ports);
@@ -58,8 +70,14 @@ type Egress = k8s.NetworkPolicyEgressRule;
 const prometheus = fromPods(NAMES.prometheus);
 const grafana = fromPods(NAMES.grafana);
 const alertmanager = fromPods(NAMES.alertmanager);
-/** Prometheus's API and its config reloader's metrics. */
-const PROMETHEUS_SCRAPES = [tcp(Prometheus.PORT), tcp(CONFIG_RELOADER_PORT)];
+const thanosQuery = fromPods(NAMES.thanosQuery);
+const thanosStore = fromPods(NAMES.thanosStore);
+/** Prometheus's API, its config reloader's metrics and its Thanos sidecar's. */
+const PROMETHEUS_SCRAPES = [tcp(Prometheus.PORT), tcp(CONFIG_RELOADER_PORT), tcp(THANOS_PORTS.http)];
+/** StoreAPI: the sidecars' and the Store Gateway's gRPC, which Query reads. */
+const STORE_API = [tcp(THANOS_PORTS.grpc)];
+/** A Thanos component's HTTP: Query's API (for Grafana), everyone's health and metrics. */
+const THANOS_HTTP = [tcp(THANOS_PORTS.http)];
 /** Alertmanager's API and its config reloader's metrics. */
 const ALERTMANAGER_SCRAPES = [tcp(Alertmanager.PORT), tcp(CONFIG_RELOADER_PORT)];
 
@@ -78,12 +96,19 @@ export class NetworkPolicies extends Construct {
   private readonly nodes?: { from: k8s.NetworkPolicyPeer[] };
   /** The collector's exporters and its own metrics, which Prometheus scrapes; none without a collector. */
   private readonly collectorScrapes: k8s.NetworkPolicyPort[];
+  /** The object store: the configured addresses, any port; none without long-term storage. */
+  private readonly objectStore: Egress[];
+  /** The Thanos components Prometheus scrapes (and Query reads, for the Store Gateway). */
+  private readonly thanosComponents: string[];
 
   constructor(scope: Construct, id: string, private readonly props: NetworkPoliciesProps) {
     super(scope, id);
     this.apiServer = { ...(props.apiServerCidrs.length ? { to: ipBlocks(props.apiServerCidrs) } : {}), ports: [tcp(443), tcp(6443)] };
     this.nodes = props.nodeCidrs.length ? { from: ipBlocks(props.nodeCidrs) } : undefined;
     this.collectorScrapes = props.exporterPorts.length ? [tcpRange(props.exporterPorts), tcp(COLLECTOR_PORTS.selfMetrics)] : [];
+    const cidrs = props.thanos.objectStorageCidrs;
+    this.objectStore = cidrs ? [{ to: ipBlocks(cidrs) }] : [];
+    this.thanosComponents = [NAMES.thanosQuery, ...(cidrs ? [NAMES.thanosStore, NAMES.thanosCompactor] : [])];
 
     this.policy('default-deny-ingress', {}, [], undefined);
     this.policy('default-deny-egress', {}, undefined, []);
@@ -92,6 +117,7 @@ export class NetworkPolicies extends Construct {
     this.operatorPolicy();
     this.grafanaPolicy();
     this.alertmanagerPolicy();
+    this.thanosPolicies();
   }
 
   private policy(name: string, podSelector: k8s.LabelSelector, ingress: Ingress[] | undefined, egress: Egress[] | undefined): void {
@@ -139,8 +165,9 @@ export class NetworkPolicies extends Construct {
   private prometheusPolicy(): void {
     const collectorScrapes = this.collectorScrapes;
     this.componentPolicy(NAMES.prometheus, [
-      { from: [grafana], ports: [tcp(Prometheus.PORT)] },
-      // Self-monitoring: Prometheus scrapes its own server and config reloader.
+      // Grafana reads through Thanos Query, which reads the sidecars' StoreAPI.
+      { from: [thanosQuery], ports: STORE_API },
+      // Self-monitoring: Prometheus scrapes its own server, config reloader and Thanos sidecar.
       { from: [prometheus], ports: PROMETHEUS_SCRAPES },
       ...this.apiProbes(Prometheus.PORT),
     ], [
@@ -151,6 +178,8 @@ export class NetworkPolicies extends Construct {
       { to: [fromPods(NAMES.operator)], ports: [tcp(PrometheusOperator.PORT)] },
       { to: [grafana], ports: [tcp(Grafana.PORT)] },
       { to: [alertmanager], ports: ALERTMANAGER_SCRAPES }, // alerts, and its metrics
+      { to: this.thanosComponents.map(fromPods), ports: THANOS_HTTP },
+      ...this.objectStore, // the sidecar uploads blocks
       // Pull-mode services: the pod port behind the Service's named port is theirs to choose, so no port here.
       ...this.props.pullTargets.map((t) => ({ to: [{ namespaceSelector: inNamespace(t.namespace), podSelector: { matchLabels: { ...t.selector } } }] })),
     ]);
@@ -172,7 +201,7 @@ export class NetworkPolicies extends Construct {
     ], [
       DNS,
       this.apiServer, // the dashboard sidecar watches ConfigMaps
-      { to: [prometheus], ports: [tcp(Prometheus.PORT)] },
+      { to: [thanosQuery], ports: THANOS_HTTP }, // the Prometheus datasource
       { to: [alertmanager], ports: [tcp(Alertmanager.PORT)] }, // the Alertmanager datasource: alerts and silences
     ]);
   }
@@ -194,5 +223,26 @@ export class NetworkPolicies extends Construct {
         ports: am.receiverPorts.map(tcp),
       }] : []),
     ]);
+  }
+
+  // Thanos calls no Kubernetes API. Query reads the StoreAPIs; Store and Compactor the object store.
+  private thanosPolicies(): void {
+    const scraped = { from: [prometheus], ports: THANOS_HTTP };
+    const longTerm = this.objectStore.length > 0;
+    this.componentPolicy(NAMES.thanosQuery, [
+      { from: [grafana], ports: THANOS_HTTP },
+      scraped,
+      ...this.apiProbes(THANOS_PORTS.http),
+    ], [
+      DNS,
+      { to: [prometheus, ...(longTerm ? [thanosStore] : [])], ports: STORE_API },
+    ]);
+    if (!longTerm) return;
+    this.componentPolicy(NAMES.thanosStore, [
+      { from: [thanosQuery], ports: STORE_API },
+      scraped,
+      ...this.apiProbes(THANOS_PORTS.http),
+    ], [DNS, ...this.objectStore]);
+    this.componentPolicy(NAMES.thanosCompactor, [scraped, ...this.apiProbes(THANOS_PORTS.http)], [DNS, ...this.objectStore]);
   }
 }

@@ -17,8 +17,12 @@ export const OPERATED_PORT_NAMES = { web: 'web', reloader: 'reloader-web' } as c
 /** The operator's config-reloader sidecar serves its metrics here, beside Prometheus and Alertmanager alike. */
 export const CONFIG_RELOADER_PORT = 8080;
 
-/** The Service in front of the operator's pods: their web port and the config reloader's. */
-export function webAndReloaderService(scope: Construct, meta: k8s.ObjectMeta, selector: Record<string, string>, webPort: number): k8s.KubeService {
+/** A port of a container the operator generates besides the server and the reloader (e.g. Prometheus's Thanos sidecar). */
+export interface OperatedExtraPort { readonly name: string; readonly port: number; readonly targetPort: string }
+
+/** The Service in front of the operator's pods: their web port and the config reloader's, and `extra` ones. */
+export function webAndReloaderService(scope: Construct, meta: k8s.ObjectMeta, selector: Record<string, string>, webPort: number,
+  extra: readonly OperatedExtraPort[] = []): k8s.KubeService {
   const { web, reloader } = OPERATED_PORT_NAMES;
   return new k8s.KubeService(scope, 'service', {
     metadata: meta,
@@ -27,6 +31,7 @@ export function webAndReloaderService(scope: Construct, meta: k8s.ObjectMeta, se
       ports: [
         { name: web, port: webPort, targetPort: k8s.IntOrString.fromString(web) },
         { name: reloader, port: CONFIG_RELOADER_PORT, targetPort: k8s.IntOrString.fromString(reloader) },
+        ...extra.map((p) => ({ name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.targetPort) })),
       ],
     },
   });

@@ -2,7 +2,8 @@
  * `npm run deploy [-- --demo]`: from a bare cluster to dashboards. Runs the steps of
  * scripts/deploy/plan.ts with kubectl (its output shown as it goes): CRDs, namespaces, the Grafana
  * admin Secret (random password, never printed), the Alertmanager receivers' Secret from
- * --receivers-file (values on stdin only, never printed), dist/, rollouts, and optionally the demo workload.
+ * --receivers-file and Thanos's object-store Secret from --objstore-file (values on stdin only, never
+ * printed), dist/, rollouts, and optionally the demo workload.
  * It deploys dist/ as it is; given a config (CHAT_MONITORING_CONFIG, or --demo, which is built from
  * the config) that does not synthesize the same dist/, it refuses and says how they differ.
  */
@@ -21,6 +22,7 @@ import { parseDeployArgs, USAGE } from './deploy/args';
 import { ConfigSource, distMismatch } from './deploy/dist-check';
 import { ManifestFile, ManifestObject } from './deploy/manifests';
 import { deployPlan, grafanaSecretManifest, Step } from './deploy/plan';
+import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from './deploy/objstore-secret';
 import {
   parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem,
 } from './deploy/receivers-secret';
@@ -91,12 +93,29 @@ function secretKeys(args: readonly string[], id: string): string[] | undefined {
   throw new Error(`could not read the keys of Secret ${id} (${reason})`);
 }
 
-/** What --receivers-file holds; read once, before any step, and only ever written to kubectl's stdin. */
-interface Receivers {
-  readonly values: ReadonlyMap<string, string>;
+/** What --receivers-file and --objstore-file hold; read once, before any step, and only ever written to kubectl's stdin. */
+interface SecretFiles {
+  readonly receivers?: ReadonlyMap<string, string>;
+  readonly objstore?: string;
 }
 
-async function execute(step: Step, index: number, total: number, context: string, receivers?: Receivers): Promise<void> {
+/** A file's content, or an error naming only the flag, the path and why (never the content). */
+function readSecretFile(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+}
+
+/** Pipes a Secret's manifest to the step's kubectl on stdin, saying only what it holds. */
+async function applySecret(step: Step & { args: readonly string[] }, what: string, manifest: string, where: string): Promise<void> {
+  say(`$ kubectl ${step.args.join(' ')}  < ${what} (not shown)`);
+  const code = await run(step.args, manifest);
+  if (code !== 0) throw new Error(`step ${where} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
+}
+
+async function execute(step: Step, index: number, total: number, context: string, files: SecretFiles): Promise<void> {
   const started = Date.now();
   say(`\n[${index + 1}/${total}] ${step.title}`);
   switch (step.kind) {
@@ -137,13 +156,22 @@ async function execute(step: Step, index: number, total: number, context: string
       say(`secret/${step.secret.name} has a value for every key the receivers read (${step.secret.keys.join(', ')})`);
       break;
     }
-    case 'apply-receivers-secret': {
-      if (!receivers) throw new Error(`${step.file} was not read`);
-      say(`$ kubectl ${step.args.join(' ')}  < Secret ${step.secret.name} with the ${receivers.values.size} key(s) of ${step.file} (not shown)`);
-      const code = await run(step.args, receiversSecretManifest(step.secret, receivers.values));
-      if (code !== 0) throw new Error(`step ${index + 1}/${total} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
+    case 'apply-receivers-secret':
+      if (!files.receivers) throw new Error(`${step.file} was not read`);
+      await applySecret(step, `Secret ${step.secret.name} with the ${files.receivers.size} key(s) of ${step.file}`,
+        receiversSecretManifest(step.secret, files.receivers), `${index + 1}/${total}`);
+      break;
+    case 'check-objstore-secret': {
+      const problem = objstoreSecretProblem(step.secret, secretKeys(step.args, `${step.secret.namespace}/${step.secret.name}`));
+      if (problem) throw new Error(problem);
+      say(`secret/${step.secret.name} has a value for ${step.secret.key}`);
       break;
     }
+    case 'apply-objstore-secret':
+      if (files.objstore === undefined) throw new Error(`${step.file} was not read`);
+      await applySecret(step, `Secret ${step.secret.name} with ${step.file} as its key ${step.secret.key}`,
+        objstoreSecretManifest(step.secret, files.objstore), `${index + 1}/${total}`);
+      break;
     case 'print':
       say(step.lines.join('\n'));
       break;
@@ -173,21 +201,23 @@ async function main() {
     synthDemo(DEMO_DIST);
     demo = readManifests(DEMO_DIST);
   }
-  const steps = deployPlan({ dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds, receiversFile: args.receiversFile });
-  // The file is checked before anything runs (also with --dry-run): every key the receivers read.
-  let receivers: Receivers | undefined;
+  const steps = deployPlan({
+    dist, demo, context: args.context, timeoutSeconds: args.timeoutSeconds, receiversFile: args.receiversFile, objstoreFile: args.objstoreFile,
+  });
+  // The files are checked before anything runs (also with --dry-run): every key the receivers read, a non-empty objstore config.
+  let receivers: ReadonlyMap<string, string> | undefined;
   const secret = receiversSecret(dist);
   if (args.receiversFile !== undefined && secret) {
-    let content: string;
-    try {
-      content = readFileSync(args.receiversFile, 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read --receivers-file ${args.receiversFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-    }
-    const values = parseReceiversFile(content, args.receiversFile);
-    const problem = receiversFileProblem(secret, args.receiversFile, values);
+    receivers = parseReceiversFile(readSecretFile('--receivers-file', args.receiversFile), args.receiversFile);
+    const problem = receiversFileProblem(secret, args.receiversFile, receivers);
     if (problem) throw new Error(problem);
-    receivers = { values };
+  }
+  let objstore: string | undefined;
+  const objstoreRef = objstoreSecret(dist);
+  if (args.objstoreFile !== undefined && objstoreRef) {
+    objstore = readSecretFile('--objstore-file', args.objstoreFile);
+    const problem = objstoreFileProblem(objstoreRef, args.objstoreFile, objstore);
+    if (problem) throw new Error(problem);
   }
   if (args.dryRun) {
     steps.forEach((s, i) => say(`[${i + 1}/${steps.length}] ${s.title}${'args' in s ? `\n    kubectl ${s.args.join(' ')}` : ''}`));
@@ -198,7 +228,7 @@ async function main() {
   }
   const context = resolveContext(args.context);
   say(`chat-monitoring: deploying ${DIST}/ to kubectl context "${context}"${args.demo ? ' with the demo workload' : ''}`);
-  for (const [i, step] of steps.entries()) await execute(step, i, steps.length, context, receivers);
+  for (const [i, step] of steps.entries()) await execute(step, i, steps.length, context, { receivers, objstore });
 }
 
 main().catch((e) => {

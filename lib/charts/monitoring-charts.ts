@@ -23,6 +23,9 @@ import { ServiceMonitorForChatService } from '../prometheus/service-monitors';
 import { platformAlerts, serviceAlerts } from '../rules/alerts';
 import { recordingRules } from '../rules/recording';
 import { stackAlerts } from '../rules/stack-alerts';
+import { THANOS_PORTS } from '../thanos/thanos-component';
+import { ThanosCompactor, ThanosStore } from '../thanos/thanos-bucket-components';
+import { ThanosQuery } from '../thanos/thanos-query';
 
 /** In-cluster URL of a Service of the stack. */
 const serviceUrl = (config: ChartConfig, service: string, port: number) => `http://${service}.${config.namespace}.svc:${port}`;
@@ -76,9 +79,33 @@ function prometheusChart(app: App, config: ChartConfig, operator: PrometheusOper
     storage: config.prometheusStorage,
     storageClassName: config.storageClassName,
     replicas: config.prometheusReplicas,
+    thanos: { image: config.images.thanos, objectStorage: config.thanos.objectStorage },
     alertmanagerService: NAMES.alertmanager,
   });
   operator.addServiceMonitor(chart, 'operator-monitor', config.scrapeInterval);
+}
+
+/**
+ * The headless Service the operator creates for the pods of every Prometheus resource, with a
+ * `grpc` port for the Thanos sidecars when spec.thanos is set (v0.93.1 pkg/prometheus/server/operator.go).
+ */
+export const PROMETHEUS_OPERATED_SERVICE = 'prometheus-operated';
+
+/** Thanos Query over the sidecars (and the Store Gateway); with long-term storage, the Store Gateway and the Compactor. */
+function thanosChart(app: App, config: ChartConfig): void {
+  const chart = new Chart(app, '32-thanos');
+  const common = { namespace: config.namespace, image: config.images.thanos, scrapeInterval: config.scrapeInterval };
+  const store = config.thanos.objectStorage;
+  new ThanosQuery(chart, 'query', {
+    ...common,
+    replicas: config.thanos.queryReplicas,
+    storeServices: [PROMETHEUS_OPERATED_SERVICE, ...(store ? [NAMES.thanosStore] : [])],
+    downsampled: store !== undefined,
+  });
+  if (!store) return;
+  const bucket = { ...common, objectStore: store, storageClassName: config.storageClassName };
+  new ThanosStore(chart, 'store', bucket);
+  new ThanosCompactor(chart, 'compactor', { ...bucket, retention: config.thanos.retention });
 }
 
 function alertmanagerChart(app: App, config: ChartConfig): void {
@@ -115,7 +142,8 @@ function grafanaCharts(app: App, config: ChartConfig, dashboards: GeneratedDashb
     namespace: config.namespace,
     image: config.images.grafana,
     sidecarImage: config.images.grafanaSidecar,
-    prometheusUrl: serviceUrl(config, NAMES.prometheus, Prometheus.PORT),
+    // Through Thanos Query: the replicas deduplicated, and the object store's blocks when configured.
+    prometheusUrl: serviceUrl(config, NAMES.thanosQuery, THANOS_PORTS.http),
     alertmanagerUrl: serviceUrl(config, NAMES.alertmanager, Alertmanager.PORT),
     scrapeInterval: config.scrapeInterval,
     adminSecret: config.grafanaAdminSecret,
@@ -141,6 +169,7 @@ function networkPoliciesChart(app: App, config: ChartConfig, exporters: ServiceE
       receiverPorts: receiverEgressPorts(config),
       receiverCidrs: config.alertmanager.receiverEgressCidrs,
     },
+    thanos: { objectStorageCidrs: config.thanos.objectStorage?.egressCidrs },
     apiServerCidrs: config.networkPolicies.apiServerCidrs,
     nodeCidrs: config.networkPolicies.nodeCidrs,
   });
@@ -156,6 +185,7 @@ export function buildCharts(app: App, config: ChartConfig, dashboards: Generated
   });
   collectorChart(app, config, exporters);
   prometheusChart(app, config, operator);
+  thanosChart(app, config);
   alertmanagerChart(app, config);
   serviceCharts(app, config, exporters);
   grafanaCharts(app, config, dashboards);

@@ -12,7 +12,7 @@ export interface GrafanaProps {
   readonly namespace: string;
   readonly image: string;
   readonly sidecarImage: string;
-  /** In-cluster URL of Prometheus for the provisioned datasource. */
+  /** In-cluster URL of the Prometheus API the provisioned `prometheus` datasource reads (Thanos Query's, over the replicas). */
   readonly prometheusUrl: string;
   /** In-cluster URL of Alertmanager: a datasource showing its alerts and silences. */
   readonly alertmanagerUrl?: string;

@@ -8,10 +8,13 @@ import {
   PrometheusSpecResourcesRequests,
   PrometheusSpecServiceDiscoveryRole,
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests,
+  PrometheusSpecThanosResourcesLimits,
+  PrometheusSpecThanosResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
 import { chartPrefixed, componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
 import { OPERATED_PORT_NAMES, operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
+import { ObjectStoreMount, THANOS_PORT_NAMES, THANOS_PORTS } from '../thanos/thanos-component';
 import { ServiceMonitorForComponent } from './service-monitors';
 
 export interface PrometheusProps {
@@ -28,11 +31,41 @@ export interface PrometheusProps {
   readonly storageClassName?: string;
   /** @default 1 (above 1, with a PodDisruptionBudget) */
   readonly replicas?: number;
+  /** The operator's Thanos sidecar beside each replica (StoreAPI for Thanos Query), uploading blocks when `objectStorage` is given. */
+  readonly thanos?: PrometheusThanosProps;
   /** Service (in `namespace`) of the Alertmanager that receives the alerts; Prometheus sends to its web port. */
   readonly alertmanagerService?: string;
 }
 
+export interface PrometheusThanosProps {
+  /** Pinned Thanos image; its tag is also `spec.thanos.version`. */
+  readonly image: string;
+  /** The Secret and key of the object-store configuration; unset, the sidecars upload nothing. */
+  readonly objectStorage?: ObjectStoreMount;
+}
+
 const READ = ['get', 'list', 'watch'];
+const tagOf = (image: string) => image.split(':').pop()!;
+
+/**
+ * spec.thanos: the operator adds the `thanos-sidecar` container (gRPC StoreAPI on 10901, HTTP on
+ * 10902) and a `grpc` port to its headless `prometheus-operated` Service (v0.93.1
+ * pkg/prometheus/server/operator.go), which Query resolves by DNS SRV. The replicas' external label
+ * stays the operator's default `prometheus_replica` (replicaExternalLabelName unset), which Query
+ * deduplicates on. With an object store, the sidecar reads its configuration from the Secret
+ * (`--objstore.config=$(OBJSTORE_CONFIG)`) and uploads each finished block.
+ */
+function thanosSpec(t: PrometheusThanosProps) {
+  return {
+    image: t.image,
+    version: tagOf(t.image),
+    resources: {
+      requests: { cpu: PrometheusSpecThanosResourcesRequests.fromString('50m'), memory: PrometheusSpecThanosResourcesRequests.fromString('64Mi') },
+      limits: { cpu: PrometheusSpecThanosResourcesLimits.fromString('500m'), memory: PrometheusSpecThanosResourcesLimits.fromString('512Mi') },
+    },
+    ...(t.objectStorage ? { objectStorageConfig: { name: t.objectStorage.secretName, key: t.objectStorage.key } } : {}),
+  };
+}
 
 /** Keep ~80 % of the volume for blocks so the WAL and compaction never fill it. */
 function retentionSizeFor(storage: string): string | undefined {
@@ -53,6 +86,8 @@ export class Prometheus extends Construct {
   static readonly PORT = 9090;
   /** The app.kubernetes.io/component label of its objects (its ServiceMonitor selects by it). */
   static readonly ROLE = 'server';
+  /** Its Service's port for the Thanos sidecar's HTTP (metrics). */
+  static readonly SIDECAR_PORT_NAME = 'thanos-sidecar';
   readonly podSelector = selectorLabels(NAMES.prometheus);
 
   constructor(scope: Construct, id: string, props: PrometheusProps) {
@@ -65,11 +100,10 @@ export class Prometheus extends Construct {
 
     this.discoveryRbac(props, labels);
 
-    const version = props.image.split(':').pop()!;
     new PrometheusResource(this, 'prometheus', {
       metadata: { name: Prometheus.RESOURCE_NAME, namespace: props.namespace, labels },
       spec: {
-        version,
+        version: tagOf(props.image),
         image: props.image,
         replicas: props.replicas ?? 1,
         serviceAccountName: name,
@@ -99,12 +133,18 @@ export class Prometheus extends Construct {
           limits: { cpu: PrometheusSpecResourcesLimits.fromString('1'), memory: PrometheusSpecResourcesLimits.fromString('1536Mi') },
         },
         securityContext: operatorPodSecurity(),
+        ...(props.thanos ? { thanos: thanosSpec(props.thanos) } : {}),
       },
     });
 
-    webAndReloaderService(this, meta, this.podSelector, Prometheus.PORT);
+    // The sidecar's metrics (uploads, its StoreAPI) beside the server's and the reloader's.
+    const sidecar = props.thanos ? [{ name: Prometheus.SIDECAR_PORT_NAME, port: THANOS_PORTS.http, targetPort: THANOS_PORT_NAMES.http }] : [];
+    webAndReloaderService(this, meta, this.podSelector, Prometheus.PORT, sidecar);
     podDisruptionBudgetFor(this, { namespace: props.namespace, name, replicas: props.replicas ?? 1 });
-    new ServiceMonitorForComponent(this, 'monitor', { namespace: props.namespace, name, selector: labels, endpoints: webAndReloaderEndpoints(props.scrapeInterval) });
+    new ServiceMonitorForComponent(this, 'monitor', {
+      namespace: props.namespace, name, selector: labels,
+      endpoints: [...webAndReloaderEndpoints(props.scrapeInterval), ...sidecar.map((p) => ({ port: p.name, interval: props.scrapeInterval }))],
+    });
   }
 
   /** Service discovery rights only where there is something to scrape, as namespaced Roles. */

@@ -6,6 +6,7 @@
  */
 import { PROMETHEUS_OPERATOR_VERSION } from '../../lib/config';
 import { ManifestFile, ManifestObject, ofKind, StackFacts, stackFacts } from './manifests';
+import { ObjstoreSecret, objstoreSecret } from './objstore-secret';
 import { receiversSecret, ReceiversSecret, SECRET_KEYS_TEMPLATE } from './receivers-secret';
 
 /** The operator's CRDs (all of them: the operator also watches Probes, ScrapeConfigs, ...), from its pinned release. */
@@ -33,6 +34,10 @@ export type Step =
    * on stdin only (receiversSecretManifest); `args` hold no value.
    */
   | { readonly kind: 'apply-receivers-secret'; readonly title: string; readonly secret: ReceiversSecret; readonly file: string; readonly args: readonly string[] }
+  /** Check, without reading any value, that Thanos's object-store Secret exists and has its key. */
+  | { readonly kind: 'check-objstore-secret'; readonly title: string; readonly secret: ObjstoreSecret; readonly args: readonly string[] }
+  /** Create or update Thanos's object-store Secret from the --objstore-file content, on kubectl's stdin only. */
+  | { readonly kind: 'apply-objstore-secret'; readonly title: string; readonly secret: ObjstoreSecret; readonly file: string; readonly args: readonly string[] }
   /** Print these lines. */
   | { readonly kind: 'print'; readonly title: string; readonly lines: readonly string[] };
 
@@ -47,6 +52,8 @@ export interface PlanInput {
   readonly timeoutSeconds?: number;
   /** --receivers-file: env-style file the receivers' Secret is created or updated from (its content is not part of the plan). */
   readonly receiversFile?: string;
+  /** --objstore-file: Thanos's object-store configuration, the value of the object-store Secret's key (its content is not part of the plan). */
+  readonly objstoreFile?: string;
 }
 
 /** The StatefulSets the operator creates for a Prometheus object (one per shard). */
@@ -91,10 +98,11 @@ class KubectlSteps {
     return this.kubectl(title, 'apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', path);
   }
 
+  /** Every Deployment, then every StatefulSet of `files` (those the chart writes itself, e.g. Thanos's Store Gateway). */
   rollouts(files: readonly ManifestFile[]): Step[] {
-    return ofKind(files, 'Deployment').map((d) =>
-      this.kubectl(`wait for Deployment ${d.metadata.namespace}/${d.metadata.name}`,
-        '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `deployment/${d.metadata.name}`, this.timeout));
+    return (['Deployment', 'StatefulSet'] as const).flatMap((kind) => ofKind(files, kind).map((d) =>
+      this.kubectl(`wait for ${kind} ${d.metadata.namespace}/${d.metadata.name}`,
+        '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `${kind.toLowerCase()}/${d.metadata.name}`, this.timeout)));
   }
 
   /** Per StatefulSet of each Prometheus: wait for the operator to create it, then for its rollout. */
@@ -125,27 +133,63 @@ function plannedReceiversSecret(input: PlanInput): ReceiversSecret | undefined {
   return receivers;
 }
 
+/** The object-store Secret dist/ reads, refusing an --objstore-file when none does. */
+function plannedObjstoreSecret(input: PlanInput): ObjstoreSecret | undefined {
+  const secret = objstoreSecret(input.dist);
+  if (input.objstoreFile !== undefined && !secret) {
+    throw new Error(`--objstore-file ${input.objstoreFile} was given, but dist/ has no long-term storage: `
+      + 'configure thanos.objectStorage and run `npm run synth`, or leave the flag out');
+  }
+  return secret;
+}
+
+/** kubectl arguments that list the keys of a Secret with a value, never a value. */
+const secretKeysArgs = (secret: { namespace: string; name: string }, global: readonly string[]) =>
+  [...global, '-n', secret.namespace, 'get', 'secret', secret.name, '-o', `go-template=${SECRET_KEYS_TEMPLATE}`];
+
+/**
+ * kubectl arguments that create or update a Secret piped on stdin. Server-side: client-side apply
+ * would copy the values into the last-applied-configuration annotation.
+ */
+const secretApplyArgs = (secret: { namespace: string }, global: readonly string[]) =>
+  [...global, '-n', secret.namespace, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'];
+
 /** Without --receivers-file, the Secret must already hold every key (keys read, never values). */
 function checkReceiversSecretStep(receivers: ReceiversSecret, global: readonly string[]): Step {
   return {
     kind: 'check-receivers-secret',
     title: `check that Secret ${receivers.namespace}/${receivers.name} has a value for ${receivers.keys.join(', ')} (keys only)`,
     secret: receivers,
-    args: [...global, '-n', receivers.namespace, 'get', 'secret', receivers.name, '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+    args: secretKeysArgs(receivers, global),
   };
 }
 
-/**
- * Server-side: client-side apply would copy the values into the last-applied-configuration
- * annotation.
- */
 function applyReceiversSecretStep(receivers: ReceiversSecret, file: string, global: readonly string[]): Step {
   return {
     kind: 'apply-receivers-secret',
     title: `create or update Secret ${receivers.namespace}/${receivers.name} from ${file} (values on stdin only)`,
     secret: receivers,
     file,
-    args: [...global, '-n', receivers.namespace, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'],
+    args: secretApplyArgs(receivers, global),
+  };
+}
+
+/** The object-store Secret: checked (key names only) without --objstore-file, else applied from it before dist/'s files. */
+function objstoreSecretSteps(secret: ObjstoreSecret | undefined, input: PlanInput, global: readonly string[]): { check: Step[]; apply: Step[] } {
+  if (!secret) return { check: [], apply: [] };
+  const id = `${secret.namespace}/${secret.name}`;
+  if (input.objstoreFile === undefined) {
+    return { check: [{ kind: 'check-objstore-secret', title: `check that Secret ${id} has a value for ${secret.key} (keys only)`, secret, args: secretKeysArgs(secret, global) }], apply: [] };
+  }
+  return {
+    check: [],
+    apply: [{
+      kind: 'apply-objstore-secret',
+      title: `create or update Secret ${id} from ${input.objstoreFile} (content on stdin only)`,
+      secret,
+      file: input.objstoreFile,
+      args: secretApplyArgs(secret, global),
+    }],
   };
 }
 
@@ -175,11 +219,13 @@ export function deployPlan(input: PlanInput): Step[] {
   const namespaceFiles = input.dist.filter((f) => f.objects.some((o) => o.kind === 'Namespace'));
   const otherFiles = input.dist.filter((f) => !namespaceFiles.includes(f));
   const receivers = plannedReceiversSecret(input);
+  const objstore = objstoreSecretSteps(plannedObjstoreSecret(input), input, k.global);
 
   return [
     { kind: 'check-cluster', title: `check that kubectl context ${input.context ? `"${input.context}"` : '(the current one)'} reaches a cluster`, context: input.context },
     // Before any write.
     ...(receivers && input.receiversFile === undefined ? [checkReceiversSecretStep(receivers, k.global)] : []),
+    ...objstore.check,
     // Server-side: the Prometheus CRD is larger than client-side apply's 256 KiB annotation limit.
     // --force-conflicts takes over fields another installer (Helm, an older deploy) owned.
     k.kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
@@ -196,6 +242,8 @@ export function deployPlan(input: PlanInput): Step[] {
     },
     // Before dist/'s Alertmanager file, so the operator finds every key on its first render.
     ...(receivers && input.receiversFile !== undefined ? [applyReceiversSecretStep(receivers, input.receiversFile, k.global)] : []),
+    // Before dist/'s Prometheus and Thanos files: the sidecars and the Store Gateway read it at start.
+    ...objstore.apply,
     ...otherFiles.map((f) => k.apply(`apply ${f.path}`, f.path)),
     ...k.rollouts(input.dist),
     ...k.prometheusRollouts(input.dist),

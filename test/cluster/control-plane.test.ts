@@ -43,6 +43,8 @@ const rbacNamespaces = [...new Set([stackNamespace, ...chatNamespaces, ...monito
 /** `verb resource` rows `kubectl auth can-i --list` gives `as` in `ns`. */
 const rightsOf = (cp: ControlPlane, ns: string, as: string) => parseCanIList(cp.admin.ok(['auth', 'can-i', '--list', '-n', ns, `--as=${as}`]).stdout)
   .flatMap((g) => g.verbs.map((v) => `${v} ${g.resource}`));
+/** Long-term storage on, for the suites that synthesize it beside dist/. */
+const OBJECT_STORAGE = { objectStorage: { egressCidrs: ['192.0.2.0/24'] } };
 const saOf = (o: K8sObject) => `system:serviceaccount:${o.metadata.namespace}:${o.spec.template.spec.serviceAccountName}`;
 
 describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Prometheus', ['prometheus-operator', 'prometheus', 'promtool'], (kubernetes) => {
@@ -122,6 +124,27 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
         if (o.kind === 'HorizontalPodAutoscaler') expect(stored.spec.metrics[0].resource.target).toEqual({ type: 'AverageValue', averageValue: '350m' });
       }
     });
+
+    it('with thanos.objectStorage, the Prometheus resource, the Store Gateway, the Compactor and their policies are accepted (server-side dry run), their pods by the restricted profile', () => {
+      const longTerm = synthObjects(configWith({ thanos: OBJECT_STORAGE }));
+      const thanosObjects = longTerm.filter((o) => o.kind === 'Prometheus' || o.metadata.name.startsWith('thanos-'));
+      expect(thanosObjects.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name).sort()).toEqual(['thanos-compactor', 'thanos-store']);
+      for (const o of thanosObjects) {
+        const r = cp.admin.run(['apply', '--server-side', '--dry-run=server', `--field-manager=${FIELD_MANAGER}`, '-f', '-', '-o', 'name'], JSON.stringify(o));
+        expect(`${o.kind}/${o.metadata.name}: ${r.status} ${r.stderr}`).toBe(`${o.kind}/${o.metadata.name}: 0 `);
+      }
+      // A pod is admitted only with its ServiceAccount present: those two, for the check, then gone.
+      const accounts = thanosObjects.filter((o) => o.kind === 'ServiceAccount' && o.metadata.name !== 'thanos-query');
+      try {
+        for (const sa of accounts) cp.admin.ok(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify(sa));
+        for (const sts of thanosObjects.filter((o) => o.kind === 'StatefulSet')) {
+          const r = admitted(podFromTemplate(sts, `pss-${sts.metadata.name}`));
+          expect(`${sts.metadata.name}: ${r.status} ${r.stderr}`).toBe(`${sts.metadata.name}: 0 `);
+        }
+      } finally {
+        for (const sa of accounts) cp.admin.run(['delete', 'serviceaccount', sa.metadata.name, '-n', sa.metadata.namespace!, '--ignore-not-found']);
+      }
+    });
   });
 
   /** Server-side dry-run create: the PodSecurity admission plugin judges it against the namespace's level. */
@@ -171,6 +194,19 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
       expect(sts.spec.template.spec.serviceAccountName).toBe(prometheusCr.spec.serviceAccountName);
       const images = sts.spec.template.spec.containers.map((c: { image: string }) => c.image);
       expect(images).toContain(prometheusCr.spec.image);
+      // spec.thanos: the operator's Thanos sidecar at the pinned image, serving StoreAPI on its grpc port for Thanos Query.
+      const sidecar = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'thanos-sidecar');
+      expect(sidecar?.image).toBe(prometheusCr.spec.thanos.image);
+      expect(sidecar.ports).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'grpc', containerPort: 10901 })]));
+      expect(sidecar.args.some((a: string) => a.startsWith('--objstore.config'))).toBe(false); // no object store in dist/
+      // ...and the governing Service Query resolves by DNS SRV, with that grpc port.
+      const operated = await until('the prometheus-operated Service with its grpc port', () => {
+        const r = cp.admin.run(['get', 'service', 'prometheus-operated', '-n', stackNamespace, '-o', 'json']);
+        const svc = r.status === 0 ? JSON.parse(r.stdout) as K8sObject : undefined;
+        return svc?.spec.ports.some((p: { name: string }) => p.name === 'grpc') ? svc : undefined;
+      });
+      expect(operated.spec.clusterIP).toBe('None');
+      expect(operated.spec.ports.find((p: { name: string }) => p.name === 'grpc')).toMatchObject({ port: 10901, targetPort: 'grpc' });
       const secret = await until('the config Secret', () => {
         const s = cp.admin.json<K8sObject>(['get', 'secret', stsName, '-n', stackNamespace]);
         return s.data?.['prometheus.yaml.gz'] ? s : undefined;
@@ -190,6 +226,30 @@ describeOnEachKubernetes('dist/ on a real API server, Prometheus Operator and Pr
       for (const rule of of('PrometheusRule')) {
         const prefix = `${rule.metadata.namespace}-${rule.metadata.name}-`;
         expect(`${prefix}: ${ruleFiles.some((f) => f.startsWith(prefix) && f.length - prefix.length === 36 + 5)}`).toBe(`${prefix}: true`);
+      }
+    }, 150_000);
+
+    it('with thanos.objectStorage, the sidecar it generates uploads with the configuration from the Secret key (a second Prometheus, removed after)', async () => {
+      const cr = synthObjects(configWith({ thanos: OBJECT_STORAGE })).find((o) => o.kind === 'Prometheus')!;
+      const name = `${cr.metadata.name}-objstore`;
+      const ref = cr.spec.thanos.objectStorageConfig;
+      expect(ref).toEqual({ name: 'thanos-objstore', key: 'objstore.yml' });
+      cp.admin.ok(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], JSON.stringify({ ...cr, metadata: { ...cr.metadata, name } }));
+      try {
+        const sts = await until(`StatefulSet prometheus-${name}`, () => {
+          const r = cp.admin.run(['get', 'statefulset', `prometheus-${name}`, '-n', stackNamespace, '-o', 'json']);
+          return r.status === 0 ? JSON.parse(r.stdout) as K8sObject : undefined;
+        }, 90_000);
+        const sidecar = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'thanos-sidecar');
+        expect(sidecar.args).toContain('--objstore.config=$(OBJSTORE_CONFIG)');
+        expect(sidecar.env).toContainEqual({ name: 'OBJSTORE_CONFIG', valueFrom: { secretKeyRef: ref } });
+        const r = admitted(podFromTemplate(sts, `pss-prometheus-${name}`));
+        expect(`${r.status} ${r.stderr}`).toBe('0 ');
+      } finally {
+        // No garbage collector runs here: the StatefulSet goes by hand.
+        cp.admin.run(['delete', 'prometheus', name, '-n', stackNamespace, '--wait=false']);
+        await until(`Prometheus ${name} gone`, () => (cp.admin.run(['get', 'prometheus', name, '-n', stackNamespace]).status !== 0 ? true : undefined));
+        cp.admin.run(['delete', 'statefulset', `prometheus-${name}`, '-n', stackNamespace, '--ignore-not-found']);
       }
     }, 150_000);
 

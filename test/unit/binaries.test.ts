@@ -37,6 +37,10 @@ describe('pinned programs match what the chart deploys', () => {
     }
   });
 
+  it('Thanos: the release of the Thanos image (sidecar, Query, Store Gateway, Compactor)', () => {
+    expect(programVersion(program('thanos'))).toBe(tagOf(DEFAULT_IMAGES.thanos));
+  });
+
   it('kube-apiserver and kubectl: the Kubernetes version of the kind node image', () => {
     expect(programVersion(program('kubernetes'))).toBe(kindNodeVersion());
   });

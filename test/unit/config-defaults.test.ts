@@ -3,7 +3,7 @@
  * once, beside their fields, and an empty section comes out as exactly those values.
  */
 import {
-  ALERTMANAGER_DEFAULTS, CHART_DEFAULTS, CHAT_SERVICE_DEFAULTS, COLLECTOR_DEFAULTS, durationSeconds, NETWORK_POLICY_DEFAULTS, validateConfig,
+  ALERTMANAGER_DEFAULTS, CHART_DEFAULTS, CHAT_SERVICE_DEFAULTS, COLLECTOR_DEFAULTS, durationSeconds, NETWORK_POLICY_DEFAULTS, THANOS_DEFAULTS, validateConfig,
 } from '../../lib/config';
 
 const config = validateConfig({ services: [{ name: 'a' }, { name: 'b', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9100 } }] });
@@ -65,4 +65,10 @@ it('Alertmanager defaults to ALERTMANAGER_DEFAULTS, and so do its receivers and 
 
 it('the NetworkPolicies default to NETWORK_POLICY_DEFAULTS', () => {
   expect(config.networkPolicies).toEqual(NETWORK_POLICY_DEFAULTS);
+});
+
+it('Thanos defaults to THANOS_DEFAULTS: two Query replicas, no object storage; the object store\'s Secret and key to theirs', () => {
+  expect(config.thanos).toEqual({ queryReplicas: THANOS_DEFAULTS.queryReplicas, objectStorage: undefined, retention: THANOS_DEFAULTS.retention });
+  const store = validateConfig({ services: [{ name: 'a' }], thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } }).thanos.objectStorage;
+  expect(store).toEqual({ ...THANOS_DEFAULTS.objectStorage, egressCidrs: ['10.0.0.0/8'] });
 });

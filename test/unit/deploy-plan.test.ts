@@ -10,6 +10,7 @@ import { parseDeployArgs } from '../../scripts/deploy/args';
 import { distMismatch } from '../../scripts/deploy/dist-check';
 import { ManifestFile, stackFacts } from '../../scripts/deploy/manifests';
 import { CRD_URL, deployPlan, grafanaSecretManifest, passwordCommand, prometheusStatefulSets, Step } from '../../scripts/deploy/plan';
+import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from '../../scripts/deploy/objstore-secret';
 import {
   parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem, SECRET_KEYS_TEMPLATE,
 } from '../../scripts/deploy/receivers-secret';
@@ -31,6 +32,20 @@ const indexOf = (steps: Step[], pred: (s: Step) => boolean) => {
   return i;
 };
 const argsOf = (s: Step) => (s.kind === 'kubectl' || s.kind === 'poll' ? s.args.join(' ') : '');
+/**
+ * A Secret step fed from a file on stdin (`--context kind-x`): exactly `expected` with the server-side
+ * apply arguments, after the namespaces and before each of `beforeFiles`, and no check step beside it.
+ */
+function expectSecretFromStdin(steps: Step[], expected: { kind: Step['kind']; title: string; secret: object; file: string }, beforeFiles: string[], checkKind: Step['kind']): void {
+  const applyStep = indexOf(steps, (s) => s.kind === expected.kind);
+  expect(steps[applyStep]).toEqual({
+    ...expected,
+    args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
+  });
+  expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
+  for (const f of beforeFiles) expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith(`-f dist/${f}`)));
+  expect(steps.some((s) => s.kind === checkKind)).toBe(false);
+}
 /** Receivers of every kind: four keys of the receivers' Secret. */
 const RECEIVERS: ChartConfigInput['alertmanager'] = {
   receivers: [
@@ -176,17 +191,12 @@ describe('Alertmanager receivers\' Secret', () => {
 
   it('with --receivers-file: applied server-side from stdin after the namespaces, before dist/\'s Alertmanager file', () => {
     const steps = deployPlan({ dist: withReceivers, receiversFile: 'receivers.env', context: 'kind-x' });
-    const applyStep = indexOf(steps, (s) => s.kind === 'apply-receivers-secret');
-    expect(steps[applyStep]).toEqual({
+    expectSecretFromStdin(steps, {
       kind: 'apply-receivers-secret',
       title: 'create or update Secret monitoring/alertmanager-receivers from receivers.env (values on stdin only)',
       secret,
       file: 'receivers.env',
-      args: ['--context', 'kind-x', '-n', 'monitoring', 'apply', '--server-side', '--force-conflicts', '--field-manager=chat-monitoring', '-f', '-'],
-    });
-    expect(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/00-namespaces.k8s.yaml'))).toBeLessThan(applyStep);
-    expect(applyStep).toBeLessThan(indexOf(steps, (s) => argsOf(s).endsWith('-f dist/35-alertmanager.k8s.yaml')));
-    expect(steps.some((s) => s.kind === 'check-receivers-secret')).toBe(false);
+    }, ['35-alertmanager.k8s.yaml'], 'check-receivers-secret');
   });
 
   it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
@@ -283,11 +293,85 @@ describe('Grafana admin Secret', () => {
   });
 });
 
+/** Long-term storage: the sidecars, the Store Gateway and the Compactor read the object store's Secret. */
+const OBJECT_STORAGE: ChartConfigInput['thanos'] = { objectStorage: { egressCidrs: ['192.0.2.0/24'] } };
+const OBJSTORE_YAML = `type: S3\nconfig:\n  bucket: chat-metrics\n  endpoint: s3.example.com\n  secret_key: ${CANARY}-s3\n`;
+
+describe('Thanos\'s object-store Secret', () => {
+  const withStore = distFor({ thanos: OBJECT_STORAGE });
+  const secret = { namespace: 'monitoring', name: 'thanos-objstore', key: 'objstore.yml' };
+
+  it('is read from dist/: the Prometheus resource\'s objectStorageConfig, which the Store Gateway and the Compactor mount too', () => {
+    expect(objstoreSecret(withStore)).toEqual(secret);
+    expect(objstoreSecret(distFor({ namespace: 'observability', thanos: { objectStorage: { secretName: 'bucket', key: 'thanos.yaml', egressCidrs: ['192.0.2.0/24'] } } })))
+      .toEqual({ namespace: 'observability', name: 'bucket', key: 'thanos.yaml' });
+    expect(objstoreSecret(dist())).toBeUndefined(); // the default config has no long-term storage
+  });
+
+  it('without long-term storage nothing changes: no object-store step, and --objstore-file is refused', () => {
+    const plain = deployPlan({ dist: dist() });
+    expect(plain.some((s) => s.kind === 'check-objstore-secret' || s.kind === 'apply-objstore-secret')).toBe(false);
+    expect(() => deployPlan({ dist: dist(), objstoreFile: 'o.yml' }))
+      .toThrow('--objstore-file o.yml was given, but dist/ has no long-term storage: configure thanos.objectStorage and run `npm run synth`, or leave the flag out');
+  });
+
+  it('with --objstore-file: applied server-side from stdin after the namespaces, before dist/\'s Prometheus and Thanos files', () => {
+    const steps = deployPlan({ dist: withStore, objstoreFile: 'objstore.yml', context: 'kind-x' });
+    expectSecretFromStdin(steps, {
+      kind: 'apply-objstore-secret',
+      title: 'create or update Secret monitoring/thanos-objstore from objstore.yml (content on stdin only)',
+      secret,
+      file: 'objstore.yml',
+    }, ['30-prometheus.k8s.yaml', '32-thanos.k8s.yaml'], 'check-objstore-secret');
+  });
+
+  it('without the file: checks the Secret\'s keys (never its values) right after the cluster check, before any write', () => {
+    const steps = deployPlan({ dist: withStore });
+    expect(steps[1]).toEqual({
+      kind: 'check-objstore-secret',
+      title: 'check that Secret monitoring/thanos-objstore has a value for objstore.yml (keys only)',
+      secret,
+      args: ['-n', 'monitoring', 'get', 'secret', 'thanos-objstore', '-o', `go-template=${SECRET_KEYS_TEMPLATE}`],
+    });
+    expect(indexOf(steps, (s) => argsOf(s).startsWith('apply'))).toBe(2);
+  });
+
+  it('waits for the Store Gateway\'s and the Compactor\'s StatefulSets after applying', () => {
+    const steps = deployPlan({ dist: withStore });
+    const lastApply = Math.max(...steps.map((s, i) => (argsOf(s).startsWith('apply') ? i : -1)));
+    for (const name of ['thanos-store', 'thanos-compactor']) {
+      expect(indexOf(steps, (s) => argsOf(s) === `-n monitoring rollout status statefulset/${name} --timeout=300s`)).toBeGreaterThan(lastApply);
+    }
+  });
+
+  it('names what the file or the Secret lacks, never the content', () => {
+    expect(objstoreFileProblem(secret, 'o.yml', OBJSTORE_YAML)).toBeUndefined();
+    expect(objstoreFileProblem(secret, 'o.yml', ' \n')).toMatch(/^o\.yml is empty: .* from key objstore\.yml of Secret monitoring\/thanos-objstore$/);
+    expect(objstoreSecretProblem(secret, undefined)).toBe('Secret monitoring/thanos-objstore does not exist, and dist/\'s Thanos sidecars, Store Gateway and Compactor '
+      + 'read its key objstore.yml: create it with `npm run deploy -- --objstore-file <file>` (Thanos\'s objstore YAML)');
+    expect(objstoreSecretProblem(secret, ['other'])).toMatch(/^Secret monitoring\/thanos-objstore has no value for objstore\.yml, which/);
+    expect(objstoreSecretProblem(secret, ['objstore.yml'])).toBeUndefined();
+  });
+
+  it('carries the content only in the manifest piped to kubectl (base64 under the key), never in the plan', () => {
+    const manifest = JSON.parse(objstoreSecretManifest(secret, OBJSTORE_YAML));
+    expect(manifest).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'thanos-objstore', namespace: 'monitoring' } });
+    expect(Buffer.from(manifest.data['objstore.yml'], 'base64').toString()).toBe(OBJSTORE_YAML);
+    expect(Object.keys(manifest.data)).toEqual(['objstore.yml']);
+    expect(leaks(JSON.stringify(deployPlan({ dist: withStore, objstoreFile: 'objstore.yml' })))).toEqual([]);
+  });
+});
+
 describe('deploy flags', () => {
   it('parses --receivers-file', () => {
     expect(parseDeployArgs(['--receivers-file', 'r.env']).receiversFile).toBe('r.env');
     expect(parseDeployArgs(['--receivers-file=./r.env']).receiversFile).toBe('./r.env');
     expect(() => parseDeployArgs(['--receivers-file'])).toThrow(/--receivers-file needs a value/);
+  });
+  it('parses --objstore-file', () => {
+    expect(parseDeployArgs(['--objstore-file', 'o.yml']).objstoreFile).toBe('o.yml');
+    expect(parseDeployArgs(['--objstore-file=./o.yml']).objstoreFile).toBe('./o.yml');
+    expect(() => parseDeployArgs(['--objstore-file'])).toThrow(/--objstore-file needs a value/);
   });
   it('parses --demo, --context, --timeout, --dry-run', () => {
     expect(parseDeployArgs([])).toEqual({ demo: false, dryRun: false, help: false, context: undefined, timeoutSeconds: undefined });
@@ -438,17 +522,24 @@ exit 0
     });
   });
 
-  describe('the Alertmanager receivers\' Secret', () => {
-    let work: string;
-    let distDir: string;
+  /** A dist/ synthesized for the defaults plus `overrides` in a work folder of its own, for the suite it is called in. */
+  const synthesizedDist = (prefix: string, overrides: Partial<ChartConfigInput>) => {
+    const at = { work: '', distDir: '' };
     beforeAll(() => {
-      work = mkdtempSync(join(tmpdir(), 'deploy-receivers-'));
-      distDir = join(work, 'dist');
-      const config = configWith({ alertmanager: RECEIVERS });
-      synthesizeManifests(config, allDashboards(config), distDir);
+      at.work = mkdtempSync(join(tmpdir(), prefix));
+      at.distDir = join(at.work, 'dist');
+      const config = configWith(overrides);
+      synthesizeManifests(config, allDashboards(config), at.distDir);
     });
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
-    const RECEIVERS_APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+    afterAll(() => rmSync(at.work, { recursive: true, force: true }));
+    return at;
+  };
+  /** How deploy applies a Secret piped on stdin. */
+  const SECRET_APPLY = 'apply --server-side --force-conflicts --field-manager=chat-monitoring -f -';
+
+  describe('the Alertmanager receivers\' Secret', () => {
+    const at = synthesizedDist('deploy-receivers-', { alertmanager: RECEIVERS });
+    const RECEIVERS_APPLY = SECRET_APPLY;
     /** Records the receivers' manifest kubectl gets on stdin; `secretKeys` answers the keys check (undefined: NotFound). */
     const receiversKubectl = (secretKeys?: string[]) => fakeKubectl(`  *"${RECEIVERS_APPLY}"*) echo "RECEIVERS $(cat)" >> "${log}"; echo "secret/alertmanager-receivers serverside-applied" ;;
   *"get secret alertmanager-receivers"*) ${secretKeys === undefined
@@ -458,13 +549,13 @@ exit 0
 
     it('--receivers-file: pipes the values on stdin only, before dist/\'s Alertmanager file; no value in argv or output', () => {
       receiversKubectl();
-      const file = join(work, 'receivers.env');
+      const file = join(at.work, 'receivers.env');
       writeFileSync(file, FULL_FILE);
-      const dry = deploy(['--dry-run', '--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      const dry = deploy(['--dry-run', '--receivers-file', file], { CHAT_MONITORING_DIST: at.distDir });
       expect(dry.stderr).toBe('');
       expect(dry.stdout).toContain(`create or update Secret monitoring/alertmanager-receivers from ${file} (values on stdin only)\n    kubectl -n monitoring ${RECEIVERS_APPLY}`);
       expect(leaks(dry.stdout)).toEqual([]);
-      const r = deploy(['--receivers-file', file], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy(['--receivers-file', file], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(leaks(everything(r))).toEqual([]);
@@ -481,10 +572,10 @@ exit 0
 
     it('--receivers-file without every key: names the missing ones, before any kubectl call', () => {
       receiversKubectl();
-      const file = join(work, 'partial.env');
+      const file = join(at.work, 'partial.env');
       writeFileSync(file, receiversFile({ 'slack-webhook-url': CANARY, 'smtp-pw': `${CANARY}-pw` }));
       for (const extra of [[], ['--dry-run']]) {
-        const r = deploy(['--receivers-file', file, ...extra], { CHAT_MONITORING_DIST: distDir });
+        const r = deploy(['--receivers-file', file, ...extra], { CHAT_MONITORING_DIST: at.distDir });
         expect(r.status).toBe(1);
         expect(r.stdout).toBe('');
         expect(r.stderr.trim().split('\n')).toEqual([`deploy: ${file} has no value for auth-webhook-url, pagerduty-routing-key: dist/'s Alertmanager receivers read these keys `
@@ -495,7 +586,7 @@ exit 0
 
     it('without the file and without the Secret: names the keys, after the read-only checks, before any write', () => {
       receiversKubectl();
-      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.status).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual(['deploy: Secret monitoring/alertmanager-receivers does not exist, and dist/\'s Alertmanager receivers read its keys '
         + 'auth-webhook-url, pagerduty-routing-key, slack-webhook-url, smtp-pw: create it with `npm run deploy -- --receivers-file <file>` (one key=value line each)']);
@@ -507,13 +598,13 @@ exit 0
 
     it('without the file, with a Secret lacking keys: names them; with every key: deploys and leaves the Secret alone', () => {
       receiversKubectl(['smtp-pw', 'slack-webhook-url']);
-      const r = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^deploy: Secret monitoring\/alertmanager-receivers has no value for auth-webhook-url, pagerduty-routing-key, which/);
       expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
       rmSync(log, { force: true });
       receiversKubectl(RECEIVER_KEYS);
-      const ok = deploy([], { CHAT_MONITORING_DIST: distDir });
+      const ok = deploy([], { CHAT_MONITORING_DIST: at.distDir });
       expect(ok.stderr).toBe('');
       expect(ok.status).toBe(0);
       expect(calls().some((l) => l.includes(RECEIVERS_APPLY) || l.startsWith('RECEIVERS'))).toBe(false);
@@ -522,11 +613,58 @@ exit 0
 
     it('--receivers-file with a dist/ that has no receivers: refused, nothing run', () => {
       receiversKubectl();
-      const file = join(work, 'receivers.env');
+      const file = join(at.work, 'receivers.env');
       writeFileSync(file, FULL_FILE);
       const r = deploy(['--receivers-file', file]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^deploy: --receivers-file .* was given, but no Alertmanager receiver in dist\/ reads a Secret/);
+      expect(calls()).toEqual([]);
+    });
+  });
+  describe('Thanos\'s object-store Secret', () => {
+    const at = synthesizedDist('deploy-objstore-', { thanos: OBJECT_STORAGE });
+    const APPLY = SECRET_APPLY;
+    const objstoreKubectl = (hasKey: boolean) => fakeKubectl(`  *"${APPLY}"*) echo "OBJSTORE $(cat | base64 -w0)" >> "${log}"; echo "secret/thanos-objstore serverside-applied" ;;
+  *"get secret thanos-objstore"*) ${hasKey ? 'printf \'objstore.yml\\n\'' : 'echo \'Error from server (NotFound): secrets "thanos-objstore" not found\' >&2; exit 1'} ;;`);
+
+    it('--objstore-file: pipes the content on stdin only, before dist/\'s Prometheus file; nothing of it in argv or output', () => {
+      objstoreKubectl(false);
+      const file = join(at.work, 'objstore.yml');
+      writeFileSync(file, OBJSTORE_YAML);
+      const r = deploy(['--objstore-file', file], { CHAT_MONITORING_DIST: at.distDir });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const args = calls().filter((l) => l.startsWith('ARGS ')).map((l) => l.slice(5));
+      expect(leaks(`${r.stdout}\n${args.join('\n')}`)).toEqual([]);
+      const stdin = Buffer.from(calls().find((l) => l.startsWith('OBJSTORE '))!.slice('OBJSTORE '.length), 'base64').toString();
+      expect(Buffer.from(JSON.parse(stdin).data['objstore.yml'], 'base64').toString()).toBe(OBJSTORE_YAML);
+      const applied = args.indexOf(`-n monitoring ${APPLY}`);
+      expect(args.findIndex((a) => a.endsWith('00-namespaces.k8s.yaml'))).toBeLessThan(applied);
+      expect(applied).toBeLessThan(args.findIndex((a) => a.endsWith('30-prometheus.k8s.yaml')));
+    });
+
+    it('without the file: refuses before any write when the Secret is missing, deploys when it has its key', () => {
+      objstoreKubectl(false);
+      const r = deploy([], { CHAT_MONITORING_DIST: at.distDir });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^deploy: Secret monitoring\/thanos-objstore does not exist, and dist\/'s Thanos sidecars/);
+      expect(calls().some((l) => /\b(apply|create)\b/.test(l))).toBe(false);
+      rmSync(log, { force: true });
+      objstoreKubectl(true);
+      const ok = deploy([], { CHAT_MONITORING_DIST: at.distDir });
+      expect(ok.stderr).toBe('');
+      expect(ok.status).toBe(0);
+      expect(ok.stdout).toContain('secret/thanos-objstore has a value for objstore.yml');
+    });
+
+    it('an empty --objstore-file, or one for a dist/ without long-term storage: refused, nothing run', () => {
+      objstoreKubectl(false);
+      const empty = join(at.work, 'empty.yml');
+      writeFileSync(empty, '\n');
+      const r = deploy(['--objstore-file', empty], { CHAT_MONITORING_DIST: at.distDir });
+      expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^deploy: .*empty\.yml is empty/)]);
+      const plain = deploy(['--objstore-file', empty]);
+      expect([plain.status, plain.stderr]).toEqual([1, expect.stringMatching(/^deploy: --objstore-file .* was given, but dist\/ has no long-term storage/)]);
       expect(calls()).toEqual([]);
     });
   });

@@ -21,7 +21,7 @@ const pod = (name: string): Pod => pods.find((p) => p.name === name)!;
 networkPolicyProperties('default services and a pull service in its own namespace', config);
 
 describe('network policies: the pods of the stack', () => {
-  it('finds the pods', () => expect(pods.map((p) => p.name).sort()).toEqual(['alertmanager-chat-monitoring', 'grafana', 'otel-collector', 'prometheus-chat-monitoring', 'prometheus-operator']));
+  it('finds the pods', () => expect(pods.map((p) => p.name).sort()).toEqual(['alertmanager-chat-monitoring', 'grafana', 'otel-collector', 'prometheus-chat-monitoring', 'prometheus-operator', 'thanos-query']));
 });
 
 describe('the evaluator itself', () => {

@@ -35,7 +35,7 @@ describe('synth', () => {
     const result = synth(undefined, dist);
     expect(result.status).toBe(0);
     expect(readdirSync(dist)).toEqual([
-      '00-namespaces.k8s.yaml', '10-prometheus-operator.k8s.yaml', '20-otel-collector.k8s.yaml', '30-prometheus.k8s.yaml',
+      '00-namespaces.k8s.yaml', '10-prometheus-operator.k8s.yaml', '20-otel-collector.k8s.yaml', '30-prometheus.k8s.yaml', '32-thanos.k8s.yaml',
       '35-alertmanager.k8s.yaml', '40-service-monitors.k8s.yaml', '50-rules.k8s.yaml', '60-grafana.k8s.yaml', '70-dashboards.k8s.yaml', '80-network-policies.k8s.yaml',
     ]);
     expect(readdirSync(work).filter((f) => f.includes('staging') || f.includes('previous'))).toEqual([]);

@@ -69,9 +69,13 @@ describe('Grafana', () => {
     expect(provider.options.foldersFromFilesStructure).toBe(true);
   });
 
-  it('points the datasource at the Prometheus Service and port', () => {
-    const service = named(objects, 'Service', 'prometheus');
-    expect(datasources[0].url).toBe(`http://prometheus.${NS}.svc:${service.spec.ports.find((p: any) => p.name === 'web').port}`);
+  it('points the datasource at Thanos Query\'s Service and HTTP port, which targets its container\'s HTTP port', () => {
+    const service = named(objects, 'Service', 'thanos-query');
+    const port = service.spec.ports.find((p: any) => p.name === 'http');
+    expect(datasources[0].url).toBe(`http://thanos-query.${NS}.svc:${port.port}`);
+    const container = named(objects, 'Deployment', 'thanos-query').spec.template.spec.containers[0];
+    expect(container.ports.find((p: any) => p.name === port.targetPort).containerPort).toBe(port.port);
+    expect(container.args).toContain(`--http-address=0.0.0.0:${port.port}`);
   });
 
   it('takes admin credentials from a Secret the chart does not contain, with anonymous access off', () => {

@@ -1,7 +1,7 @@
 /**
  * Configs the property suites run on besides the default: the smallest possible, and five services
  * mixing everything a service can be (push and pull, both conventions, own namespaces, custom
- * selector labels, WebSocket gauges, custom panels, SLOs) with the collector and Prometheus replicated,
+ * selector labels, WebSocket gauges, custom panels, SLOs) with the collector, Prometheus and Thanos Query replicated, long-term storage on,
  * and the API server's and the nodes' addresses given to the NetworkPolicies.
  */
 import { ChartConfig, validateConfig } from '../../../lib/config';
@@ -15,6 +15,8 @@ export const FIVE_SERVICES = (): ChartConfig => validateConfig({
   prometheusReplicas: 2,
   // kind's addresses: the control plane's API endpoint, the nodes' network; an IPv6 range beside it.
   networkPolicies: { apiServerCidrs: ['172.18.0.2/32', 'fd00:10:96::/112'], nodeCidrs: ['172.18.0.0/16'] },
+  // Long-term storage in an object store at a documentation range (and an IPv6 one beside it).
+  thanos: { queryReplicas: 3, objectStorage: { egressCidrs: ['192.0.2.0/24', '2001:db8::/32'] } },
   services: [
     { name: 'chat-auth' },
     { name: 'chat-transport', websocketGauge: 'websocket_hub_active_connections' },

@@ -51,6 +51,19 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
   const prometheus = pods.find((p) => p.labels['app.kubernetes.io/managed-by'] === 'prometheus-operator' && p.labels.prometheus)!;
   const grafana = pod('grafana');
   const operator = pod('prometheus-operator');
+  const query = pod('thanos-query');
+  const objectStorage = config.thanos.objectStorage;
+  const store = objectStorage ? pod('thanos-store') : undefined;
+  const compactor = objectStorage ? pod('thanos-compactor') : undefined;
+  const thanosPods = [query, ...(store && compactor ? [store, compactor] : [])];
+  /** A pod's port by the name its container (or the operator, for Prometheus's sidecar) gives it. */
+  const portOf = (p: Pod, portName: string): number => {
+    const n = p.ports?.[portName];
+    if (n === undefined) throw new Error(`${p.name} has no port ${portName}`);
+    return n;
+  };
+  /** The object store: an address in the first configured IPv4 range, and one outside them all. */
+  const objectStoreHere: External | undefined = objectStorage ? { name: 'the object store', ip: addressIn(objectStorage.egressCidrs.find((c) => !c.includes(':'))!) } : undefined;
   const { apiServerCidrs, nodeCidrs } = config.networkPolicies;
   /** The API server: in the configured range, or the kind control plane's address when any address is allowed. */
   const apiServerHere: External = apiServerCidrs.length ? { name: 'the API server', ip: addressIn(apiServerCidrs.find((c) => !c.includes(':'))!) } : apiServer;
@@ -81,11 +94,18 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ['Prometheus -> its config reloader', prometheus, prometheus, 8080],
       ['Prometheus -> operator metrics', prometheus, operator, 8080],
       ['Prometheus -> Grafana metrics', prometheus, grafana, 3000],
-      ['Grafana -> Prometheus', grafana, prometheus, 9090],
+      ['Grafana -> Thanos Query', grafana, query, portOf(query, 'http')],
+      ['Thanos Query -> each Prometheus\'s sidecar (StoreAPI)', query, prometheus, portOf(prometheus, 'grpc')],
+      ['Prometheus -> its Thanos sidecar\'s metrics', prometheus, prometheus, portOf(prometheus, 'http')],
+      ...thanosPods.map((p): Flow => [`Prometheus -> ${p.name} metrics`, prometheus, p, portOf(p, 'http')]),
+      ...(store ? [['Thanos Query -> Store Gateway (StoreAPI)', query, store, portOf(store, 'grpc')] as Flow] : []),
+      ...(objectStoreHere ? [prometheus, store!, compactor!].flatMap((p): Flow[] => [443, 9000].map((port): Flow => [`${p.name} -> the object store on ${port}`, p, objectStoreHere, port])) : []),
       ['a user -> Grafana', user, grafana, 3000],
       ...[operator, collector, grafana, prometheus].flatMap((p): Flow[] => [
         [`${p.name} -> API server 443`, p, apiServerHere, 443],
         [`${p.name} -> API server 6443`, p, apiServerHere, 6443],
+      ]),
+      ...[operator, collector, grafana, prometheus, ...thanosPods].flatMap((p): Flow[] => [
         [`${p.name} -> DNS (UDP)`, p, dns, 53, 'UDP'],
         [`${p.name} -> DNS (TCP)`, p, dns, 53],
       ]),
@@ -118,6 +138,20 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ['collector -> Prometheus', collector, prometheus, 9090],
       ['collector -> the internet on 80', collector, { name: 'example.com', ip: '93.184.216.34' }, 80],
       ['operator -> Prometheus', operator, prometheus, 9090],
+      // Grafana reads through Query only.
+      ['Grafana -> Prometheus', grafana, prometheus, 9090],
+      ['Grafana -> a Prometheus sidecar', grafana, prometheus, portOf(prometheus, 'grpc')],
+      ['a user -> Thanos Query', user, query, portOf(query, 'http')],
+      ['collector -> Thanos Query', collector, query, portOf(query, 'http')],
+      ['Thanos Query -> Prometheus\'s API (it reads the sidecar)', query, prometheus, 9090],
+      ['Thanos Query -> the internet on 443', query, { name: 'example.com', ip: '93.184.216.34' }, 443],
+      ...config.services.map((s): Flow => [`${s.name} -> Thanos Query`, chatPod(s), query, portOf(query, 'http')]),
+      ...(store ? [
+        ['Grafana -> Store Gateway', grafana, store, portOf(store, 'grpc')] as Flow,
+        ['Prometheus -> Store Gateway StoreAPI (only Query reads it)', prometheus, store, portOf(store, 'grpc')] as Flow,
+      ] : []),
+      ...(objectStorage ? [prometheus, store!, compactor!, query].map((p): Flow =>
+        [`${p.name} -> an address outside the object store's (9000: the API server's ports are open when apiServerCidrs is not set)`, p, outside(objectStorage.egressCidrs, 'not the object store'), 9000]) : []),
     ];
     it.each(rows(denied))('%s', (_what, from, to, port, protocol) => {
       expect(flowAllowed(policies, from, to, port, protocol)).toBe(false);
@@ -164,6 +198,9 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
   describe(`network policies (${name}): egress to the API server (apiServerCidrs ${apiServerCidrs.length ? apiServerCidrs.join(', ') : 'not set'})`, () => {
     const internet = outside(apiServerCidrs, 'an address on the internet');
     const apiClients = [operator, collector, grafana, prometheus];
+    it.each(thanosPods.map((p) => [p.name, p] as const))('%s (no API client) reaches no API server', (_n, p) => {
+      for (const port of [443, 6443]) expect([port, flowAllowed(policies, p, apiServerHere, port)]).toEqual([port, false]);
+    });
     it.each(apiClients.map((p) => [p.name, p] as const))('%s reaches the API server, and another address on its ports only when apiServerCidrs is not set', (_n, p) => {
       for (const port of [443, 6443]) {
         expect([port, flowAllowed(policies, p, apiServerHere, port)]).toEqual([port, true]);

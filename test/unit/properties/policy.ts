@@ -38,8 +38,11 @@ export function policyProperties(name: string, config: ChartConfig): void {
     [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => ({ id: `${owner.kind}/${owner.metadata.name}/${c.name}`, c, pod: spec, init: (spec.initContainers ?? []).includes(c) })));
 
   describe(`policy (${name}): the stack has workloads to check`, () => {
-    it('finds every Deployment and the Prometheus resource', () => {
-      expect(workloads.map((w) => w.owner.metadata.name).sort()).toEqual(['grafana', 'otel-collector', 'prometheus-operator']);
+    it('finds every Deployment and StatefulSet and the Prometheus resource', () => {
+      const longTerm = config.thanos.objectStorage ? [NAMES.thanosStore, NAMES.thanosCompactor] : [];
+      const collector = config.services.some((s) => s.exportMode === 'push') ? [NAMES.collector] : [];
+      expect(workloads.map((w) => w.owner.metadata.name).sort())
+        .toEqual([NAMES.grafana, ...collector, NAMES.operator, NAMES.thanosQuery, ...longTerm].sort());
       expect(ofKind(objects, 'Prometheus')).toHaveLength(1);
     });
   });
@@ -123,11 +126,15 @@ export function policyProperties(name: string, config: ChartConfig): void {
     const pdbs = ofKind(objects, 'PodDisruptionBudget');
     const pods = stackPods(objects);
     const replicated = [
-      ...ofKind(objects, 'Deployment').map((d) => ({ name: d.metadata.name, replicas: d.spec.replicas ?? 1, pod: pods.find((p) => p.name === d.metadata.name)! })),
+      ...[...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]
+        .map((d) => ({ name: d.metadata.name, replicas: d.spec.replicas ?? 1, pod: pods.find((p) => p.name === d.metadata.name)! })),
       ...ofKind(objects, 'Prometheus').map((p) => ({ name: `prometheus-${p.metadata.name}`, replicas: p.spec.replicas ?? 1, pod: pods.find((x) => x.name === `prometheus-${p.metadata.name}`)! })),
     ];
-    it('replicates the collector and Prometheus as configured', () => {
-      expect(replicated.find((r) => r.name === 'otel-collector')!.replicas).toBe(config.collectorReplicas);
+    it('replicates the collector, Prometheus and Thanos Query as configured, and runs one Compactor', () => {
+      expect(replicated.find((r) => r.name === NAMES.thanosQuery)!.replicas).toBe(config.thanos.queryReplicas);
+      if (config.thanos.objectStorage) expect(replicated.find((r) => r.name === NAMES.thanosCompactor)!.replicas).toBe(1);
+      const collector = replicated.find((r) => r.name === 'otel-collector');
+      if (collector) expect(collector.replicas).toBe(config.collectorReplicas);
       expect(replicated.find((r) => r.name.startsWith('prometheus-') && r.name !== 'prometheus-operator')!.replicas).toBe(config.prometheusReplicas);
     });
     it.each(replicated.map((r) => [r.name, r] as const))('%s has a budget exactly when it has more than one replica', (_n, r) => {

@@ -44,9 +44,11 @@ export function wiringProperties(name: string, config: ChartConfig): void {
   });
 
   describe(`wiring (${name}): Services select their pods and target ports that exist`, () => {
-    const deployments = ofKind(objects, 'Deployment');
+    const deployments = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')];
     // Pods of operator-managed resources (Prometheus, ...) carry the resource's spec.podMetadata labels.
     const operatorManaged = objects.filter((o) => o.spec?.podMetadata?.labels);
+    /** Ports the operator gives its containers: the server's, the reloader's, and with spec.thanos the sidecar's (v0.93.1). */
+    const operatedPorts = (cr: K8sObject) => ['web', 'reloader-web', ...(cr.spec.thanos ? ['http', 'grpc'] : [])];
     it.each(ofKind(objects, 'Service').map((s) => [s.metadata.name, s] as const))('%s', (_name, service) => {
       const deployment = deployments.find((d) => matches(service.spec.selector, d.spec.template.metadata.labels));
       if (deployment) {
@@ -54,9 +56,9 @@ export function wiringProperties(name: string, config: ChartConfig): void {
         for (const port of service.spec.ports) expect(portNames).toContain(port.targetPort);
         expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
       } else {
-        expect(operatorManaged.some((cr) => matches(service.spec.selector, cr.spec.podMetadata.labels))).toBe(true);
-        // Ports the operator gives its containers.
-        for (const port of service.spec.ports) expect(['web', 'reloader-web']).toContain(port.targetPort);
+        const cr = operatorManaged.find((o) => matches(service.spec.selector, o.spec.podMetadata.labels));
+        expect(cr).toBeDefined();
+        for (const port of service.spec.ports) expect(operatedPorts(cr!)).toContain(port.targetPort);
       }
     });
   });
@@ -73,6 +75,87 @@ export function wiringProperties(name: string, config: ChartConfig): void {
       const roles = ofKind(objects, 'Role').filter((r) => r.metadata.name === 'chat-monitoring-prometheus');
       expect(roles.map((r) => r.metadata.namespace).sort()).toEqual(unique([ns, ...pulled.map((s) => s.namespace)]));
       expect(ofKind(objects, 'ClusterRole').some((r) => r.metadata.name.includes('prometheus') && !r.metadata.name.includes('operator'))).toBe(false);
+    });
+  });
+
+  describe(`wiring (${name}): Thanos`, () => {
+    const prometheus = ofKind(objects, 'Prometheus')[0];
+    const queryArgs: string[] = named(objects, 'Deployment', 'thanos-query').spec.template.spec.containers[0].args;
+    const store = config.thanos.objectStorage;
+    /** `--flag=value` of a container's args, each flag one element. */
+    const flag = (args: string[], f: string) => args.filter((a) => a.startsWith(`--${f}=`)).map((a) => a.slice(f.length + 3));
+    const workloadOf = (svc: K8sObject) => [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')]
+      .find((w) => w.metadata.namespace === svc.metadata.namespace && matches(svc.spec.selector, w.spec.template.metadata.labels));
+
+    it('runs a Thanos sidecar beside every Prometheus replica, at the pinned image, keeping the operator\'s replica label', () => {
+      expect(prometheus.spec.replicas).toBe(config.prometheusReplicas);
+      expect(prometheus.spec.thanos).toMatchObject({ image: config.images.thanos, version: config.images.thanos.split(':').pop() });
+      expect(prometheus.spec.replicaExternalLabelName).toBeUndefined(); // the operator's default: prometheus_replica
+      expect(flag(queryArgs, 'query.replica-label')).toEqual(['prometheus_replica']);
+    });
+
+    it('Query resolves each StoreAPI by the DNS SRV record of a headless Service\'s named gRPC port that reaches a gRPC container port', () => {
+      const endpoints = flag(queryArgs, 'endpoint');
+      const srv = (svc: string) => `dnssrv+_grpc._tcp.${svc}.${ns}.svc.cluster.local`;
+      // The operator's governing Service of the Prometheus pods, which it gives a grpc port (10901, targetPort grpc) when spec.thanos is set.
+      expect(endpoints).toEqual([srv('prometheus-operated'), ...(store ? [srv('thanos-store')] : [])]);
+      if (!store) return;
+      const service = named(objects, 'Service', 'thanos-store');
+      expect(service.spec.clusterIP).toBe('None');
+      const grpc = service.spec.ports.find((p: { name: string }) => p.name === 'grpc');
+      const container = workloadOf(service)!.spec.template.spec.containers[0];
+      const containerPort = container.ports.find((p: { name: string }) => p.name === grpc.targetPort).containerPort;
+      expect(flag(container.args, 'grpc-address')).toEqual([`0.0.0.0:${containerPort}`]);
+    });
+
+    it('every Thanos component serves health, readiness and metrics on the port its ServiceMonitor scrapes', () => {
+      for (const name of ['thanos-query', ...(store ? ['thanos-store', 'thanos-compactor'] : [])]) {
+        const service = named(objects, 'Service', name);
+        const monitor = named(objects, 'ServiceMonitor', name);
+        const port = service.spec.ports.find((p: { name: string }) => p.name === monitor.spec.endpoints[0].port);
+        const container = workloadOf(service)!.spec.template.spec.containers[0];
+        expect(container.name).toBe(name);
+        const http = container.ports.find((p: { name: string }) => p.name === port.targetPort);
+        expect(flag(container.args, 'http-address')).toEqual([`0.0.0.0:${http.containerPort}`]);
+        expect([container.livenessProbe.httpGet, container.readinessProbe.httpGet]).toEqual([
+          { path: '/-/healthy', port: port.targetPort }, { path: '/-/ready', port: port.targetPort }]);
+      }
+    });
+
+    if (!store) {
+      it('without object storage: no upload, no Store Gateway, no Compactor', () => {
+        expect(prometheus.spec.thanos.objectStorageConfig).toBeUndefined();
+        expect(objects.filter((o) => ['thanos-store', 'thanos-compactor'].includes(o.metadata.name))).toEqual([]);
+      });
+      return;
+    }
+    it('the sidecars, the Store Gateway and the Compactor read the object store\'s configuration from the configured Secret key', () => {
+      expect(prometheus.spec.thanos.objectStorageConfig).toEqual({ name: store.secretName, key: store.key });
+      for (const name of ['thanos-store', 'thanos-compactor']) {
+        const pod = named(objects, 'StatefulSet', name).spec.template.spec;
+        const [file] = flag(pod.containers[0].args, 'objstore.config-file');
+        const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => file.startsWith(`${m.mountPath}/`));
+        const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+        expect(volume.secret).toEqual({ secretName: store.secretName, items: [{ key: store.key, path: file.slice(mount.mountPath.length + 1) }] });
+      }
+    });
+    it('Store and Compactor keep their data on their claim', () => {
+      for (const name of ['thanos-store', 'thanos-compactor']) {
+        const sts = named(objects, 'StatefulSet', name);
+        const [dir] = flag(sts.spec.template.spec.containers[0].args, 'data-dir');
+        const mount = sts.spec.template.spec.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+        expect(sts.spec.volumeClaimTemplates.map((c: K8sObject) => c.metadata.name)).toEqual([mount.name]);
+        expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBe(config.storageClassName);
+      }
+    });
+    it('one Compactor, waiting, with the configured retention per resolution and downsampling on', () => {
+      const sts = named(objects, 'StatefulSet', 'thanos-compactor');
+      const args: string[] = sts.spec.template.spec.containers[0].args;
+      expect(sts.spec.replicas).toBe(1);
+      expect(args).toContain('--wait');
+      expect(args).not.toContain('--downsampling.disable');
+      expect([flag(args, 'retention.resolution-raw'), flag(args, 'retention.resolution-5m'), flag(args, 'retention.resolution-1h')])
+        .toEqual([[config.thanos.retention.raw], [config.thanos.retention.fiveMinutes], [config.thanos.retention.oneHour]]);
     });
   });
 

@@ -38,8 +38,14 @@ function probePorts(containers: Container[], named: Record<string, number>): num
   return [...new Set(ports as number[])].sort((a, b) => a - b);
 }
 
+/**
+ * The ports the operator (v0.93.1, pkg/prometheus/server/statefulset.go) gives the thanos-sidecar
+ * container it adds beside Prometheus when spec.thanos is set; it sets no probe on it.
+ */
+const THANOS_SIDECAR_PORTS = { grpc: 10901, http: 10902 };
+
 export function stackPods(objects: K8sObject[]): Pod[] {
-  const fromDeployments = ofKind(objects, 'Deployment').map((d) => {
+  const fromDeployments = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')].map((d) => {
     const containers = d.spec.template.spec.containers as Container[];
     const ports = Object.fromEntries(containers.flatMap((c) => c.ports ?? []).filter((p) => p.name).map((p) => [p.name!, p.containerPort]));
     return {
@@ -59,7 +65,7 @@ export function stackPods(objects: K8sObject[]): Pod[] {
     name: `prometheus-${p.metadata.name}`,
     namespace: p.metadata.namespace!,
     labels: { ...(p.spec.podMetadata?.labels ?? {}), ...operatorPodLabels(p.metadata.name) },
-    ports: { web: 9090, 'reloader-web': 8080 },
+    ports: { web: 9090, 'reloader-web': 8080, ...(p.spec.thanos ? THANOS_SIDECAR_PORTS : {}) },
     probePorts: [9090, ...reloader],
   }));
   const fromAlertmanager = ofKind(objects, 'Alertmanager').map((a) => ({
