@@ -7,7 +7,12 @@
  * downsampled ones stay and still answer.
  *
  * Every expected value is arithmetic: each counter grows by exactly `perStep` every 15 s step, so
- * its rate is perStep / 15 everywhere, raw or downsampled.
+ * its rate is perStep / 15 everywhere: exactly from raw blocks, and from downsampled ones exactly
+ * but where a rate window spans a chunk boundary (within 15 s over the window; expectDownsampledRates).
+ *
+ * Test-only settings, beside the chart's args: the Compactor runs once (no --wait) with
+ * --consistency-delay=0s (blocks uploaded a moment ago) and --delete-delay=0s, and for (c) with a
+ * raw retention of a few days less than the data's age instead of the chart's 30d.
  *
  * Why two weeks: the Compactor downsamples a raw block to 5m once it spans 40 h, and a 5m block to
  * 1h once it spans 10 days (pkg/compact/downsample: ResLevel1DownsampleRange,
