@@ -10,34 +10,34 @@
  * `promtool tsdb create-blocks-from rules` records the dashboards' recording rules over the same
  * 6 h. Prometheus then serves the dashboards with every rule of the chart loaded and evaluating.
  */
-import { execFileSync } from 'child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, rmSync } from 'fs';
 import { join } from 'path';
 import { EXPORTER_PORT_NAME } from '../lib/collector/service-exporters';
 import { defaultConfig } from '../test/support/manifests';
-import { binariesUnavailable, goAvailable } from '../test/support/binaries';
+import { binariesUnavailable } from '../test/support/binaries';
 import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../test/support/prometheus';
+import { buildTsdbgen, runTsdbgen, tsdbgenUnavailable } from '../test/support/tsdbgen';
 import { backfillRecordingRules, startWithChartRules } from './lib/backfill-rules';
 import { isRecording, panelQueries, readChartOutput, RuleGroup } from './lib/chart-output';
-import { median, ms, ratio, timed } from './lib/measure';
+import { median, ms, ratio } from './lib/measure';
 import { Row } from './lib/report';
 import { BenchSection } from './lib/section';
 import { WORK } from './lib/synth-env';
 import { BUCKETS, METRIC, rangeQuery, ROUTES, STATUSES } from './query-cost';
 import { synthSection } from './synth';
 
-const TOOLS = join(__dirname, '..', 'test', 'tools', 'prometheus');
 const MIN_SERIES = 100_000;
 const RANGE_S = 6 * 3600;
 const PANEL_WIDTH_PX = 1600;
 const BLOCK_MS = 2 * 3600 * 1000;
 const GAUGE = 'websocket_hub_active_connections';
 
-/** Grafana's interval rounding (its "nice" intervals around the scrape interval's scale). */
+/** Grafana's interval rounding (its "nice" intervals, @grafana/data rangeutil roundInterval), up to 3 h. */
 function grafanaRoundIntervalMs(ms: number): number {
-  const steps: [number, number][] = [[1500, 1000], [3500, 2000], [7500, 5000], [12500, 10000], [17500, 15000], [25000, 20000], [45000, 30000], [90000, 60000], [210000, 120000], [450000, 300000]];
+  const steps: [number, number][] = [[1500, 1000], [3500, 2000], [7500, 5000], [12500, 10000], [17500, 15000], [25000, 20000], [45000, 30000], [90000, 60000], [210000, 120000], [450000, 300000],
+    [750000, 600000], [1050000, 900000], [1500000, 1200000], [2700000, 1800000], [5400000, 3600000], [9000000, 7200000], [16200000, 10800000]];
   for (const [below, interval] of steps) if (ms < below) return interval;
-  return 600000;
+  throw new Error(`grafanaRoundIntervalMs: ${ms} ms is past the ladder written here (ranges up to about a year on a 1,600 px panel)`);
 }
 
 /**
@@ -65,7 +65,7 @@ function podsFor(services: number): number {
  * scraping the collector's per-service exporter (honorLabels; the chart's dropped Host-header
  * attributes absent), and one WebSocket gauge per pod of the services that have one.
  */
-function dataSpec(services: string[], pods: number, startMs: number, endMs: number, stepMs: number) {
+export function dataSpec(services: string[], pods: number, startMs: number, endMs: number, stepMs: number, blockMs = BLOCK_MS) {
   const config = defaultConfig();
   const combos: object[] = [];
   const gauges: object[] = [];
@@ -89,32 +89,28 @@ function dataSpec(services: string[], pods: number, startMs: number, endMs: numb
       }
     }
   }
-  return { startMs, endMs, stepMs, blockMs: BLOCK_MS, seed: 42, histogram: METRIC, bounds: BUCKETS, combos, gauge: GAUGE, gauges };
+  return { startMs, endMs, stepMs, blockMs, seed: 42, histogram: METRIC, bounds: BUCKETS, combos, gauge: GAUGE, gauges };
 }
 
 export interface DashboardLoadResults { rows: Row[]; notes: string[] }
 
-type Panel = { title: string; expr: string };
+export type Panel = { title: string; expr: string };
 /** Backfilled blocks stay 2 h blocks, as Prometheus keeps its newest data before compacting to 6 h: a compaction while measuring would time the compactor, not the queries. */
-const PROM_ARGS = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
+export const PROM_ARGS = ['--storage.tsdb.retention.time=30d', '--storage.tsdb.max-block-duration=2h'];
 
 /**
  * 6 h of raw series (and a minute before, so the first step's rate window has data) written by
  * tsdbgen, then the recording rules the dashboards read, and those they read, backfilled over the
  * same range at the chart's evaluation interval.
  */
-async function writeData(workDir: string, services: string[], groups: RuleGroup[], panels: readonly Panel[], scrapeS: number) {
+export async function writeData(workDir: string, services: string[], groups: RuleGroup[], panels: readonly Panel[], scrapeS: number) {
   const nowS = Math.floor(Date.now() / 1000);
   const endMs = Math.floor(nowS / scrapeS) * scrapeS * 1000;
   const startMs = endMs - (RANGE_S + 600) * 1000;
   const pods = podsFor(services.length);
   const tsdb = join(workDir, 'tsdb');
-  const gen = join(workDir, 'tsdbgen');
-  const specFile = join(workDir, 'spec.json');
-  const [, buildMs] = timed(() => execFileSync('go', ['build', '-o', gen, './tsdbgen'], { cwd: TOOLS, stdio: ['ignore', 'pipe', 'pipe'] }));
-  writeFileSync(specFile, JSON.stringify(dataSpec(services, pods, startMs, endMs, scrapeS * 1000)));
-  const [out, genMs] = timed(() => execFileSync(gen, [specFile, tsdb], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-  const generated = JSON.parse(out) as { series: number; samples: number };
+  const { path: gen, buildMs } = buildTsdbgen(workDir);
+  const { ms: genMs, ...generated } = runTsdbgen(gen, dataSpec(services, pods, startMs, endMs, scrapeS * 1000), join(workDir, 'spec.json'), tsdb);
   const { levels, ms: rulesMs } = await backfillRecordingRules({ groups, readBy: panels.map((p) => p.expr), tsdb, workDir,
     startS: startMs / 1000, endS: endMs / 1000, intervalS: scrapeS, promArgs: PROM_ARGS });
   const dataNote = (seriesLoaded: number) => `Dashboard-load data: ${seriesLoaded.toLocaleString('en')} series (${services.length} services x ${pods} pods x 8 routes x ${STATUSES.length} status codes x ` +
@@ -126,7 +122,7 @@ async function writeData(workDir: string, services: string[], groups: RuleGroup[
 }
 
 /** A panel expression with every recorded series it reads replaced by its rule's expression, recursively. */
-function withoutRecordingRules(groups: RuleGroup[]): (expr: string) => string {
+export function withoutRecordingRules(groups: RuleGroup[]): (expr: string) => string {
   const rules = groups.flatMap((g) => g.rules.filter(isRecording).map((r) => ({ group: g.name, record: String(r.record), expr: String(r.expr) })));
   const ruleOf = new Map(rules.map((r) => [`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`, r.expr]));
   const expand = (expr: string): string => {
@@ -137,24 +133,32 @@ function withoutRecordingRules(groups: RuleGroup[]): (expr: string) => string {
   return expand;
 }
 
-/** Panel queries sent as Grafana sends them for the 6 h range. */
-class GrafanaLoad {
-  constructor(private readonly prom: PrometheusServer, private readonly scrapeS: number) {}
+/** Sends one range query (times in seconds) to where the dashboard reads: Prometheus, or Thanos Query. */
+export type RangeSend = (query: string, start: number, end: number, step: number) => Promise<unknown>;
+
+/** Panel queries sent as Grafana sends them for the 6 h range (or `rangeS`), to a Prometheus or through `send` (e.g. to Thanos Query). */
+export class GrafanaLoad {
+  private readonly send: RangeSend;
+
+  constructor(private readonly target: PrometheusServer | RangeSend, private readonly scrapeS: number, private readonly rangeS = RANGE_S) {
+    this.send = target instanceof PrometheusServer ? (q, start, end, step) => rangeQuery(target, q, start, end, false, step) : target;
+  }
 
   request(expr: string) {
-    return grafanaRequest(expr, Date.now() / 1000, RANGE_S, PANEL_WIDTH_PX, this.scrapeS);
+    return grafanaRequest(expr, Date.now() / 1000, this.rangeS, PANEL_WIDTH_PX, this.scrapeS);
   }
 
   /** One panel's Prometheus time (stats execTotalTime). */
   async panelMs(expr: string): Promise<number> {
+    if (!(this.target instanceof PrometheusServer)) throw new Error('GrafanaLoad.panelMs reads Prometheus\'s own query stats: give it a PrometheusServer');
     const r = this.request(expr);
-    return (await rangeQuery(this.prom, r.query, r.start, r.end, true, r.stepS)).execMs;
+    return (await rangeQuery(this.target, r.query, r.start, r.end, true, r.stepS)).execMs;
   }
 
   /** The whole dashboard as Grafana loads it: every panel's request at once, no stats. */
   async dashboardMs(exprs: readonly string[]): Promise<number> {
     const t0 = process.hrtime.bigint();
-    await Promise.all(exprs.map((e) => { const r = this.request(e); return rangeQuery(this.prom, r.query, r.start, r.end, false, r.stepS); }));
+    await Promise.all(exprs.map((e) => { const r = this.request(e); return this.send(r.query, r.start, r.end, r.stepS); }));
     return Number(process.hrtime.bigint() - t0) / 1e6;
   }
 }
@@ -198,13 +202,21 @@ async function measureRawDashboard(load: GrafanaLoad, svc: string, panels: reado
   return { row, note };
 }
 
-export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
+/**
+ * A fresh `workDir` holding the dashboard-load data (writeData) for the chart synthesized in
+ * `chartDir`, with what the measurements read: its services, rule groups, panels and scrape interval.
+ */
+export async function prepareDashboardData(chartDir: string, workDir: string) {
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
   const { dashboards, services, groups } = readChartOutput(chartDir);
   const scrapeS = Number(defaultConfig().scrapeInterval.replace(/s$/, ''));
   const panelsBy = new Map(services.map((s) => [s, panelQueries(dashboards, s)]));
-  const { tsdb, endMs, dataNote } = await writeData(workDir, services, groups, [...panelsBy.values()].flat(), scrapeS);
+  return { services, groups, scrapeS, panelsBy, ...await writeData(workDir, services, groups, [...panelsBy.values()].flat(), scrapeS) };
+}
+
+export async function benchDashboardLoad(chartDir: string, workDir: string, runs: number): Promise<DashboardLoadResults> {
+  const { services, groups, scrapeS, panelsBy, tsdb, endMs, dataNote } = await prepareDashboardData(chartDir, workDir);
 
   // Prometheus with every rule of the chart evaluating, as in production, serving the dashboards.
   const prom = await startWithChartRules(groups, tsdb, scrapeS, PROM_ARGS);
@@ -245,7 +257,7 @@ export const dashboardLoadSection: BenchSection<DashboardLoadResults> = {
   name: 'dashboards',
   label: 'dashboard load',
   needs: [synthSection],
-  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES) ?? (goAvailable() ? undefined : 'Go is not on PATH: test/tools/prometheus/tsdbgen, which writes the data, is built with it (https://go.dev/dl/)'),
+  unavailable: () => binariesUnavailable(PROMETHEUS_BINARIES) ?? tsdbgenUnavailable(),
   skippedRow: { section: '3', measure: 'whole dashboards at 100,000 series' },
   run: (runs, earlier) => benchDashboardLoad(earlier.of(synthSection).chartDir, join(WORK, 'dashboard-load'), Math.min(runs, 5)),
 };

@@ -3,7 +3,7 @@
  * query cost on a real Prometheus, whole dashboards at 100k series over 6 h (dashboard-load.ts), metric freshness, cardinality, the real collector's throughput,
  * memory and overload (collector-throughput.ts, collector-overload.ts), the collector under pod
  * churn (collector-churn.ts), rule evaluation at 10 / 100 /
- * 1,000 pods (rule-eval.ts). `--only <section>[,...]` runs some sections alone. Prints a markdown table and writes the report
+ * 1,000 pods (rule-eval.ts), dashboards through Thanos Query and a 30-day dashboard from downsampled blocks (thanos.ts). `--only <section>[,...]` runs some sections alone. Prints a markdown table and writes the report
  * to bench/.work/RESULTS.md; `npm run bench -- --write` also records it in the tracked
  * bench/RESULTS.md, so an ordinary run leaves the tree clean. Every figure is the median of
  * BENCH_RUNS runs (default 5); every ratio compares figures measured in the same run. Scratch files live in bench/.work/ (gitignored); the repo's
@@ -30,6 +30,7 @@ import { queryCostSection } from './query-cost';
 import { ruleEvalSection } from './rule-eval';
 import { scalingSection } from './scaling';
 import { synthSection } from './synth';
+import { thanosSection } from './thanos';
 import { profileSection } from './synth-profile';
 
 /** In report order; a section after those it needs. */
@@ -45,6 +46,7 @@ const SECTIONS: readonly BenchSection<SectionReport>[] = [
   overloadSection,
   churnSection,
   ruleEvalSection,
+  thanosSection,
 ];
 
 async function main(args: BenchArgs) {

@@ -8,7 +8,7 @@ export interface BenchArgs {
 }
 
 /** The names of bench/run.ts's sections, in its order (it checks they match). */
-export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'dashboards', 'freshness', 'cardinality', 'throughput', 'overload', 'churn', 'rules'] as const;
+export const BENCH_SECTIONS = ['synth', 'scaling', 'profile', 'query-cost', 'dashboards', 'freshness', 'cardinality', 'throughput', 'overload', 'churn', 'rules', 'thanos'] as const;
 /** Names `--only` also takes for several sections: `collector` was one section before throughput and overload were two. */
 export const SECTION_GROUPS: Readonly<Record<string, readonly string[]>> = { collector: ['throughput', 'overload'] };
 

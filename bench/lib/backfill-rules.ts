@@ -6,6 +6,7 @@
  */
 import { readdirSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { stringify } from 'yaml';
 import { PrometheusServer } from '../../test/support/prometheus';
 import { isRecording, RuleGroup, ruleFile } from './chart-output';
 
@@ -67,10 +68,17 @@ export async function backfillRecordingRules(o: BackfillOptions): Promise<{ leve
   return { levels, ms };
 }
 
-/** Prometheus on a backfilled TSDB with every rule of the chart loaded and evaluating, as in production. */
-export function startWithChartRules(groups: RuleGroup[], tsdb: string, intervalS: number, promArgs: readonly string[]): Promise<PrometheusServer> {
+/**
+ * Prometheus on a backfilled TSDB with every rule of the chart loaded and evaluating, as in
+ * production; `externalLabels` as the operator gives a replica (what a Thanos sidecar serves).
+ */
+export function startWithChartRules(groups: RuleGroup[], tsdb: string, intervalS: number, promArgs: readonly string[],
+  externalLabels: Readonly<Record<string, string>> = {}): Promise<PrometheusServer> {
   return PrometheusServer.start({
-    config: `global:\n  scrape_interval: ${intervalS}s\n  evaluation_interval: ${intervalS}s\nrule_files: [rules/chart-rules.yaml]\n`,
+    config: stringify({
+      global: { scrape_interval: `${intervalS}s`, evaluation_interval: `${intervalS}s`, ...(Object.keys(externalLabels).length ? { external_labels: externalLabels } : {}) },
+      rule_files: ['rules/chart-rules.yaml'],
+    }),
     ruleFiles: { 'chart-rules.yaml': ruleFile(groups) },
     storagePath: tsdb,
     extraArgs: promArgs,

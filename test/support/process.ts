@@ -137,6 +137,17 @@ export class RunningProcess {
     return this.logs.join('');
   }
 
+  /** Waits until it exits on its own (a run-once program); its exit code, or the signal that ended it. */
+  async exited(timeoutMs: number): Promise<number | NodeJS.Signals> {
+    if (this.running) {
+      const exit = new Promise((resolve) => this.child.once('exit', resolve));
+      const timedOut = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+      await Promise.race([exit, timedOut]);
+      if (this.running) throw new Error(`${this.name} still running after ${timeoutMs / 1000} s:\n${this.output.slice(-4000)}`);
+    }
+    return (this.child.exitCode ?? this.child.signalCode)!;
+  }
+
   /** Stops the process by its PID and removes its work directory; safe to call twice. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.running) {

@@ -1,11 +1,16 @@
 /**
  * Thanos at the pinned version (built by `npm run binaries` from test/tools/thanos): a sidecar
- * beside a Prometheus, and Query over sidecars, each on 127.0.0.1 free ports for tests.
+ * beside a Prometheus (uploading its blocks where given a bucket), Query over Store APIs, the Store
+ * Gateway and the Compactor on a bucket, each on 127.0.0.1 free ports for tests. The bucket is
+ * Thanos's FILESYSTEM object store (a directory; test-only, as Thanos says of it).
  */
 import { spawnSync } from 'child_process';
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { stringify } from 'yaml';
 import { binaryPath, describeWithBinaries } from './binaries';
-import { httpOk, ProcessContext, RunningProcess, RunningProgram } from './process';
-import { PROMETHEUS_BINARIES, QueryResult } from './prometheus';
+import { httpOk, ProcessContext, RunningProcess, RunningProgram, untilTrue } from './process';
+import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult } from './prometheus';
 
 export const THANOS_BINARIES = ['thanos'] as const;
 
@@ -26,16 +31,58 @@ const httpUrl = (ctx: ProcessContext) => `http://127.0.0.1:${ctx.ports[0]}`;
 const grpcAddress = (ctx: ProcessContext) => `127.0.0.1:${ctx.ports[1]}`;
 const listen = (ctx: ProcessContext) => [`--http-address=127.0.0.1:${ctx.ports[0]}`, `--grpc-address=${grpcAddress(ctx)}`];
 
+/** The objstore configuration file every bucket user gets in its work directory. */
+const OBJSTORE_FILE = 'objstore.yml';
+
+/** Thanos's objstore configuration of a FILESYSTEM bucket in `directory`. */
+export function filesystemBucket(directory: string): string {
+  return stringify({ type: 'FILESYSTEM', config: { directory } });
+}
+
+interface ThanosStart {
+  /** Reads the FILESYSTEM bucket in this directory (--objstore.config-file in its work directory). */
+  readonly bucketDir?: string;
+  /** Gets --data-dir in its work directory. */
+  readonly dataDir?: boolean;
+  /** Ready at once (a run-once program) instead of when /-/ready answers. */
+  readonly runOnce?: boolean;
+  /** gRPC too (a Store API); a Compactor has HTTP only. @default true */
+  readonly grpc?: boolean;
+}
+
 /** Starts `thanos <component>` in its own work directory; ready when its /-/ready answers 200. */
-function startThanos(component: string, args: readonly string[]): Promise<RunningProcess> {
+function startThanos(component: string, args: readonly string[], o: ThanosStart = {}): Promise<RunningProcess> {
   return RunningProcess.start({
     name: `thanos ${component}`,
     binary: binaryPath('thanos'),
     workdir: `thanos-${component}`,
-    ports: 2,
-    args: (ctx) => [component, ...listen(ctx), '--log.level=warn', ...args],
-    ready: (ctx) => httpOk(`${httpUrl(ctx)}/-/ready`)(),
+    ports: o.grpc === false ? 1 : 2,
+    files: o.bucketDir === undefined ? {} : { [OBJSTORE_FILE]: filesystemBucket(o.bucketDir) },
+    args: (ctx) => [
+      component,
+      ...(o.grpc === false ? [`--http-address=127.0.0.1:${ctx.ports[0]}`] : listen(ctx)),
+      '--log.level=warn',
+      ...(o.bucketDir === undefined ? [] : [`--objstore.config-file=${join(ctx.dir, OBJSTORE_FILE)}`]),
+      ...(o.dataDir ? [`--data-dir=${join(ctx.dir, 'data')}`] : []),
+      ...args,
+    ],
+    ready: o.runOnce ? async () => true : (ctx) => httpOk(`${httpUrl(ctx)}/-/ready`)(),
   });
+}
+
+/** Flags the classes set themselves (addresses, paths and log level on this machine): dropped from args taken from the chart. */
+const OWN_FLAGS = ['--http-address', '--grpc-address', '--log.level', '--objstore.config-file', '--data-dir'];
+const flagName = (arg: string) => arg.split('=')[0];
+
+/**
+ * A Thanos container's args as the chart gives them, for running here: without the subcommand
+ * (each class passes its own), the flags the class sets itself, and `drop` (e.g. --wait for a run
+ * once); then `set` (name -> value) replacing or adding flags, e.g. test-only retentions.
+ */
+export function argsForHere(chartArgs: readonly string[], component: string, set: Readonly<Record<string, string>> = {}, drop: readonly string[] = []): string[] {
+  const args = chartArgs[0] === component ? chartArgs.slice(1) : [...chartArgs];
+  const replaced = new Set([...OWN_FLAGS, ...drop, ...Object.keys(set)]);
+  return [...args.filter((a) => !replaced.has(flagName(a))), ...Object.entries(set).map(([k, v]) => `${k}=${v}`)];
 }
 
 export interface SidecarOptions {
@@ -43,6 +90,8 @@ export interface SidecarOptions {
   readonly prometheusUrl: string;
   /** That Prometheus's TSDB directory. */
   readonly tsdbPath: string;
+  /** Uploads that TSDB's blocks into the FILESYSTEM bucket in this directory (its shipper). */
+  readonly bucketDir?: string;
 }
 
 export class ThanosSidecar extends RunningProgram {
@@ -52,7 +101,8 @@ export class ThanosSidecar extends RunningProgram {
 
   /** Ready once it has read its Prometheus's external labels. */
   static async start(options: SidecarOptions): Promise<ThanosSidecar> {
-    return new ThanosSidecar(await startThanos('sidecar', [`--prometheus.url=${options.prometheusUrl}`, `--tsdb.path=${options.tsdbPath}`]));
+    return new ThanosSidecar(await startThanos('sidecar', [`--prometheus.url=${options.prometheusUrl}`, `--tsdb.path=${options.tsdbPath}`],
+      { bucketDir: options.bucketDir }));
   }
 
   /** Its Store API, for Query's --endpoint. */
@@ -92,11 +142,133 @@ export class ThanosQuery extends RunningProgram {
   }
 
   /** Instant query through /api/v1/query; `params` such as dedup=false or time go along. */
-  async query(expr: string, params: Record<string, string | number | boolean> = {}): Promise<ThanosQueryResult> {
-    const body = new URLSearchParams(Object.entries({ query: expr, ...params }).map(([k, v]): [string, string] => [k, String(v)]));
-    const res = await fetch(`${this.url}/api/v1/query`, { method: 'POST', body });
+  query(expr: string, params: QueryParams = {}): Promise<ThanosQueryResult> {
+    return this.api('query', { query: expr, ...params });
+  }
+
+  /** Range query through /api/v1/query_range (times in seconds); `params` such as max_source_resolution go along. */
+  queryRange(expr: string, start: number, end: number, step: number, params: QueryParams = {}): Promise<ThanosQueryResult> {
+    return this.api('query_range', { query: expr, start, end, step, ...params });
+  }
+
+  private async api(path: string, params: QueryParams): Promise<ThanosQueryResult> {
+    const body = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]));
+    const res = await fetch(`${this.url}/api/v1/${path}`, { method: 'POST', body });
     const json = (await res.json()) as { status: string; data: { result: QueryResult[] }; error?: string; warnings?: string[] };
-    if (json.status !== 'success') throw new Error(`query ${expr} ${JSON.stringify(params)}: ${json.error}`);
+    if (json.status !== 'success') throw new Error(`${path} ${JSON.stringify(params)}: ${json.error}`);
     return { result: json.data.result, warnings: json.warnings ?? [] };
   }
+}
+
+type QueryParams = Record<string, string | number | boolean>;
+
+export interface BucketUserOptions {
+  /** The FILESYSTEM bucket's directory. */
+  readonly bucketDir: string;
+  /** Its other flags: the chart's container args through argsForHere(). */
+  readonly args?: readonly string[];
+}
+
+/** The Store Gateway: serves the bucket's blocks on the Store API; ready after its first sync of the bucket. */
+export class ThanosStore extends RunningProgram {
+  private constructor(process: RunningProcess) {
+    super(process);
+  }
+
+  static async start(options: BucketUserOptions): Promise<ThanosStore> {
+    return new ThanosStore(await startThanos('store', options.args ?? [], { bucketDir: options.bucketDir, dataDir: true }));
+  }
+
+  /** Its Store API, for Query's --endpoint. */
+  get grpcAddress(): string {
+    return grpcAddress(this.process);
+  }
+}
+
+/** The Compactor, run once (without --wait): compacts, downsamples, applies retention, then exits. */
+export class ThanosCompactor extends RunningProgram {
+  private constructor(process: RunningProcess) {
+    super(process);
+  }
+
+  /** Runs it to the end; throws with its output where it fails or is still running after `timeoutMs`. */
+  static async runOnce(options: BucketUserOptions, timeoutMs = 120000): Promise<{ output: string; ms: number }> {
+    const args = options.args ?? [];
+    if (args.some((a) => flagName(a) === '--wait')) throw new Error('ThanosCompactor.runOnce: drop --wait from the args (argsForHere(..., [\'--wait\']))');
+    const t0 = Date.now();
+    const c = new ThanosCompactor(await startThanos('compact', args, { bucketDir: options.bucketDir, dataDir: true, runOnce: true, grpc: false }));
+    try {
+      const status = await c.process.exited(timeoutMs);
+      if (status !== 0) throw new Error(`thanos compact exited ${status}:\n${c.output.slice(-4000)}`);
+      return { output: c.output, ms: Date.now() - t0 };
+    } finally {
+      await c.stop();
+    }
+  }
+}
+
+/** A block in a bucket as its meta.json describes it (times in ms, resolution in ms: 0 raw, 300000 5m, 3600000 1h). */
+export interface BucketBlock {
+  readonly ulid: string;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly resolution: number;
+  readonly level: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** A deletion-mark.json is there (the Compactor deletes it on its next run past --delete-delay). */
+  readonly markedForDeletion: boolean;
+}
+
+/** The blocks of a FILESYSTEM bucket, oldest first. */
+export function bucketBlocks(bucketDir: string): BucketBlock[] {
+  return readdirSync(bucketDir).filter(isBlockDir).flatMap((ulid) => {
+    const files = readdirSync(join(bucketDir, ulid));
+    if (!files.includes('meta.json')) return []; // an upload under way
+    const m = JSON.parse(readFileSync(join(bucketDir, ulid, 'meta.json'), 'utf8')) as {
+      minTime: number; maxTime: number; compaction: { level: number }; thanos: { labels: Record<string, string>; downsample: { resolution: number } };
+    };
+    return [{ ulid, minTime: m.minTime, maxTime: m.maxTime, resolution: m.thanos.downsample.resolution, level: m.compaction.level,
+      labels: m.thanos.labels, markedForDeletion: files.includes('deletion-mark.json') }];
+  }).sort((a, b) => a.minTime - b.minTime || a.resolution - b.resolution);
+}
+
+const isBlockDir = (name: string) => /^[0-9A-Z]{26}$/.test(name);
+
+export interface ShipOptions {
+  /** A TSDB directory of 2 h blocks (e.g. tsdbgen's). */
+  readonly tsdb: string;
+  readonly bucketDir: string;
+  /** The Prometheus replica's external labels, which the sidecar puts on every block it uploads. */
+  readonly externalLabels: Readonly<Record<string, string>>;
+  /** Called with that Prometheus once every block is in the bucket, before it stops. */
+  readonly whileServed?: (prometheus: PrometheusServer) => Promise<void>;
+  /** @default 180000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Ships a TSDB's blocks to a bucket the way production does: a Prometheus replica over them, as the
+ * operator runs it beside a sidecar (2 h blocks, no local compaction; a retention that keeps
+ * weeks-old data), and a sidecar uploading every block. Both stop once the bucket holds them all.
+ */
+export async function shipBlocks(o: ShipOptions): Promise<{ blocks: number; ms: number }> {
+  const t0 = Date.now();
+  const blocks = readdirSync(o.tsdb).filter(isBlockDir).length;
+  const prometheus = await PrometheusServer.start({
+    config: stringify({ global: { external_labels: o.externalLabels } }),
+    storagePath: o.tsdb,
+    extraArgs: ['--storage.tsdb.min-block-duration=2h', '--storage.tsdb.max-block-duration=2h', '--storage.tsdb.retention.time=1y'],
+  });
+  try {
+    const sidecar = await ThanosSidecar.start({ prometheusUrl: prometheus.url, tsdbPath: o.tsdb, bucketDir: o.bucketDir });
+    try {
+      await untilTrue(`the sidecar uploaded all ${blocks} blocks`, () => bucketBlocks(o.bucketDir).length === blocks, o.timeoutMs ?? 180000, 500);
+      await o.whileServed?.(prometheus);
+    } finally {
+      await sidecar.stop();
+    }
+  } finally {
+    await prometheus.stop();
+  }
+  return { blocks, ms: Date.now() - t0 };
 }

@@ -2,9 +2,10 @@
 // benchmarks that need 100k+ series over a dashboard's time range: OpenMetrics text plus
 // `promtool tsdb create-blocks-from openmetrics` would mean tens of gigabytes of text.
 //
-// Usage: tsdbgen <spec.json> <output dir>. The spec (written by bench/dashboard-load.ts) lists the
+// Usage: tsdbgen <spec.json> <output dir>. The spec (test/support/tsdbgen.ts writes it) lists the
 // series and their traffic model; the counters follow that model with a seeded PRNG, so every run
-// writes the same data. Prints {"series": N, "samples": N} on stdout.
+// writes the same data. Counters (optional) grow by a constant amount per step, so their rate is
+// exact. Prints {"series": N, "samples": N} on stdout.
 package main
 
 import (
@@ -29,8 +30,19 @@ type histogramCombo struct {
 }
 
 type gauge struct {
+	Name   string            `json:"name"` // optional: the spec's Gauge where empty
 	Labels map[string]string `json:"labels"`
 	Mean   float64           `json:"mean"`
+	// Fractional keeps the value unrounded (a recorded rate or ratio); else whole numbers (a count).
+	Fractional bool `json:"fractional"`
+}
+
+// A counter that grows by exactly PerStep at every step from StartMs (0 there): its rate is known
+// exactly (PerStep / step), for proofs that compare a query's answer with arithmetic.
+type counter struct {
+	Name    string            `json:"name"`
+	Labels  map[string]string `json:"labels"`
+	PerStep float64           `json:"perStep"`
 }
 
 type spec struct {
@@ -44,6 +56,7 @@ type spec struct {
 	Combos    []histogramCombo `json:"combos"`
 	Gauge     string           `json:"gauge"`
 	Gauges    []gauge          `json:"gauges"`
+	Counters  []counter        `json:"counters"`
 }
 
 // One combination's cumulative state and its series' labels (len(Bounds)+1 buckets, _sum, _count).
@@ -109,7 +122,16 @@ func run(specPath, outDir string) error {
 	}
 	gaugeSeries := make([]labels.Labels, len(s.Gauges))
 	for i, g := range s.Gauges {
-		gaugeSeries[i] = withName(g.Labels, s.Gauge)
+		name := s.Gauge
+		if g.Name != "" {
+			name = g.Name
+		}
+		gaugeSeries[i] = withName(g.Labels, name)
+	}
+
+	counterSeries := make([]labels.Labels, len(s.Counters))
+	for i, c := range s.Counters {
+		counterSeries[i] = withName(c.Labels, c.Name)
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -126,6 +148,7 @@ func run(specPath, outDir string) error {
 			st.refs = make([]storage.SeriesRef, len(st.series))
 		}
 		gaugeRefs := make([]storage.SeriesRef, len(gaugeSeries))
+		counterRefs := make([]storage.SeriesRef, len(counterSeries))
 		first := s.StartMs + (blockStart-s.StartMs+s.StepMs-1)/s.StepMs*s.StepMs
 		if blockStart <= s.StartMs {
 			first = s.StartMs
@@ -157,8 +180,18 @@ func run(specPath, outDir string) error {
 				samples += len(values)
 			}
 			for i, g := range s.Gauges {
-				v := math.Max(0, math.Round(g.Mean*(0.8+0.4*rng.Float64())))
+				v := math.Max(0, g.Mean*(0.8+0.4*rng.Float64()))
+				if !g.Fractional {
+					v = math.Round(v)
+				}
 				if gaugeRefs[i], err = app.Append(gaugeRefs[i], gaugeSeries[i], t, v); err != nil {
+					return err
+				}
+				samples++
+			}
+			for i, c := range s.Counters {
+				v := c.PerStep * float64((t-s.StartMs)/s.StepMs)
+				if counterRefs[i], err = app.Append(counterRefs[i], counterSeries[i], t, v); err != nil {
 					return err
 				}
 				samples++
@@ -174,7 +207,7 @@ func run(specPath, outDir string) error {
 			return err
 		}
 	}
-	series := len(gaugeSeries)
+	series := len(gaugeSeries) + len(counterSeries)
 	for _, st := range combos {
 		series += len(st.series)
 	}
