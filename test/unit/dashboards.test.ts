@@ -100,7 +100,7 @@ describe('service dashboards', () => {
 
   it.each(config.services.map((s) => [s.name, s] as const))('%s shows active WebSocket connections exactly when it has a gauge', (name, s) => {
     const panel = byTitle(`${name}.json`).get('Active WebSocket connections');
-    if (s.websocketGauge) expect(panel?.targets[0].expr).toBe(`sum by (service) (last_over_time(${s.websocketGauge}{service="${name}"}[${durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval)}s]))`);
+    if (s.websocketGauge) expect(panel?.targets[0].expr).toBe(`sum by (service) (last_over_time(${s.websocketGauge}{service="${name}"}[${durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval) + 10}s]))`);
     else expect(panel).toBeUndefined();
   });
   it('default config: chat-transport is the one with a WebSocket gauge', () => {
