@@ -48,9 +48,16 @@ export interface ThanosContainerProps {
   readonly resources: ResourceSizes;
 }
 
-/** The DNS SRV name of a headless Service's named TCP port, as Query's `--endpoint=dnssrv+` takes it. */
+/** The DNS SRV name of a headless Service's named TCP port, as Query takes it after `dnssrv+`. */
 export const srvName = (service: string, namespace: string, portName: string) =>
   `_${portName}._tcp.${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
+
+/**
+ * Query's StoreAPI endpoints as its `--endpoint.sd-config` (content, JSON being YAML): the
+ * endpoint configuration v0.42 reads, where the `--endpoint` flags are deprecated.
+ */
+export const endpointSdConfig = (addresses: readonly string[]) =>
+  `--endpoint.sd-config=${JSON.stringify({ endpoints: addresses.map((address) => ({ address })) })}`;
 
 /** The container of a Thanos component, and the volumes it mounts besides its data. */
 export function thanosContainer(props: ThanosContainerProps): { container: k8s.Container; volumes: k8s.Volume[] } {

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, NAMES, selectorLabels } from '../labels';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
 import { ResourceSizes } from '../security';
-import { REPLICA_LABEL, srvName, THANOS_PORT_NAMES, thanosContainer, thanosPodSpec, thanosServiceObjects } from './thanos-component';
+import { endpointSdConfig, REPLICA_LABEL, srvName, THANOS_PORT_NAMES, thanosContainer, thanosPodSpec, thanosServiceObjects } from './thanos-component';
 
 export interface ThanosQueryProps {
   readonly namespace: string;
@@ -44,10 +44,9 @@ export class ThanosQuery extends Construct {
       command: 'query',
       grpc: true,
       // dnssrv+: the whole name (`_grpc._tcp.<service>...`) is looked up as SRV, then each target's A
-      // record (v0.42.4 pkg/discovery/dns/resolver.go). v0.42.4 marks --endpoint deprecated in favour of
-      // --endpoint.sd-config and still honours it.
+      // record (v0.42.4 pkg/discovery/dns/resolver.go), again every refresh.
       args: [
-        ...props.storeServices.map((svc) => `--endpoint=dnssrv+${srvName(svc, props.namespace, THANOS_PORT_NAMES.grpc)}`),
+        endpointSdConfig(props.storeServices.map((svc) => `dnssrv+${srvName(svc, props.namespace, THANOS_PORT_NAMES.grpc)}`)),
         `--query.replica-label=${REPLICA_LABEL}`,
         ...(props.downsampled ? ['--query.auto-downsampling'] : []),
       ],

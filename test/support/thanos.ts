@@ -8,6 +8,7 @@ import { spawnSync } from 'child_process';
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { stringify } from 'yaml';
+import { endpointSdConfig } from '../../lib/thanos/thanos-component';
 import { binaryPath, describeWithBinaries } from './binaries';
 import { httpOk, ProcessContext, RunningProcess, RunningProgram, untilTrue } from './process';
 import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult } from './prometheus';
@@ -131,8 +132,7 @@ export class ThanosQuery extends RunningProgram {
 
   static async start(options: QueryOptions): Promise<ThanosQuery> {
     return new ThanosQuery(await startThanos('query', [
-      // --endpoint is marked deprecated in v0.42 (in favour of --endpoint.sd-config) but still served.
-      ...options.endpoints.map((e) => `--endpoint=${e}`),
+      endpointSdConfig(options.endpoints),
       ...(options.replicaLabels ?? []).map((l) => `--query.replica-label=${l}`),
     ]));
   }

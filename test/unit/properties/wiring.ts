@@ -95,7 +95,9 @@ export function wiringProperties(name: string, config: ChartConfig): void {
     });
 
     it('Query resolves each StoreAPI by the DNS SRV record of a headless Service\'s named gRPC port that reaches a gRPC container port', () => {
-      const endpoints = flag(queryArgs, 'endpoint');
+      const [sd] = flag(queryArgs, 'endpoint.sd-config');
+      const endpoints = (JSON.parse(sd) as { endpoints: { address: string }[] }).endpoints.map((e) => e.address);
+      expect(flag(queryArgs, 'endpoint')).toEqual([]); // deprecated in v0.42
       const srv = (svc: string) => `dnssrv+_grpc._tcp.${svc}.${ns}.svc.cluster.local`;
       // The operator's governing Service of the Prometheus pods, which it gives a grpc port (10901, targetPort grpc) when spec.thanos is set.
       expect(endpoints).toEqual([srv('prometheus-operated'), ...(store ? [srv('thanos-store')] : [])]);
