@@ -121,13 +121,18 @@ export async function writeData(workDir: string, services: string[], groups: Rul
   return { tsdb, endMs, dataNote };
 }
 
-/** A panel expression with every recorded series it reads replaced by its rule's expression, recursively. */
+/**
+ * A panel expression with every recorded series it reads instantly replaced by its rule's
+ * expression, recursively. One read over a range (the SLO rules' `avg_over_time(...[30d])`) stays
+ * recorded: PromQL takes a range only of a series, so its raw form would be a 30-day subquery.
+ */
 export function withoutRecordingRules(groups: RuleGroup[]): (expr: string) => string {
   const rules = groups.flatMap((g) => g.rules.filter(isRecording).map((r) => ({ group: g.name, record: String(r.record), expr: String(r.expr) })));
-  const ruleOf = new Map(rules.map((r) => [`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`, r.expr]));
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const ruleOf = rules.map((r) => ({ ref: new RegExp(`${escape(`${r.record}{service="${/^(.*)\.recording$/.exec(r.group)?.[1]}"}`)}(?!\\[)`, 'g'), expr: r.expr }));
   const expand = (expr: string): string => {
     let out = expr;
-    for (const [ref, e] of ruleOf) out = out.split(ref).join(`(${e})`);
+    for (const { ref, expr: e } of ruleOf) out = out.replace(ref, () => `(${e})`);
     return out === expr ? out : expand(out);
   };
   return expand;
