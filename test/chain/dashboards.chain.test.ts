@@ -23,9 +23,11 @@ import { CollectorReplica } from '../support/collector-replicas';
 import { ChatPod, describeWithChain, LiveTraffic, newestPointAt, PushChain, podName, templateHash } from '../support/push-chain';
 import { until } from '../support/process';
 import { QueryResult, sleep } from '../support/prometheus';
-import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport } from '../contract/panel-proof';
+import { ruleOffsetSeconds, TARGET_DISCOVERY_SECONDS } from '../support/push-timing';
+import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, PANEL_ASSERTIONS, provePanels, ProofReport, proveRecordingRules } from '../contract/panel-proof';
 import { dashboardsOf } from '../contract/stack';
-import { CONTRACT_NAMES, expectationFor, RequestClass, schedule, ServicePlan } from '../contract/traffic';
+import { CONTRACT_NAMES, schedule } from '../contract/traffic';
+import { CHAIN_CONNECTIONS, CHAIN_MIX, chainExpectation, startChainPod } from '../support/chain-traffic';
 
 /** Collector replicas: pods' connections are moved between them mid-run (moveReplicas below). */
 const COLLECTOR_REPLICAS = 3;
@@ -35,57 +37,13 @@ const CONFIG = configWith({
 });
 /** How far back the chart's instant reads of pushed series look (their points carry their own time). */
 const FRESH = pushFreshness(CONFIG);
-/** Stated: how long Prometheus may take to discover a new target and start scraping it (two 5 s throttles). */
-const DISCOVERY_MS = 10_000;
-/**
- * Stated: a push service's recording rules evaluate a scrape interval plus a target's discovery
- * behind the clock, so every moved pod's points are in before a rule reads them.
- */
-const RULE_OFFSET_MS = durationSeconds(CONFIG.scrapeInterval) * 1000 + DISCOVERY_MS;
+/** How long Prometheus may take to discover a new target and start scraping it (push-timing.ts). */
+const DISCOVERY_MS = TARGET_DISCOVERY_SECONDS * 1000;
+/** How far behind the clock the push services' recording rules evaluate (push-timing.ts). */
+const RULE_OFFSET_MS = ruleOffsetSeconds('push', durationSeconds(CONFIG.scrapeInterval)) * 1000;
 /** The objectives the SLO panels are judged against. */
 const SLOS = new Map(CONFIG.services.map((s) => [s.name, s.slo]));
 
-/**
- * Traffic per program, on its real routes (test/chat-service/routes.json). Every latency a panel
- * judges (each service's p95 and p99, each route's p95) is just above the lower edge of a wide
- * bucket (100..250 ms and up), so the few to tens of ms a busy machine adds to a request cannot move
- * it to the next bucket; no quantile sits near a bucket edge by rank (expectationFor refuses such a
- * plan). chat-messaging has no 5xx: its error rate must read 0, not "no data".
- */
-const MIX: Record<ChatServiceKind, { rps: number; pods: number; mix: RequestClass[] }> = {
-  auth: {
-    rps: 40, pods: 1, mix: [
-      { method: 'POST', route: '/sessions/login', status: 200, latencyMs: 30, weight: 28 },
-      { method: 'POST', route: '/sessions/login', status: 401, latencyMs: 12, weight: 11 },
-      { method: 'POST', route: '/sessions/login', status: 500, latencyMs: 270, weight: 5 },
-      { method: 'GET', route: '/users/{user_id}', status: 200, latencyMs: 12, weight: 43 },
-      { method: 'GET', route: '/users/{user_id}', status: 200, latencyMs: 110, weight: 10 },
-      { method: 'GET', route: '/users/{user_id}', status: 404, latencyMs: 12, weight: 5 },
-      { method: 'DELETE', route: '/sessions/{session_id}', status: 200, latencyMs: 1100, weight: 2 },
-      // A path no route matches: FastAPI answers 404 and the instrumentation records no route.
-      { method: 'GET', route: '/no-such-page', status: 404, latencyMs: 110, weight: 2, unrouted: true },
-    ],
-  },
-  transport: {
-    rps: 30, pods: 2, mix: [
-      { method: 'POST', route: '/transportation/messages/broadcast', status: 200, latencyMs: 15, weight: 50 },
-      { method: 'POST', route: '/transportation/messages/broadcast', status: 503, latencyMs: 110, weight: 12 },
-      { method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 170, weight: 30 },
-      { method: 'GET', route: '/transportation/connections', status: 422, latencyMs: 30, weight: 5 },
-      { method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 2700, weight: 3 },
-    ],
-  },
-  messaging: {
-    rps: 20, pods: 1, mix: [
-      { method: 'GET', route: '/messaging/chats/get-chats', status: 200, latencyMs: 12, weight: 55 },
-      { method: 'GET', route: '/messaging/chats/get-chats', status: 403, latencyMs: 110, weight: 15 },
-      { method: 'POST', route: '/messaging/chats/create-chat', status: 201, latencyMs: 270, weight: 22 },
-      { method: 'GET', route: '/messaging/messages/{chat_id}', status: 200, latencyMs: 600, weight: 8 },
-    ],
-  },
-};
-/** WebSocket connections each pod of a service with the gauge holds, in pod order. */
-const CONNECTIONS = [7, 5];
 /** Requests per second each stranger sends: enough that counting it anywhere would show. */
 const STRANGER_RPS = 5;
 /** After traffic starts: when the replacements begin. */
@@ -107,7 +65,7 @@ interface Running {
   readonly service: (typeof CONFIG.services)[number];
   readonly kind: ChatServiceKind;
   readonly hash: string;
-  /** Pods that should be counted at the proof, in CONNECTIONS order. */
+  /** Pods that should be counted at the proof, in CHAIN_CONNECTIONS order. */
   pods: ChatPod[];
   sockets: Map<ChatPod, ChatWebSocket[]>;
 }
@@ -148,24 +106,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     r.sockets.delete(pod);
   }
 
-  /**
-   * A new pod of the service, answering each request class of its mix once before it takes traffic:
-   * round-robin traffic gives a pod only some classes (those at its positions in the order), so
-   * without this a class's series would be born on the other pod while one is drained, inside a
-   * proof window, and rate() never counts a new series' first value.
-   */
-  const newPod = async (r: Running) => {
-    const pod = await chain.startPod({
-      namespace: r.service.namespace,
-      name: podName(r.service.name, r.hash),
-      labels: { ...r.service.selector, 'pod-template-hash': r.hash },
-      kind: r.kind,
-      stable: r.service.convention === 'stable',
-    });
-    const classes = new Map(MIX[r.kind].mix.map((c) => [`${c.method} ${c.route} ${c.status}`, c]));
-    for (const c of classes.values()) expect(await pod.service.request({ method: c.method, path: c.route }, { status: c.status, delayMs: 0 })).toBe(c.status);
-    return pod;
-  };
+  const newPod = (r: Running) => startChainPod(chain, r.service, r.kind, r.hash);
 
   beforeAll(async () => {
     const started = Date.now();
@@ -178,14 +119,14 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       const kind = chatServiceKindFor(service);
       const r: Running = { service, kind, hash: templateHash(), pods: [], sockets: new Map() };
       running.set(service.name, r);
-      for (let i = 0; i < MIX[kind].pods; i++) r.pods.push(await newPod(r));
+      for (let i = 0; i < CHAIN_MIX[kind].pods; i++) r.pods.push(await newPod(r));
     }));
     strangers.push(await chain.startPod({ namespace: CONFIG.services[0].namespace, name: podName(STRANGER, templateHash()), labels: unmatchedLabels(), kind: 'auth' }));
     strangers.push(await chain.startPod({
       namespace: ELSEWHERE, name: podName(CONFIG.services[0].name, templateHash()), labels: { ...CONFIG.services[0].selector }, kind: 'transport', serviceName: 'chat-elsewhere-transport',
     }));
     for (const r of running.values()) {
-      if (r.service.websocketGauge) for (const [i, pod] of r.pods.entries()) await openSockets(r, pod, CONNECTIONS[i] ?? 1);
+      if (r.service.websocketGauge) for (const [i, pod] of r.pods.entries()) await openSockets(r, pod, CHAIN_CONNECTIONS[i] ?? 1);
     }
     socketsOpenedAt = Date.now();
     note(`${chain.pods.length} pods started in ${((Date.now() - podsStarted) / 1000).toFixed(1)} s`);
@@ -198,7 +139,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     }, 60_000, 500);
 
     traffic = new LiveTraffic([
-      ...[...running.values()].map((r) => ({ name: r.service.name, rps: MIX[r.kind].rps, order: schedule(MIX[r.kind].mix), pods: r.pods })),
+      ...[...running.values()].map((r) => ({ name: r.service.name, rps: CHAIN_MIX[r.kind].rps, order: schedule(CHAIN_MIX[r.kind].mix), pods: r.pods })),
       { name: 'stranger-unmatched', rps: STRANGER_RPS, order: [{ method: 'POST', route: '/sessions/login', status: 200, latencyMs: 12 }], pods: [strangers[0]] },
       { name: 'stranger-elsewhere', rps: STRANGER_RPS, order: [{ method: 'GET', route: '/transportation/connections', status: 200, latencyMs: 12 }], pods: [strangers[1]] },
     ]);
@@ -320,12 +261,12 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     }
     if (transport) {
       note(`${transport} WebSocket panel after the kill: ${[...new Set(seenPanel)].join(' -> ')}`);
-      const planned = CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
+      const planned = CHAIN_CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
       // While the killed pod's last value lives in the collector the panel may count it beside its
       // replacement's (how long depends on when the replacement's sockets open), never more; once
       // its series are gone (the loop above ends then) the panel reads the live pods' alone.
       expect(seenPanel.length).toBeGreaterThan(0);
-      expect(Math.max(...seenPanel)).toBeLessThanOrEqual(planned + CONNECTIONS[withGauge!.pods.length - 1]);
+      expect(Math.max(...seenPanel)).toBeLessThanOrEqual(planned + CHAIN_CONNECTIONS[withGauge!.pods.length - 1]);
       expect(seenPanel[seenPanel.length - 1]).toBe(planned);
     }
 
@@ -355,7 +296,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
       expect(`${r.service.name}: ${[...new Set(duringMoves.map((x) => x.instances.get(r.service.name)))].join(',')}`).toBe(`${r.service.name}: ${r.pods.length}`);
     }
     if (transport) {
-      const planned = CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
+      const planned = CHAIN_CONNECTIONS.slice(0, withGauge!.pods.length).reduce((a, b) => a + b, 0);
       expect(Math.max(...duringMoves.map((x) => x.ws ?? 0))).toBeLessThanOrEqual(planned);
     }
     /**
@@ -498,17 +439,7 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
     await sleep(proofTime * 1000 + RULE_OFFSET_MS + 2_000 - Date.now());
   }
 
-  const expectations = () => new Map([...running.values()].map((r) => {
-    const plan: ServicePlan = {
-      service: r.service.name,
-      namespace: r.service.namespace,
-      rps: MIX[r.kind].rps,
-      websocket: !!r.service.websocketGauge,
-      pods: r.pods.map((p, i) => ({ name: p.name, websocketConnections: r.service.websocketGauge ? CONNECTIONS[i] : undefined })),
-      mix: MIX[r.kind].mix,
-    };
-    return [r.service.name, expectationFor(plan, r.service.convention)];
-  }));
+  const expectations = () => new Map([...running.values()].map((r) => [r.service.name, chainExpectation(r.service, r.kind, r.pods)]));
 
   it('every panel of every dashboard shows the injected values (both conventions)', async () => {
     await atProofTime();
@@ -539,67 +470,12 @@ describeWithChain('the proof on the real chain: chat-service pods -> collector (
 
   it('every recording rule of every PrometheusRule returns the injected values', async () => {
     await atProofTime();
-    /**
-     * The panel assertion (and so the tolerance) each recorded series is judged by, by its name, and
-     * the query that turns it into what that panel shows (the series itself when none): a window's
-     * burn rate b is judged as the budget left, 1 - b, since every window holds the same mix.
-     */
-    const ASSERTION_OF: [RegExp, string, string, ((selector: string) => string)?][] = [
-      [/^service:http_requests:rate/, 'Requests per second', 'reqps'],
-      [/^service:http_request_errors:ratio_rate/, 'Error rate (5xx)', 'percentunit'],
-      [/^service:http_request_client_errors:ratio_rate/, 'Client errors (4xx)', 'percentunit'],
-      [/^service:http_request_duration_seconds:p95_rate/, 'p95 latency', 's'],
-      [/^service:http_request_duration_seconds:p99_rate/, 'p99 latency', 's'],
-      [/^service_route:http_requests:rate/, 'Requests per second by route', 'reqps'],
-      [/^service_status:http_requests:rate/, 'Requests per second by status', 'reqps'],
-      [/^service_route:http_request_duration_seconds:p95_rate/, 'p95 latency by route', 's'],
-      [/^service:http_server_pods:count$/, 'Instances', 'short'],
-      [/^service:http_requests_slow:ratio_rate/, 'Latency SLI (30d)', 'percentunit', (x) => `1 - ${x}`],
-      [/^service:slo_availability_budget_burn:rate/, 'Error budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
-      [/^service:slo_latency_budget_burn:rate/, 'Latency budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
-      [/^service:slo_availability_budget_remaining:/, 'Error budget remaining (30d)', 'percentunit'],
-      [/^service:slo_latency_budget_remaining:/, 'Latency budget remaining (30d)', 'percentunit'],
-    ];
-    /**
-     * Series no panel shows, proven through the recorded series that read them: the bucket rates
-     * (through the quantiles), the bad-event rates and the request rates averaged over the SLO
-     * windows (through the burn rates; such an average also holds the first minutes of a run, when
-     * rates read low, so it is no requests-per-second reading).
-     */
-    const w = CONFIG.recordingWindow;
-    const PROVEN_THROUGH_READERS = new RegExp(`^service_route_le:|^service:http_request_errors:rate|^service:http_requests_slow:rate|^service:http_requests:rate(?!${w}$)`);
-    const rules = chain.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { record?: string; expr: string }[] }) => g.rules));
-    const records = [...new Set(rules.map((r) => r.record).filter(Boolean))] as string[];
-    expect(records.length).toBeGreaterThan(0);
-    const rows: string[] = [];
-    let proven = 0;
-    for (const record of records) {
-      const match = ASSERTION_OF.find(([re]) => re.test(record));
-      if (PROVEN_THROUGH_READERS.test(record)) {
-        const readers = rules.filter((r) => r.record && r.expr.includes(`${record}{`) && ASSERTION_OF.some(([re]) => re.test(r.record!)));
-        if (readers.length === 0) rows.push(`FAIL ${record}: no proven recording rule reads it`);
-        continue;
-      }
-      if (!match) {
-        rows.push(`FAIL ${record}: no assertion for this recording rule`);
-        continue;
-      }
-      const [, title, unit, probe] = match;
-      // One dashboard per service whose one panel is the recorded series: judged as that panel is,
-      // with the labels of the service's own convention (by-route series carry its route label).
-      for (const convention of ['legacy', 'stable'] as const) {
-        const probes = CONFIG.services.filter((s) => s.convention === convention).map((s) => ({
-          file: `${s.name}.json`,
-          json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: (probe ?? ((x: string) => x))(`${record}{service="${s.name}"}`), refId: 'A' }] }] },
-        }));
-        if (probes.length === 0) continue;
-        const r = await provePanels({ prometheus: chain.prometheus, dashboards: probes, expectations: expectations(), slos: SLOS, time: proofTime });
-        proven += r.rows.length;
-        rows.push(...r.failures.map((f) => `FAIL ${record} | ${f.dashboard} | expected ${f.expected} | observed ${f.observed}`));
-      }
-    }
-    note(`recording rules: ${records.length} recorded series x ${CONFIG.services.length} services, ${proven} values proven`);
-    expect(rows.join('\n')).toBe('');
+    const r = await proveRecordingRules({
+      prometheus: chain.prometheus, rules: chain.rules, services: CONFIG.services, recordingWindow: CONFIG.recordingWindow,
+      expectations: expectations(), slos: SLOS, time: proofTime,
+    });
+    note(`recording rules: ${r.records} recorded series x ${CONFIG.services.length} services, ${r.proven} values proven`);
+    expect(r.failures.join('\n')).toBe('');
   }, 120_000);
 
   it('service, namespace, pod, job and instance are the ones the dashboards expect, for exactly the pods that run', async () => {

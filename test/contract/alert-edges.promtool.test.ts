@@ -15,6 +15,7 @@ import { stringify } from 'yaml';
 import { durationSeconds } from '../../lib/config';
 import { defaultConfig, readDist } from '../support/manifests';
 import { describeWithPrometheus, promtool } from '../support/prometheus';
+import { ruleOffsetSeconds } from '../support/push-timing';
 
 const config = defaultConfig(); // what `npm run synth` built dist/ from
 const STEP = durationSeconds(config.scrapeInterval); // seconds between samples and between evaluations
@@ -140,11 +141,8 @@ const TARGET_UP = 'job="chat-presence",namespace="presence",instance="10.244.0.2
 interface Check { name: string; series: InputSeries[]; at: string; firing: boolean; labels: Record<string, string>[] }
 interface Edges { file: string; alert: AlertName; checks: Check[] }
 
-/**
- * Stated: a push service's recording rules evaluate a scrape interval plus 10 s (a new replica's
- * discovery) behind the clock, so a condition on its recorded series is seen that much later.
- */
-const OFFSET_S = (service: string) => (config.services.find((s) => s.name === service)!.exportMode === 'push' ? STEP + 10 : 0);
+/** A condition on a push service's recorded series is seen its rules' offset later (push-timing.ts). */
+const OFFSET_S = (service: string) => ruleOffsetSeconds(config.services.find((s) => s.name === service)!.exportMode, STEP);
 
 /**
  * A rate needs two samples, so a condition on a rate is first true one step after its series

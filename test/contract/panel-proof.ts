@@ -312,3 +312,94 @@ export async function provePanels(input: ProofInput): Promise<ProofReport> {
 export function formatRows(rows: readonly CheckRow[]): string {
   return rows.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.dashboard} | ${r.panel} | ${r.series} | expected ${r.expected} | observed ${r.observed}`).join('\n');
 }
+
+/** A rule of a PrometheusRule's groups: a recording rule has `record`. */
+export interface RuleOfGroup {
+  readonly record?: string;
+  readonly expr: string;
+}
+
+export interface RuleProofInput extends Omit<ProofInput, 'dashboards' | 'assertions'> {
+  /** Every rule of every PrometheusRule under test. */
+  readonly rules: readonly RuleOfGroup[];
+  /** The configured services, each with the convention its series follow. */
+  readonly services: readonly { readonly name: string; readonly convention: 'legacy' | 'stable' }[];
+  /** The config's recordingWindow: the request rate recorded over it is the one a panel shows. */
+  readonly recordingWindow: string;
+}
+
+export interface RuleProofReport {
+  /** Recorded series names. */
+  readonly records: number;
+  /** Values proven. */
+  readonly proven: number;
+  /** One line a failure. */
+  readonly failures: string[];
+}
+
+/**
+ * Every recording rule's series for every service, judged as the panel that shows it is (through
+ * provePanels, one probe dashboard per service whose one panel is the recorded series).
+ */
+export async function proveRecordingRules(input: RuleProofInput): Promise<RuleProofReport> {
+  /**
+   * The panel assertion (and so the tolerance) each recorded series is judged by, by its name, and
+   * the query that turns it into what that panel shows (the series itself when none): a window's
+   * burn rate b is judged as the budget left, 1 - b, since every window holds the same mix.
+   */
+  const ASSERTION_OF: [RegExp, string, string, ((selector: string) => string)?][] = [
+    [/^service:http_requests:rate/, 'Requests per second', 'reqps'],
+    [/^service:http_request_errors:ratio_rate/, 'Error rate (5xx)', 'percentunit'],
+    [/^service:http_request_client_errors:ratio_rate/, 'Client errors (4xx)', 'percentunit'],
+    [/^service:http_request_duration_seconds:p95_rate/, 'p95 latency', 's'],
+    [/^service:http_request_duration_seconds:p99_rate/, 'p99 latency', 's'],
+    [/^service_route:http_requests:rate/, 'Requests per second by route', 'reqps'],
+    [/^service_status:http_requests:rate/, 'Requests per second by status', 'reqps'],
+    [/^service_route:http_request_duration_seconds:p95_rate/, 'p95 latency by route', 's'],
+    [/^service:http_server_pods:count$/, 'Instances', 'short'],
+    [/^service:http_requests_slow:ratio_rate/, 'Latency SLI (30d)', 'percentunit', (x) => `1 - ${x}`],
+    [/^service:slo_availability_budget_burn:rate/, 'Error budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
+    [/^service:slo_latency_budget_burn:rate/, 'Latency budget remaining (30d)', 'percentunit', (x) => `1 - ${x}`],
+    [/^service:slo_availability_budget_remaining:/, 'Error budget remaining (30d)', 'percentunit'],
+    [/^service:slo_latency_budget_remaining:/, 'Latency budget remaining (30d)', 'percentunit'],
+  ];
+  /**
+   * Series no panel shows, proven through the recorded series that read them: the bucket rates
+   * (through the quantiles), the bad-event rates and the request rates averaged over the SLO
+   * windows (through the burn rates; such an average also holds the first minutes of a run, when
+   * rates read low, so it is no requests-per-second reading).
+   */
+  const w = input.recordingWindow;
+  const PROVEN_THROUGH_READERS = new RegExp(`^service_route_le:|^service:http_request_errors:rate|^service:http_requests_slow:rate|^service:http_requests:rate(?!${w}$)`);
+  const rules = input.rules;
+  const records = [...new Set(rules.map((r) => r.record).filter(Boolean))] as string[];
+  const failures: string[] = [];
+  if (records.length === 0) failures.push('FAIL no recording rule');
+  let proven = 0;
+  for (const record of records) {
+    const match = ASSERTION_OF.find(([re]) => re.test(record));
+    if (PROVEN_THROUGH_READERS.test(record)) {
+      const readers = rules.filter((r) => r.record && r.expr.includes(`${record}{`) && ASSERTION_OF.some(([re]) => re.test(r.record!)));
+      if (readers.length === 0) failures.push(`FAIL ${record}: no proven recording rule reads it`);
+      continue;
+    }
+    if (!match) {
+      failures.push(`FAIL ${record}: no assertion for this recording rule`);
+      continue;
+    }
+    const [, title, unit, probe] = match;
+    // One dashboard per service whose one panel is the recorded series: judged as that panel is,
+    // with the labels of the service's own convention (by-route series carry its route label).
+    for (const convention of ['legacy', 'stable'] as const) {
+      const probes = input.services.filter((s) => s.convention === convention).map((s) => ({
+        file: `${s.name}.json`,
+        json: { panels: [{ type: 'stat', title, fieldConfig: { defaults: { unit } }, targets: [{ expr: (probe ?? ((x: string) => x))(`${record}{service="${s.name}"}`), refId: 'A' }] }] },
+      }));
+      if (probes.length === 0) continue;
+      const r = await provePanels({ prometheus: input.prometheus, dashboards: probes, expectations: input.expectations, slos: input.slos, time: input.time });
+      proven += r.rows.length;
+      failures.push(...r.failures.map((f) => `FAIL ${record} | ${f.dashboard} | expected ${f.expected} | observed ${f.observed}`));
+    }
+  }
+  return { records: records.length, proven, failures };
+}

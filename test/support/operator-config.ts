@@ -107,15 +107,19 @@ export function podPathsLeft(config: unknown): string[] {
 }
 
 /**
- * The environment the generated StatefulSet gives its config-reloader, as the pod of replica 0 sees
- * it (SHARD, POD_NAME): what expandReloaderEnv puts into the generated config's `$(VAR)`s, as the
- * reloader does (--config-envsubst-file) before Prometheus reads it.
+ * The environment the generated StatefulSet gives its config-reloader, as the pod of replica
+ * `replica` (0 first) sees it (SHARD, POD_NAME): what expandReloaderEnv puts into the generated
+ * config's `$(VAR)`s, as the reloader does (--config-envsubst-file) before Prometheus reads it. The
+ * operator's replica label (`prometheus_replica: $(POD_NAME)`, v0.93.1 pkg/prometheus/promcfg.go)
+ * is how the replicas' series differ.
  */
-export function reloaderEnv(statefulSet: K8sObject): Record<string, string> {
+export function reloaderEnv(statefulSet: K8sObject, replica = 0): Record<string, string> {
   const containers: { args?: string[]; env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] = statefulSet.spec.template.spec.containers;
   const reloader = containers.find((c) => (c.args ?? []).some((a) => a.startsWith('--config-envsubst-file=')));
   if (!reloader) throw new Error(`StatefulSet ${statefulSet.metadata.name} has no config-reloader container (--config-envsubst-file)`);
-  const pod: Record<string, string | undefined> = { 'metadata.name': `${statefulSet.metadata.name}-0`, 'metadata.namespace': statefulSet.metadata.namespace };
+  const replicas: number = statefulSet.spec.replicas ?? 1;
+  if (!Number.isInteger(replica) || replica < 0 || replica >= replicas) throw new Error(`StatefulSet ${statefulSet.metadata.name} has ${replicas} replicas, no pod ${replica}`);
+  const pod: Record<string, string | undefined> = { 'metadata.name': `${statefulSet.metadata.name}-${replica}`, 'metadata.namespace': statefulSet.metadata.namespace };
   return Object.fromEntries((reloader.env ?? []).map((e) => {
     const v = e.value ?? (e.valueFrom?.fieldRef ? pod[e.valueFrom.fieldRef.fieldPath] : undefined);
     if (v === undefined) throw new Error(`config-reloader env ${e.name}: no value this test can give`);
@@ -135,9 +139,10 @@ export interface OperatorPrometheusConfig {
 /**
  * What the operator reconciled for `prometheusCr` on `cp`, made runnable in `workdir`: its config
  * Secret, its rule ConfigMaps (one folder each, as the pod mounts them), a token of its
- * ServiceAccount and its StatefulSet's reloader environment. Throws where a pod path is left.
+ * ServiceAccount and its StatefulSet's reloader environment, as pod `replica` of the StatefulSet
+ * sees them. Throws where a pod path is left.
  */
-export function operatorPrometheusConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string): OperatorPrometheusConfig {
+export function operatorPrometheusConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string, replica = 0): OperatorPrometheusConfig {
   const admin = cp.admin;
   const ns = prometheusCr.metadata.namespace!;
   const name = `prometheus-${prometheusCr.metadata.name}`;
@@ -147,19 +152,56 @@ export function operatorPrometheusConfig(cp: ControlPlane, prometheusCr: K8sObje
     mkdirSync(join(rulesDir, cm.metadata.name), { recursive: true });
     for (const [file, content] of Object.entries(cm.data as Record<string, string>)) writeFileSync(join(rulesDir, cm.metadata.name, file), content);
   }
-  const tokenFile = join(workdir, 'prometheus.token');
+  // Each replica's own files beside the shared rule folders (replica 0's keep their names).
+  const own = (file: string) => join(workdir, replica === 0 ? file : file.replace('.', `-${replica}.`));
+  const tokenFile = own('prometheus.token');
   writeFileSync(tokenFile, admin.ok(['create', 'token', prometheusCr.spec.serviceAccountName, '-n', ns, '--duration=2h']).stdout.trim(), { mode: 0o600 });
-  const env = reloaderEnv(admin.json<K8sObject>(['get', 'statefulset', name, '-n', ns]));
+  const env = reloaderEnv(admin.json<K8sObject>(['get', 'statefulset', name, '-n', ns]), replica);
   const adapted = adaptOperatorConfig(expandReloaderEnv(generated, env) as Obj, { apiServer: cp.apiServer.url, caFile: cp.apiServer.caFile, tokenFile, rulesDir });
   const left = podPathsLeft(adapted);
   if (left.length) throw new Error(`the adapted Prometheus config still names pod paths: ${left.join(', ')}`);
-  const configFile = join(workdir, 'prometheus.yml');
+  const configFile = own('prometheus.yml');
   writeFileSync(configFile, stringify(adapted));
   return { generated, adapted, configFile };
 }
 
-/** operatorPrometheusConfig(), then a Prometheus running it. */
-export async function startPrometheusOnOperatorConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string): Promise<OperatorPrometheusConfig & { prometheus: PrometheusServer }> {
-  const config = operatorPrometheusConfig(cp, prometheusCr, workdir);
+/**
+ * Container `name` of a StatefulSet the operator generated, made runnable outside the pod: its args,
+ * with every path under a Secret or ConfigMap volume it mounts pointed at a copy of that object's
+ * files in `workdir` (read from the API server, as the kubelet mounts them). Other paths (its data
+ * volume, the addresses) are the caller's to replace.
+ */
+export function operatorContainerArgs(cp: ControlPlane, statefulSet: K8sObject, name: string, workdir: string): string[] {
+  const pod = statefulSet.spec.template.spec;
+  const container = (pod.containers as Obj[]).find((c) => c.name === name);
+  if (!container?.args?.length) throw new Error(`StatefulSet ${statefulSet.metadata.name} has no container ${name} with args`);
+  const ns = statefulSet.metadata.namespace!;
+  const mounted: [string, string][] = [];
+  for (const mount of (container.volumeMounts ?? []) as { name: string; mountPath: string }[]) {
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === mount.name);
+    const source = volume?.secret ? { kind: 'secret', name: volume.secret.secretName, items: volume.secret.items }
+      : volume?.configMap ? { kind: 'configmap', name: volume.configMap.name, items: volume.configMap.items } : undefined;
+    if (!source) continue;
+    const object = cp.admin.json<K8sObject>(['get', source.kind, source.name, '-n', ns]);
+    const files: Record<string, string> = source.kind === 'secret'
+      ? Object.fromEntries(Object.entries((object.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
+      : object.data ?? {};
+    const dir = join(workdir, `${name}-${mount.name}`);
+    mkdirSync(dir, { recursive: true });
+    const items: { key: string; path: string }[] = source.items ?? Object.keys(files).map((key) => ({ key, path: key }));
+    for (const item of items) writeFileSync(join(dir, item.path), files[item.key] ?? '', { mode: 0o600 });
+    mounted.push([mount.mountPath.replace(/\/$/, ''), dir]);
+  }
+  // The deepest mount first, as a path resolves inside the pod.
+  mounted.sort(([a], [b]) => b.length - a.length);
+  return (container.args as string[]).map((arg) => {
+    const hit = mounted.find(([path]) => arg.includes(`=${path}/`));
+    return hit ? arg.replace(`=${hit[0]}/`, `=${hit[1]}/`) : arg;
+  });
+}
+
+/** operatorPrometheusConfig(), then a Prometheus running it (as pod `replica` of the StatefulSet). */
+export async function startPrometheusOnOperatorConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string, replica = 0): Promise<OperatorPrometheusConfig & { prometheus: PrometheusServer }> {
+  const config = operatorPrometheusConfig(cp, prometheusCr, workdir, replica);
   return { ...config, prometheus: await PrometheusServer.start({ config: stringify(config.adapted) }) };
 }

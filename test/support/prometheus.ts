@@ -65,6 +65,15 @@ export interface RuleGroupStatus {
   readonly rules: readonly { readonly name: string; readonly query: string; readonly evaluationTime: number }[];
 }
 
+/** A scrape target as /api/v1/targets reports it; `lastScrape` is an RFC 3339 time. */
+export interface ActiveTarget {
+  readonly scrapeUrl: string;
+  readonly health: string;
+  readonly lastError: string;
+  readonly lastScrape: string;
+  readonly labels: Record<string, string>;
+}
+
 export class PrometheusServer extends RunningProgram {
   /** promtool(), for callers that hold the class only. */
   static readonly promtool = promtool;
@@ -112,6 +121,13 @@ export class PrometheusServer extends RunningProgram {
     const json = (await (await fetch(`${this.url}/api/v1/rules`)).json()) as { status: string; data: { groups: RuleGroupStatus[] }; error?: string };
     if (json.status !== 'success') throw new Error(`rules: ${json.error}`);
     return json.data.groups;
+  }
+
+  /** Every active scrape target (a GET-only endpoint). */
+  async activeTargets(): Promise<ActiveTarget[]> {
+    const json = (await (await fetch(`${this.url}/api/v1/targets?state=active`)).json()) as { status: string; data: { activeTargets: ActiveTarget[] }; error?: string };
+    if (json.status !== 'success') throw new Error(`targets: ${json.error}`);
+    return json.data.activeTargets;
   }
 
   /** Instant query; returns the vector's samples. */

@@ -45,12 +45,12 @@ import { createTestHosts, TestHosts, testHostsUnavailable } from './test-hosts';
 export const CHAIN_BINARIES = [...CONTROL_PLANE_BINARIES, 'prometheus-operator', ...PROMETHEUS_BINARIES, ...COLLECTOR_BINARIES] as const;
 
 /**
- * `describe` for the chain: skips with one line naming what is missing (binaries, the chat
- * service's virtualenv, Go for the operator's CRDs, network namespaces); under
+ * `describe` for the chain: skips with one line naming what is missing (binaries, `moreBinaries`
+ * such as Thanos's, the chat service's virtualenv, Go for the operator's CRDs, network namespaces); under
  * CHAT_MONITORING_REQUIRE_BINARIES=1 a missing piece fails instead.
  */
-export function describeWithChain(name: string, body: () => void): void {
-  const reasons = [binariesUnavailable(CHAIN_BINARIES), chatServiceUnavailable()].filter((r): r is string => !!r);
+export function describeWithChain(name: string, body: () => void, moreBinaries: readonly string[] = []): void {
+  const reasons = [binariesUnavailable([...CHAIN_BINARIES, ...moreBinaries]), chatServiceUnavailable()].filter((r): r is string => !!r);
   if (!goAvailable()) reasons.push('Go is not installed; it reads the operator CRDs at the pinned version (install Go >= 1.26 from https://go.dev/dl/)');
   const netns = testHostsUnavailable();
   if (netns) reasons.push(netns);
@@ -211,6 +211,12 @@ export interface ChainOptions {
    * @default true
    */
   readonly prometheus?: boolean;
+  /**
+   * How many Prometheus processes run the generated configuration, each as that pod of the
+   * operator's StatefulSet (its own `prometheus_replica`); at most the StatefulSet's replicas.
+   * @default 1
+   */
+  readonly prometheusReplicas?: number;
 }
 
 /** The whole chain; `start` brings it up in order and undoes everything on failure. */
@@ -223,7 +229,10 @@ export class PushChain {
   /** The OTLP Service as kube-proxy makes it: each pod's connections to one replica. */
   otlp!: ServiceProxy;
   operator!: Operator;
+  /** The first Prometheus replica (pod 0 of the StatefulSet). */
   prometheus!: PrometheusServer;
+  /** Every Prometheus replica started, in pod order (ChainOptions.prometheusReplicas). */
+  readonly prometheusServers: PrometheusServer[] = [];
   /** The Prometheus config as the operator generated it (before adaptOperatorConfig). */
   generatedConfig!: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** The collector config as the chart's ConfigMap holds it. */
@@ -245,6 +254,11 @@ export class PushChain {
     const found = this.of(kind).filter((o) => name === undefined || o.metadata.name === name);
     if (found.length !== 1) throw new Error(`the chart holds ${found.length} ${kind}${name ? ` named ${name}` : ''} objects, expected 1`);
     return found[0];
+  }
+
+  /** Every rule of every PrometheusRule in the chart. */
+  get rules(): { record?: string; alert?: string; expr: string; labels?: Record<string, string> }[] {
+    return this.of('PrometheusRule').flatMap((o) => o.spec.groups.flatMap((g: { rules: { record?: string; alert?: string; expr: string }[] }) => g.rules));
   }
 
   /** The collector's Deployment: the one mounting its ConfigMap. */
@@ -388,10 +402,15 @@ export class PushChain {
       const files = maps.flatMap((m) => Object.keys(m.data ?? {}));
       return ruleNames.every((p) => files.some((f) => f.startsWith(p))) ? true : undefined;
     }, 120_000, 500));
-    const started = await this.timed('prometheus', () => startPrometheusOnOperatorConfig(this.cp, prometheusCr, this.workdir));
-    this.generatedConfig = started.generated;
-    this.prometheus = started.prometheus;
-    this.cleanups.push(() => this.prometheus.stop());
+    await this.timed('prometheus', async () => {
+      for (let replica = 0; replica < (options.prometheusReplicas ?? 1); replica++) {
+        const started = await startPrometheusOnOperatorConfig(this.cp, prometheusCr, this.workdir, replica);
+        this.generatedConfig = started.generated;
+        this.prometheusServers.push(started.prometheus);
+        this.cleanups.push(() => started.prometheus.stop());
+      }
+    });
+    this.prometheus = this.prometheusServers[0];
   }
 
   /** The first live collector replica (with one replica, the collector). */

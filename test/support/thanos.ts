@@ -93,6 +93,12 @@ export interface SidecarOptions {
   readonly tsdbPath: string;
   /** Uploads that TSDB's blocks into the FILESYSTEM bucket in this directory (its shipper). */
   readonly bucketDir?: string;
+  /**
+   * Its other flags: the `thanos-sidecar` container args of the StatefulSet the operator generated
+   * (test/support/operator-config.ts operatorContainerArgs), their Prometheus URL, TSDB path,
+   * addresses and log level replaced by this machine's.
+   */
+  readonly statefulSetArgs?: readonly string[];
 }
 
 export class ThanosSidecar extends RunningProgram {
@@ -102,21 +108,49 @@ export class ThanosSidecar extends RunningProgram {
 
   /** Ready once it has read its Prometheus's external labels. */
   static async start(options: SidecarOptions): Promise<ThanosSidecar> {
-    return new ThanosSidecar(await startThanos('sidecar', [`--prometheus.url=${options.prometheusUrl}`, `--tsdb.path=${options.tsdbPath}`],
-      { bucketDir: options.bucketDir }));
+    const here = { '--prometheus.url': options.prometheusUrl, '--tsdb.path': options.tsdbPath };
+    const args = options.statefulSetArgs
+      ? argsForHere(options.statefulSetArgs, 'sidecar', here)
+      : Object.entries(here).map(([k, v]) => `${k}=${v}`);
+    return new ThanosSidecar(await startThanos('sidecar', args, { bucketDir: options.bucketDir }));
   }
 
   /** Its Store API, for Query's --endpoint. */
   get grpcAddress(): string {
     return grpcAddress(this.process);
   }
+
+  /** The sum of its own metric `name`'s samples on /metrics; throws where it exposes no such metric. */
+  async metric(name: string): Promise<number> {
+    const res = await fetch(`${httpUrl(this.process)}/metrics`);
+    const samples = (await res.text()).split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    if (!samples.length) throw new Error(`the sidecar exposes no ${name}`);
+    return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  }
 }
 
+/**
+ * The chart's Query args for running here (argsForHere): each StoreAPI address of its
+ * --endpoint.sd-config (a `dnssrv+` name of a headless Service's gRPC port) replaced by the
+ * addresses `resolve` gives for it, as the cluster's DNS gives the pods behind the Service.
+ */
+export function queryArgsForHere(chartArgs: readonly string[], resolve: (address: string) => readonly string[]): string[] {
+  const sd = chartArgs.filter((a) => flagName(a) === SD_CONFIG_FLAG);
+  if (sd.length !== 1) throw new Error(`the chart's Query args hold ${sd.length} ${SD_CONFIG_FLAG} flags, expected 1`);
+  const chartEndpoints = (JSON.parse(sd[0].slice(SD_CONFIG_FLAG.length + 1)) as { endpoints: { address: string }[] }).endpoints;
+  const local = endpointSdConfig(chartEndpoints.flatMap((e) => resolve(e.address)));
+  return argsForHere(chartArgs, 'query', { [SD_CONFIG_FLAG]: local.slice(SD_CONFIG_FLAG.length + 1) });
+}
+
+const SD_CONFIG_FLAG = '--endpoint.sd-config';
+
 export interface QueryOptions {
-  /** Store API addresses (sidecars' gRPC). */
-  readonly endpoints: readonly string[];
+  /** Store API addresses (sidecars' gRPC), as its --endpoint.sd-config; none where `args` hold one. */
+  readonly endpoints?: readonly string[];
   /** Labels that only tell replicas apart; deduplicated away unless a query says dedup=false. */
   readonly replicaLabels?: readonly string[];
+  /** Its other flags: the chart's container args through queryArgsForHere(). */
+  readonly args?: readonly string[];
 }
 
 /** A query answer of Thanos Query's Prometheus-compatible API, with the warnings it adds. */
@@ -132,8 +166,9 @@ export class ThanosQuery extends RunningProgram {
 
   static async start(options: QueryOptions): Promise<ThanosQuery> {
     return new ThanosQuery(await startThanos('query', [
-      endpointSdConfig(options.endpoints),
+      ...(options.endpoints ? [endpointSdConfig(options.endpoints)] : []),
       ...(options.replicaLabels ?? []).map((l) => `--query.replica-label=${l}`),
+      ...(options.args ?? []),
     ]));
   }
 
@@ -144,6 +179,21 @@ export class ThanosQuery extends RunningProgram {
   /** Instant query through /api/v1/query; `params` such as dedup=false or time go along. */
   query(expr: string, params: QueryParams = {}): Promise<ThanosQueryResult> {
     return this.api('query', { query: expr, ...params });
+  }
+
+  /**
+   * Its instant queries in the shape test/contract/panel-proof.ts reads, a PrometheusServer's
+   * query(expr, time): deduplicated unless `params` say dedup=false; the warnings of each answer
+   * (a partial response) go to `warnings`.
+   */
+  asPrometheus(warnings: string[] = [], params: QueryParams = {}): Pick<PrometheusServer, 'query'> {
+    return {
+      query: async (expr: string, time?: number) => {
+        const r = await this.query(expr, time === undefined ? params : { ...params, time });
+        warnings.push(...r.warnings);
+        return r.result;
+      },
+    };
   }
 
   /** Range query through /api/v1/query_range (times in seconds); `params` such as max_source_resolution go along. */
@@ -240,20 +290,20 @@ export interface ShipOptions {
   readonly bucketDir: string;
   /** The Prometheus replica's external labels, which the sidecar puts on every block it uploads. */
   readonly externalLabels: Readonly<Record<string, string>>;
-  /** Called with that Prometheus once every block is in the bucket, before it stops. */
-  readonly whileServed?: (prometheus: PrometheusServer) => Promise<void>;
+  /** Called with that Prometheus and its sidecar once every block is in the bucket, before they stop. */
+  readonly whileServed?: (prometheus: PrometheusServer, sidecar: ThanosSidecar) => Promise<void>;
   /** @default 180000 */
   readonly timeoutMs?: number;
 }
 
 /**
- * Ships a TSDB's blocks to a bucket the way production does: a Prometheus replica over them, as the
- * operator runs it beside a sidecar (2 h blocks, no local compaction; a retention that keeps
- * weeks-old data), and a sidecar uploading every block. Both stop once the bucket holds them all.
+ * A TSDB served the way production serves it beside a sidecar: a Prometheus replica over it, as the
+ * operator runs one with a sidecar (2 h blocks, no local compaction; a retention that keeps
+ * weeks-old data), and a sidecar uploading its blocks to the bucket; `body` runs while both do,
+ * and both stop after it.
  */
-export async function shipBlocks(o: ShipOptions): Promise<{ blocks: number; ms: number }> {
-  const t0 = Date.now();
-  const blocks = readdirSync(o.tsdb).filter(isBlockDir).length;
+export async function withSidecar<T>(o: Pick<ShipOptions, 'tsdb' | 'bucketDir' | 'externalLabels'>,
+  body: (prometheus: PrometheusServer, sidecar: ThanosSidecar) => Promise<T>): Promise<T> {
   const prometheus = await PrometheusServer.start({
     config: stringify({ global: { external_labels: o.externalLabels } }),
     storagePath: o.tsdb,
@@ -262,13 +312,22 @@ export async function shipBlocks(o: ShipOptions): Promise<{ blocks: number; ms: 
   try {
     const sidecar = await ThanosSidecar.start({ prometheusUrl: prometheus.url, tsdbPath: o.tsdb, bucketDir: o.bucketDir });
     try {
-      await untilTrue(`the sidecar uploaded all ${blocks} blocks`, () => bucketBlocks(o.bucketDir).length === blocks, o.timeoutMs ?? 180000, 500);
-      await o.whileServed?.(prometheus);
+      return await body(prometheus, sidecar);
     } finally {
       await sidecar.stop();
     }
   } finally {
     await prometheus.stop();
   }
+}
+
+/** Ships a TSDB's blocks to a bucket (withSidecar); both stop once the bucket holds them all. */
+export async function shipBlocks(o: ShipOptions): Promise<{ blocks: number; ms: number }> {
+  const t0 = Date.now();
+  const blocks = readdirSync(o.tsdb).filter(isBlockDir).length;
+  await withSidecar(o, async (prometheus, sidecar) => {
+    await untilTrue(`the sidecar uploaded all ${blocks} blocks`, () => bucketBlocks(o.bucketDir).length === blocks, o.timeoutMs ?? 180000, 500);
+    await o.whileServed?.(prometheus, sidecar);
+  });
   return { blocks, ms: Date.now() - t0 };
 }
