@@ -31,6 +31,9 @@ export const ALERT_NAMES = {
   collectorRefusingPoints: 'OtelCollectorRefusingPoints',
   collectorExportFailing: 'OtelCollectorExportFailing',
   collectorDroppingUnattributed: 'OtelCollectorDroppingUnattributedPoints',
+  // Thanos, with long-term storage (lib/thanos).
+  thanosUploadsFailing: 'ThanosSidecarUploadsFailing',
+  thanosCompactorHalted: 'ThanosCompactorHalted',
 } as const;
 
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];

@@ -8,6 +8,8 @@
 import { UNATTRIBUTED_FILTER } from '../collector/collector-config';
 import { ChartConfig } from '../config';
 import { NAMES } from '../labels';
+import { Prometheus } from '../prometheus/prometheus';
+import { THANOS_PORT_NAMES } from '../thanos/thanos-component';
 import { ALERT_NAMES } from './alert-catalog';
 import { alert } from './alerts';
 import { RuleGroup } from './types';
@@ -24,6 +26,9 @@ export function stackTargets(config: ChartConfig) {
     alertmanager: target(NAMES.alertmanager, 'web'),
     operator: target(NAMES.operator, 'http'),
     collector: target(NAMES.collector, 'metrics'),
+    // The sidecar's port on the Prometheus Service; the Compactor's own Service.
+    thanosSidecar: target(NAMES.prometheus, Prometheus.SIDECAR_PORT_NAME),
+    thanosCompactor: target(NAMES.thanosCompactor, THANOS_PORT_NAMES.http),
   };
 }
 
@@ -123,6 +128,25 @@ export function stackAlerts(config: ChartConfig): RuleGroup {
           `${rateSum('namespace', unattributed)} > 0`, '10m', 'warning', {},
           'The OpenTelemetry Collector is dropping points of no chat service',
           `For 10 minutes the collector has been dropping {{ $value | humanize }} points per second in ${UNATTRIBUTED_FILTER}: a pod that matches no configured service (namespace and selector labels) is pushing, and its metrics are not stored.`),
+      ] : []),
+      // Only with an object store: without one the sidecars upload nothing and no Compactor runs.
+      ...(config.thanos.objectStorage ? [
+        // The shipper retries every block not yet uploaded at each sync (every 30 s): a broken
+        // bucket or credential counts failures steadily, a single transient one leaves the window.
+        // A bucket it cannot reach fails its existence check first, which counts as a failed sync,
+        // not a failed upload (the store smoke test saw only that one grow): both count. Both
+        // counters exist from the sidecar's start, so neither side of the sum is ever missing.
+        // Blocks stay on the Prometheus volume meanwhile; past its retention they are lost.
+        alert(config, ALERT_NAMES.thanosUploadsFailing,
+          `${rateSum('namespace, pod', `thanos_shipper_dir_sync_failures_total{${t.thanosSidecar}}`)}\n+\n${rateSum('namespace, pod', `thanos_shipper_upload_failures_total{${t.thanosSidecar}}`)}\n> 0`, '15m', 'warning', {},
+          'Thanos sidecar cannot upload blocks to the object store',
+          '{{ $labels.pod }}\'s Thanos sidecar has been failing to ship blocks to the object store for 15 minutes ({{ $value | humanize }} failed syncs or uploads per second): long-term storage misses its data, which is lost once the local retention passes.'),
+        // Halted on an error it cannot retry (overlapping or corrupt blocks): it stays up but does
+        // nothing until a person repairs the bucket.
+        alert(config, ALERT_NAMES.thanosCompactorHalted,
+          `max by (namespace, pod) (thanos_compact_halted{${t.thanosCompactor}}) == 1`, '5m', 'warning', {},
+          'Thanos Compactor has halted',
+          '{{ $labels.pod }} halted on an error it cannot retry: no compaction, downsampling or retention is applied in the object store until the bucket is repaired (see its log).'),
       ] : []),
     ],
   };

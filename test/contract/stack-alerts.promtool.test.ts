@@ -43,6 +43,8 @@ const DESIGN = {
   OtelCollectorRefusingPoints: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
   OtelCollectorExportFailing: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
   OtelCollectorDroppingUnattributedPoints: { for: 10 * 60, severity: 'warning' },
+  ThanosSidecarUploadsFailing: { for: 15 * 60, severity: 'warning' },
+  ThanosCompactorHalted: { for: 5 * 60, severity: 'warning' },
 } satisfies Record<string, Design>;
 type AlertName = keyof typeof DESIGN;
 /** "Just": 0.1 % of a ratio threshold either side. */
@@ -54,6 +56,8 @@ const STACK_GROUP = 'chat-monitoring.stack';
 const platformRule = (objects: K8sObject[]) => objects.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === PLATFORM)!;
 const DIST_RULE = platformRule(readDist(join(ROOT, 'dist')).flatMap((f) => f.objects));
 const SINGLE_RULE = platformRule(synthObjects(configWith({ alertmanager: { replicas: 1 } })));
+/** dist/'s config with long-term storage: the Thanos alerts too. Its rules are the ones promtool runs. */
+const STORE_RULE = platformRule(synthObjects(configWith({ thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } })));
 const stackRules = (o: K8sObject): { alert: string }[] => o.spec.groups.find((g: { name: string }) => g.name === STACK_GROUP).rules;
 
 // ---- the targets, as the chart's ServiceMonitors label them ----
@@ -64,6 +68,9 @@ const prometheus = (ns: string, pod = PROMETHEUS_POD) => target('prometheus', 'w
 const alertmanager = (ns: string, pod = 'alertmanager-chat-monitoring-0') => target('alertmanager', 'web', pod, 9093, ns);
 const OPERATOR_POD = 'prometheus-operator-5d8c9f7b6-q2w4e';
 const operator = (ns: string) => target('prometheus-operator', 'http', OPERATOR_POD, 8080, ns);
+const sidecar = (ns: string) => target('prometheus', 'thanos-sidecar', PROMETHEUS_POD, 10902, ns);
+const COMPACTOR_POD = 'thanos-compactor-0';
+const compactor = (ns: string) => target('thanos-compactor', 'http', COMPACTOR_POD, 10902, ns);
 const COLLECTOR_POD = 'otel-collector-7f9c6d5b4-x8k2m';
 const collector = (ns: string) => target('otel-collector', 'metrics', COLLECTOR_POD, 8888, ns);
 const AM_URL = 'http://10.244.0.30:9093/api/v2/alerts';
@@ -96,8 +103,11 @@ function timing(alert: AlertName, onRate: boolean) {
 }
 
 interface Check { name: string; series: InputSeries[]; at: string; firing: boolean; labels: Record<string, string>[] }
-/** `clustered`: the alert exists only with more than one Alertmanager replica. */
-interface Edges { alert: AlertName; clustered?: boolean; checks: Check[] }
+/**
+ * `clustered`: the alert exists only with more than one Alertmanager replica; `objectStore`: only
+ * with Thanos's object storage configured.
+ */
+interface Edges { alert: AlertName; clustered?: boolean; objectStore?: boolean; checks: Check[] }
 
 /**
  * The four edges plus "another namespace": `input(level, ns)` is the input at a level (below,
@@ -202,6 +212,26 @@ function edges(): Edges[] {
       series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="ok"`, constant(1, steps)),
     ], { controller: 'alertmanager' });
 
+  // A failed sync (the bucket unreachable: its existence check fails) or a failed upload.
+  const uploadsFailing = (): Edges => {
+    const alert = 'ThanosSidecarUploadsFailing';
+    const shipper = (syncFailures: number, uploadFailures: number, ns: string, steps: number) => [
+      series('thanos_shipper_dir_sync_failures_total', sidecar(ns), counter(syncFailures, steps)),
+      series('thanos_shipper_upload_failures_total', sidecar(ns), counter(uploadFailures, steps)),
+      series('thanos_shipper_uploads_total', sidecar(ns), counter(3, steps)),
+    ];
+    const e = anyEdges(alert, (n, ns, steps) => shipper(n, 0, ns, steps), { pod: PROMETHEUS_POD });
+    const t = timing(alert, true);
+    const steps = stepsFor(t.settled);
+    return {
+      ...e,
+      objectStore: true,
+      checks: [...e.checks,
+        { name: 'uploads failing, syncs fine', series: shipper(0, 1, NS, steps), at: at(t.settled), firing: true,
+          labels: [{ severity: DESIGN[alert].severity, namespace: NS, pod: PROMETHEUS_POD }] }],
+    };
+  };
+
   return [
     anyEdges('PrometheusRuleEvaluationFailures', (n, ns, steps) => [
       series('prometheus_rule_evaluation_failures_total', `${prometheus(ns)},rule_group="${RULE_GROUP}"`, counter(n, steps)),
@@ -252,6 +282,10 @@ function edges(): Edges[] {
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, counter(n, steps)),
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, counter(600, steps)),
     ], {}),
+    // Thanos v0.42.4's own names (pkg/shipper, cmd/thanos/compact.go; the store smoke test reads them from the real programs).
+    uploadsFailing(),
+    { ...edgesOf('ThanosCompactorHalted', false, { name: 'running (0)', level: 0 }, { name: 'halted (1)', level: 1 }, 1,
+      (v, ns, steps) => [series('thanos_compact_halted', compactor(ns), constant(v, steps))], { pod: COMPACTOR_POD }), objectStore: true },
   ];
 }
 
@@ -319,19 +353,24 @@ describeWithPrometheus('the stack\'s own alerts at their edges, and its dashboar
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-stack-'));
     // Annotations off: promtool would compare them too (rules.promtool.test.ts checks their templates).
-    const groups = DIST_RULE.spec.groups.map((g: { rules: Record<string, unknown>[] }) => ({
+    const groups = STORE_RULE.spec.groups.map((g: { rules: Record<string, unknown>[] }) => ({
       ...g, rules: g.rules.map(({ annotations: _annotations, ...r }) => r), // eslint-disable-line @typescript-eslint/no-unused-vars
     }));
     writeFileSync(join(dir, 'dist.yaml'), stringify({ groups }));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('covers every stack alert of dist/ (3 Alertmanager replicas), and a single replica lacks only the clustered one', () => {
+  it('covers every stack alert of dist/ (3 Alertmanager replicas) and of long-term storage; a single replica lacks only the clustered one', () => {
     expect(defaultConfig().alertmanager.replicas).toBe(CLUSTER_REPLICAS);
+    expect(defaultConfig().thanos.objectStorage).toBeUndefined();
     const dist = stackRules(DIST_RULE);
     const single = stackRules(SINGLE_RULE);
-    expect(dist.map((r) => r.alert).sort()).toEqual(cases.map((c) => c.alert).sort());
-    expect(single.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.clustered).map((c) => c.alert).sort());
+    // The rules promtool runs are dist/'s and the Thanos ones, nothing else changed.
+    expect(stackRules(STORE_RULE).map((r) => r.alert).sort()).toEqual(cases.map((c) => c.alert).sort());
+    expect(stackRules(STORE_RULE).filter((r) => !r.alert.startsWith('Thanos'))).toEqual(dist);
+    expect(STORE_RULE.spec.groups.filter((g: { name: string }) => g.name !== STACK_GROUP)).toEqual(DIST_RULE.spec.groups.filter((g: { name: string }) => g.name !== STACK_GROUP));
+    expect(dist.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.objectStore).map((c) => c.alert).sort());
+    expect(single.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.clustered && !c.objectStore).map((c) => c.alert).sort());
     expect(dist.filter((r) => r.alert !== 'AlertmanagerClusterMembersMissing')).toEqual(single);
     expect(DIST_RULE.spec.groups.find((g: { name: string }) => g.name === STACK_GROUP).interval).toBeUndefined(); // the Prometheus CR's evaluationInterval applies
   });
@@ -346,7 +385,7 @@ describeWithPrometheus('the stack\'s own alerts at their edges, and its dashboar
   const run = (name: string, c: Edges, checks: Check[]) => {
     const path = join(dir, `${name}.test.yaml`);
     writeFileSync(path, stringify({
-      rule_files: ['dist.yaml'],
+      rule_files: ['dist.yaml'], // dist/'s rules with the Thanos ones
       evaluation_interval: config.scrapeInterval,
       group_eval_order: DIST_RULE.spec.groups.map((g: { name: string }) => g.name),
       tests: checks.map((k) => ({

@@ -4,7 +4,10 @@
  * uploads them to a FILESYSTEM bucket; then no Prometheus holds them, and Query reads them through
  * the Store Gateway. The Compactor, run with the chart's args, compacts them and downsamples them
  * to 5m and 1h; run again with a short raw retention, it deletes the old raw blocks while the
- * downsampled ones stay and still answer.
+ * downsampled ones stay and still answer, also to a Query on the chart's args (auto-downsampling)
+ * asked without max_source_resolution, as Grafana asks. (d) The sidecar's upload counters, which
+ * ThanosSidecarUploadsFailing reads: none failed while it shipped those blocks, and a sidecar whose
+ * bucket cannot be reached counts failed syncs (not failed uploads) and uploads nothing.
  *
  * Every expected value is arithmetic: each counter grows by exactly `perStep` every 15 s step, so
  * its rate is perStep / 15 everywhere: exactly from raw blocks, and from downsampled ones exactly
@@ -21,26 +24,35 @@
  * 14-day window, which compacts to one 14-day raw block (then 5m, then 1h in the same run's second
  * downsampling pass), plus three 2 h blocks after it that stay raw.
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { PROMETHEUS_OPERATED_SERVICE } from '../../lib/charts/monitoring-charts';
+import { NAMES } from '../../lib/labels';
+import { srvName, THANOS_PORT_NAMES } from '../../lib/thanos/thanos-component';
 import { configWith, named, synthObjects } from '../support/manifests';
 import { untilTrue } from '../support/process';
 import { QueryResult } from '../support/prometheus';
 import {
-  argsForHere, BucketBlock, bucketBlocks, describeWithThanos, shipBlocks, ThanosCompactor, ThanosQuery, ThanosStore,
+  argsForHere, BucketBlock, bucketBlocks, describeWithThanos, queryArgsForHere, shipBlocks, ThanosCompactor, ThanosQuery, ThanosStore, withSidecar,
 } from '../support/thanos';
 import { buildTsdbgen, ExactCounter, runTsdbgen } from '../support/tsdbgen';
 
+/** The chart with long-term storage on and the default retentions. */
+const STORE_CHART = synthObjects(configWith({ thanos: { objectStorage: { egressCidrs: ['192.0.2.0/24'] } } }));
+
 /**
- * The container args of the chart's `thanos-store` and `thanos-compactor` StatefulSets (container
- * names equal), synthesized with long-term storage on and the default retentions; argsForHere()
- * drops the subcommand, addresses, paths and log level, which are this machine's.
+ * The container args of the chart's `thanos-store` and `thanos-compactor` StatefulSets and its
+ * `thanos-query` Deployment (container names equal); argsForHere() drops the subcommand,
+ * addresses, paths and log level, which are this machine's.
  */
-function chartArgs(component: 'thanos-store' | 'thanos-compactor'): string[] {
-  const objects = synthObjects(configWith({ thanos: { objectStorage: { egressCidrs: ['192.0.2.0/24'] } } }));
-  return named(objects, 'StatefulSet', component).spec.template.spec.containers.find((c: { name: string }) => c.name === component).args;
+function chartArgs(component: 'thanos-store' | 'thanos-compactor' | 'thanos-query'): string[] {
+  const workload = named(STORE_CHART, component === 'thanos-query' ? 'Deployment' : 'StatefulSet', component);
+  return workload.spec.template.spec.containers.find((c: { name: string }) => c.name === component).args;
 }
+
+const NS = named(STORE_CHART, 'Deployment', 'thanos-query').metadata.namespace!;
+const STORE_SERVICE = NAMES.thanosStore;
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -53,6 +65,10 @@ const RES_1H = HOUR;
 
 /** One counter per chat service, each with its own exact rate (perStep / 15 s: 2, 0.4 and 7 per second). */
 const METRIC = 'chat_lts_requests_total';
+/** The sidecar's shipper counters (Thanos v0.42.4 pkg/shipper): ThanosSidecarUploadsFailing reads both failure counters. */
+const UPLOADS = 'thanos_shipper_uploads_total';
+const UPLOAD_FAILURES = 'thanos_shipper_upload_failures_total';
+const SYNC_FAILURES = 'thanos_shipper_dir_sync_failures_total';
 const COUNTERS: readonly ExactCounter[] = [
   { name: METRIC, labels: { service: 'chat-auth' }, perStep: 30 },
   { name: METRIC, labels: { service: 'chat-messaging' }, perStep: 6 },
@@ -116,6 +132,9 @@ describeWithThanos('Thanos long-term storage: Store Gateway and Compactor on a b
   /** Prometheus's own answer over the old range, before its blocks left it. */
   let fromPrometheus: QueryResult[] = [];
   let uploaded: BucketBlock[] = [];
+  /** The sidecar's upload counters once every block was in the bucket. */
+  let shipped = { uploads: -1, failures: -1 };
+  let tsdbgen = '';
 
   /** The old range, on whole hours: days 1 to 13 of the window, in no Prometheus once uploaded. */
   const OLD = { start: (W0 + DAY) / SECOND, end: (W0 + 13 * DAY) / SECOND, step: 3600 };
@@ -144,12 +163,13 @@ describeWithThanos('Thanos long-term storage: Store Gateway and Compactor on a b
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-thanos-store-'));
     bucketDir = join(dir, 'bucket');
     const tsdb = join(dir, 'tsdb');
-    const { path: tsdbgen } = buildTsdbgen(dir);
+    tsdbgen = buildTsdbgen(dir).path;
     runTsdbgen(tsdbgen, { startMs: W0, endMs: END - STEP_MS, stepMs: STEP_MS, blockMs: 2 * HOUR, counters: COUNTERS }, join(dir, 'spec.json'), tsdb);
 
     // A Prometheus replica over those blocks and its sidecar, which ships them to the bucket.
-    await shipBlocks({ tsdb, bucketDir, externalLabels: EXTERNAL_LABELS, whileServed: async (prometheus) => {
+    await shipBlocks({ tsdb, bucketDir, externalLabels: EXTERNAL_LABELS, whileServed: async (prometheus, sidecar) => {
       fromPrometheus = (await prometheus.api<{ result: QueryResult[] }>('query_range', { query: `rate(${METRIC}[5m])`, ...OLD })).result;
+      shipped = { uploads: await sidecar.metric(UPLOADS), failures: await sidecar.metric(UPLOAD_FAILURES) + await sidecar.metric(SYNC_FAILURES) };
     } });
     uploaded = bucketBlocks(bucketDir);
     // From here on no Prometheus holds the data: only the bucket.
@@ -213,7 +233,7 @@ describeWithThanos('Thanos long-term storage: Store Gateway and Compactor on a b
     expectExactRates((await query!.queryRange(`rate(${METRIC}[3h])`, start, end, 3600, { max_source_resolution: '0s' })).result, points);
   }, 180000);
 
-  it('(c) a short raw retention deletes the raw blocks older than it; the 5m and 1h blocks stay and still answer', async () => {
+  it('(c) a short raw retention deletes the raw blocks older than it; the 5m and 1h blocks stay and still answer, also a long panel asked as Grafana asks it of Query on the chart\'s args (auto-downsampling)', async () => {
     // Test-only retention: the raw 14-day block ended A ago (14 to 28 days); a raw retention of
     // A - 3 h is past it and past the first 2 h block after it (ended A - 2 h), not the two newer
     // ones (A - 4 h, A - 6 h): an hour of margin either side. 5m and 1h keep the chart's defaults.
@@ -239,8 +259,42 @@ describeWithThanos('Thanos long-term storage: Store Gateway and Compactor on a b
       const r = await query!.queryRange(`rate(${METRIC}[3h])`, OLD.start + 1800, OLD.end + 1800, OLD.step, { max_source_resolution: resolution });
       expectDownsampledRates(r.result, OLD_POINTS, 3 * HOUR, ms);
     }
+    // A long panel as Grafana asks it (no max_source_resolution) of Query on the chart's args
+    // (--query.auto-downsampling): served from the downsampled blocks alone, with the exact rate.
+    const queryArgs = queryArgsForHere(chartArgs('thanos-query'), (address) => {
+      if (address === `dnssrv+${srvName(STORE_SERVICE, NS, THANOS_PORT_NAMES.grpc)}`) return [store!.grpcAddress];
+      if (address === `dnssrv+${srvName(PROMETHEUS_OPERATED_SERVICE, NS, THANOS_PORT_NAMES.grpc)}`) return []; // no Prometheus holds this range
+      throw new Error(`the chart's Query reads ${address}, which this test does not run`);
+    });
+    expect(queryArgs).toContain('--query.auto-downsampling');
+    const chartQuery = await ThanosQuery.start({ args: queryArgs });
+    try {
+      await untilTrue('the chart\'s Query answers from the Store', async () => (await chartQuery.query(METRIC, { time: LAST_S })).result.length === COUNTERS.length);
+      const auto = await chartQuery.queryRange(`rate(${METRIC}[3h])`, OLD.start + 1800, OLD.end + 1800, OLD.step);
+      expectDownsampledRates(auto.result, OLD_POINTS, 3 * HOUR, RES_1H);
+    } finally {
+      await chartQuery.stop();
+    }
     // The newest raw blocks still answer at raw resolution.
     const recent = await query!.queryRange(`rate(${METRIC}[5m])`, (W0 + WINDOW + 3 * HOUR) / SECOND, (W0 + WINDOW + 5 * HOUR) / SECOND, 60, { max_source_resolution: '0s' });
     expectExactRates(recent.result, 121);
+  }, 180000);
+
+  it('(d) ThanosSidecarUploadsFailing\'s counters, on the real sidecar: none while every block ships; failed syncs while the bucket cannot be reached, nothing uploaded', async () => {
+    expect(shipped).toEqual({ uploads: uploaded.length, failures: 0 });
+    // Three 2 h blocks, and a "bucket" below a regular file, which no operation can reach.
+    const tsdb = join(dir, 'tsdb-unwritable');
+    runTsdbgen(tsdbgen, { startMs: END - 6 * HOUR, endMs: END - STEP_MS, stepMs: STEP_MS, blockMs: 2 * HOUR, counters: COUNTERS }, join(dir, 'spec-unwritable.json'), tsdb);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const seen = await withSidecar({ tsdb, bucketDir: join(file, 'bucket'), externalLabels: EXTERNAL_LABELS }, async (_prometheus, sidecar) => {
+      // The shipper tries at start and then every 30 s; each block's existence check fails first.
+      await untilTrue('the sidecar counts a failed sync', async () => (await sidecar.metric(SYNC_FAILURES)) > 0, 120000, 1000);
+      return { uploads: await sidecar.metric(UPLOADS), syncFailures: await sidecar.metric(SYNC_FAILURES), uploadFailures: await sidecar.metric(UPLOAD_FAILURES) };
+    });
+    expect(seen.uploads).toBe(0);
+    expect(seen.syncFailures).toBeGreaterThan(0);
+    // An upload is never tried: a rule on upload failures alone would stay silent (why the alert reads both).
+    expect(seen.uploadFailures).toBe(0);
   }, 180000);
 });

@@ -16,6 +16,8 @@ import { configErrorFor, configWith, defaultConfig, K8sObject, ofKind, synthObje
 const alertsOf = (c = defaultConfig()) => stackAlerts(c).rules as AlertingRule[];
 const names = (c = defaultConfig()) => alertsOf(c).map((r) => r.alert);
 const COLLECTOR_ALERTS = ['OtelCollectorRefusingPoints', 'OtelCollectorExportFailing', 'OtelCollectorDroppingUnattributedPoints'];
+const THANOS_ALERTS = ['ThanosSidecarUploadsFailing', 'ThanosCompactorHalted'];
+const withStore = configWith({ thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } });
 const allPull = configWith({ services: [{ name: 'a', exportMode: 'pull', metricsPort: { name: 'metrics', port: 9464 } }] });
 
 describe('the stack alerts select the targets the chart\'s ServiceMonitors create', () => {
@@ -26,7 +28,8 @@ describe('the stack alerts select the targets the chart\'s ServiceMonitors creat
     .flatMap((svc) => (sm.spec.endpoints as { port: string }[]).map((e) => `job="${svc.metadata.name}", namespace="${svc.metadata.namespace}", endpoint="${e.port}"`)));
 
   it.each([['the default config (3 Alertmanager replicas)', defaultConfig()],
-    ['another namespace, a single Alertmanager', configWith({ namespace: 'observability', alertmanager: { replicas: 1 } })]] as const)(
+    ['another namespace, a single Alertmanager', configWith({ namespace: 'observability', alertmanager: { replicas: 1 } })],
+    ['long-term storage (the Thanos alerts)', withStore]] as const)(
     '%s', (_name, config) => {
       const targets = new Set(targetsOf(synthObjects(config)));
       for (const r of alertsOf(config)) {
@@ -54,15 +57,21 @@ describe('which stack alerts exist', () => {
     }
   });
 
+  it('the Thanos ones only with an object store: without it nothing uploads and no Compactor runs', () => {
+    expect(names().filter((n) => n.startsWith('Thanos'))).toEqual([]);
+    expect(names(withStore).filter((n) => n.startsWith('Thanos'))).toEqual(THANOS_ALERTS);
+    expect(names(withStore).length).toBe(names().length + THANOS_ALERTS.length);
+  });
+
   it('every one is in ALERT_NAMES, so Alertmanager routes may name it', () => {
-    const all = names(configWith({ alertmanager: { replicas: 3 } }));
-    expect(all.length).toBe(12);
+    const all = names(configWith({ alertmanager: { replicas: 3 }, thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } }));
+    expect(all.length).toBe(14);
     for (const n of all) expect(Object.values(ALERT_NAMES)).toContain(n);
   });
 });
 
 describe('labels and runbooks', () => {
-  const clustered = alertsOf(configWith({ alertmanager: { replicas: 3 } }));
+  const clustered = alertsOf(configWith({ alertmanager: { replicas: 3 }, thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } }));
 
   it('keeps only labels in ALERT_LABEL_NAMES (every `by` of every expression)', () => {
     const labels: readonly string[] = ALERT_LABEL_NAMES;
