@@ -11,7 +11,13 @@
  *   pages and its daily burn reaches the ticket (by default the warning) receiver;
  * - a silence created through Alertmanager's API holds chat-transport's page back, which arrives
  *   once the silence is expired;
- * - the resolution is delivered when chat-auth's traffic recovers.
+ * - the resolution is delivered when chat-auth's traffic recovers;
+ * - as in the chart, `prometheusReplicas` Prometheus evaluate the rules and send every alert, each
+ *   with the external labels the operator gives its pod and the operator's alert relabelling, which
+ *   drops the replica label (test/cluster/control-plane.test.ts asserts both on its generated
+ *   config): both replicas' copies are one alert, so the page is delivered once; with one replica
+ *   killed (SIGKILL) after the page, the survivor's copies repeat nothing, and the resolution is
+ *   delivered once.
  *
  * The routing tree, inhibitions and receivers are the chart's; only the timings are the config's
  * shortest sensible values (group_wait 1s, group_interval 5s), so the test does not wait for the
@@ -31,7 +37,10 @@ import { describeWithBinaries } from '../support/binaries';
 import { CounterExposition } from '../support/counter-exposition';
 import { configWith, K8sObject, ofKind, readDist, synthObjects } from '../support/manifests';
 import { renderOperatorAlertmanagerConfig } from '../support/operator-alertmanager-config';
+import { REPLICA_LABEL } from '../../lib/thanos/thanos-component';
+import { untilTrue } from '../support/process';
 import { PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
+import { ruleOffsetSeconds } from '../support/push-timing';
 import { Notification, WebhookReceiver } from '../support/webhook-receiver';
 import { ruleFilesOf, waitForTargetsUp } from './stack';
 
@@ -52,11 +61,8 @@ const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)![1]);
 const GROUP_WAIT_S = seconds(config.alertmanager.groupWait);
 const GROUP_INTERVAL_S = seconds(config.alertmanager.groupInterval);
 const EVAL_S = 1;
-/**
- * Stated: a push service's recording rules (which the SLO alerts read) evaluate a scrape interval
- * plus 10 s (a new target's discovery) behind the clock, so its alerts see a change that much later.
- */
-const OFFSET_S = config.services.find((s) => s.name === 'chat-auth')!.exportMode === 'push' ? seconds(config.scrapeInterval) + 10 : 0;
+/** chat-auth's SLO alerts read recorded series, so they see a change its rules' offset later (push-timing.ts). */
+const OFFSET_S = ruleOffsetSeconds(config.services.find((s) => s.name === 'chat-auth')!.exportMode, seconds(config.scrapeInterval));
 const PATH = WEBHOOK_PATH;
 
 interface Rule { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
@@ -85,17 +91,30 @@ const series = (service: string, status: number) => ({
 const isFor = (alert: string, service?: string) => (n: Notification) =>
   n.payload.groupLabels.alertname === alert && (service === undefined || n.payload.groupLabels.service === service);
 
+// ---- the Prometheus replicas, as the operator runs the chart's (stated; asserted on its generated config in test/cluster) ----
+const REPLICAS = config.prometheusReplicas;
+const prometheusCr = ofKind(objects, 'Prometheus')[0];
+/** The external label the operator gives every replica's series and alerts: `<namespace>/<name>`. */
+const PROMETHEUS_LABEL = `${prometheusCr.metadata.namespace}/${prometheusCr.metadata.name}`;
+/** Each replica's own external label: its pod's name. */
+const replicaName = (i: number) => `prometheus-${prometheusCr.metadata.name}-${i}`;
+
 describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and routing, Alertmanager, a webhook', [...PROMETHEUS_BINARIES, ...ALERTMANAGER_BINARIES], () => {
   let dir: string;
   let webhook: WebhookReceiver;
   let traffic: CounterExposition;
   let alertmanager: AlertmanagerServer;
+  /** The replicas, pod 0 first; `prometheus` is the one that survives the kill. */
+  const replicas: PrometheusServer[] = [];
   let prometheus: PrometheusServer;
   let rendered: string;
   let trafficStart: number;
   let silenceId: string;
   const budget = 1 - config.services.find((s) => s.name === 'chat-auth')!.slo.availabilityPercent / 100;
   const fastThreshold = FAST_BURN.factor * budget;
+  /** chat-auth's fast-burn notifications of `status` (its group holds that one alert). */
+  const pagesOf = (status: 'firing' | 'resolved') => webhook.notifications
+    .filter((n) => n.path === PATH.critical && isFor(FAST_BURN.alert, 'chat-auth')(n) && n.payload.status === status);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chat-monitoring-alerts-'));
@@ -105,12 +124,18 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     traffic = await CounterExposition.start(COUNT);
     alertmanager = await AlertmanagerServer.start(rendered);
     const ruleFiles = ruleFilesOf(objects);
-    prometheus = await PrometheusServer.start({
+    for (let i = 0; i < REPLICAS; i++) replicas.push(await PrometheusServer.start({
       ruleFiles,
       config: stringify({
-        global: { scrape_interval: `${EVAL_S}s`, scrape_timeout: `${EVAL_S}s`, evaluation_interval: `${EVAL_S}s` },
+        global: {
+          scrape_interval: `${EVAL_S}s`, scrape_timeout: `${EVAL_S}s`, evaluation_interval: `${EVAL_S}s`,
+          external_labels: { prometheus: PROMETHEUS_LABEL, [REPLICA_LABEL]: replicaName(i) },
+        },
         rule_files: Object.keys(ruleFiles).map((f) => `rules/${f}`),
-        alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanager.url.replace(/^http:\/\//, '')] }] }] },
+        alerting: {
+          alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanager.url.replace(/^http:\/\//, '')] }] }],
+          alert_relabel_configs: [{ action: 'labeldrop', regex: REPLICA_LABEL }],
+        },
         // The collector's exporter as its ServiceMonitor scrapes it: the exposed service/namespace/pod
         // labels kept. Its targets' `up` (exporter and self-metrics endpoints) keeps OtelCollectorDown quiet.
         scrape_configs: [
@@ -126,12 +151,13 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
           },
         ],
       }),
-    });
-    await waitForTargetsUp(prometheus, 2); // traffic starts on a target already scraped
+    }));
+    prometheus = replicas[REPLICAS - 1];
+    for (const p of replicas) await waitForTargetsUp(p, 2); // traffic starts on a target already scraped
   }, 60_000);
 
   afterAll(async () => {
-    await prometheus?.stop();
+    for (const p of replicas) await p.stop();
     await alertmanager?.stop();
     await traffic?.stop();
     await webhook?.stop();
@@ -193,9 +219,14 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     fired = await webhook.waitFor(PATH.critical, (n) => isFor(FAST_BURN.alert, 'chat-auth')(n) && n.payload.status === 'firing',
       (FAST_BURN.forSeconds + OFFSET_S + 30) * 1000);
     const alert = fired.payload.alerts.find((a) => a.labels.service === 'chat-auth')!;
-    const firedAt = Date.parse(alert.startsAt); // Prometheus sends the moment it started firing
-    const [forState] = await prometheus.query(`ALERTS_FOR_STATE{alertname="${FAST_BURN.alert}",service="chat-auth"}`);
-    const activeAt = Number(forState.value![1]) * 1000;
+    // Prometheus sends the moment it started firing; of the replicas' copies Alertmanager keeps the
+    // earliest start, the one of the replica whose condition was true first.
+    const firedAt = Date.parse(alert.startsAt);
+    const activeSince = await Promise.all(replicas.map(async (p) => {
+      const [forState] = await p.query(`ALERTS_FOR_STATE{alertname="${FAST_BURN.alert}",service="chat-auth"}`);
+      return Number(forState.value![1]) * 1000;
+    }));
+    const activeAt = Math.min(...activeSince);
     const latency = (fired.receivedAt - firedAt) / 1000;
     console.log(`fast burn: condition true ${((activeAt - trafficStart) / 1000).toFixed(1)} s after the traffic started, firing ${((firedAt - activeAt) / 1000).toFixed(1)} s later, notification ${latency.toFixed(2)} s after firing (${((fired.receivedAt - trafficStart) / 1000).toFixed(1)} s after the traffic started)`);
     expect((firedAt - activeAt) / 1000).toBeGreaterThanOrEqual(FAST_BURN.forSeconds);
@@ -209,7 +240,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     const rule = ruleOf('chat-auth', FAST_BURN.alert);
     const alert = fired.payload.alerts.find((a) => a.labels.service === 'chat-auth')!;
     expect(fired.payload.receiver).toBe(`${amConfigObject.metadata.namespace}/${amConfigObject.metadata.name}/${config.alertmanager.criticalReceiver}`);
-    expect(alert.labels).toEqual({ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth' });
+    expect(alert.labels).toEqual({ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth', prometheus: PROMETHEUS_LABEL });
     expect(alert.annotations.runbook_url).toBe(`${config.runbookBaseUrl}#${FAST_BURN.alert.toLowerCase()}`);
     expect(alert.annotations.summary).toBe(rule.annotations!.summary);
     // The description's template filled in: the service, and the 1h burn rate (half the requests
@@ -219,6 +250,27 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
       .replace('{{ $labels.service }}', 'chat-auth').replace('{{ $value | printf "%.1f" }}', burn));
     expect(alert.annotations.description).toMatch(new RegExp(`^chat-auth spends its error budget .* at ${burn.replace('.', '\\.')}x the sustainable rate over 1h`));
   });
+
+  it(`both replicas fire it and send it; Alertmanager holds one alert and delivers one page; replica 0 killed, the survivor repeats nothing`, async () => {
+    expect(REPLICAS).toBe(2);
+    for (const p of replicas) {
+      const firing = await p.query(`ALERTS{alertname="${FAST_BURN.alert}", service="chat-auth", alertstate="firing"}`);
+      expect(firing.map((x) => x.metric.service)).toEqual(['chat-auth']); // external labels join only what leaves Prometheus
+      // Its own counter (this Prometheus does not scrape itself): alerts it delivered to Alertmanager.
+      const own = await (await fetch(`${p.url}/metrics`)).text();
+      const sent = own.split('\n').filter((l) => l.startsWith('prometheus_notifications_sent_total{')).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+      expect([replicas.indexOf(p), sent.reduce((a, b) => a + b, 0) > 0]).toEqual([replicas.indexOf(p), true]);
+    }
+    const held = (await alertmanager.alerts()).filter((a) => a.labels.alertname === FAST_BURN.alert && a.labels.service === 'chat-auth');
+    expect(held.map((a) => a.labels)).toEqual([{ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth', prometheus: PROMETHEUS_LABEL }]);
+    const killed = replicas[0];
+    process.kill(killed.pid!, 'SIGKILL');
+    await untilTrue(`Prometheus replica 0 (pid ${killed.pid}) exited`, () => !killed.running, 30_000);
+    // Past a few of the survivor's sends (each evaluation) and group intervals: still the one page.
+    await sleep((GROUP_WAIT_S + 2 * GROUP_INTERVAL_S + 5 * EVAL_S) * 1000);
+    expect(pagesOf('firing')).toHaveLength(1);
+    expect(prometheus.running).toBe(true);
+  }, 60_000);
 
   it('the same service\'s slower tiers are inhibited; another service\'s slow burn pages and its daily burn reaches the ticket receiver', async () => {
     const slow = (s: string) => postable(ruleOf(s, SLOW_BURN.alert));
@@ -286,6 +338,9 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     const elapsed = (n.receivedAt - recoveredAt) / 1000;
     console.log(`resolution delivered ${elapsed.toFixed(1)} s after recovery (ratio below the threshold after ${belowAfter.toFixed(1)} s, group_interval ${GROUP_INTERVAL_S} s)`);
     expect(n.payload.alerts.find((a) => a.labels.service === 'chat-auth')!.status).toBe('resolved');
+    // Delivered once, as the page was, from the survivor alone.
+    await sleep((GROUP_INTERVAL_S + 2 * EVAL_S) * 1000);
+    expect([pagesOf('firing').length, pagesOf('resolved').length]).toEqual([1, 1]);
     expect(elapsed).toBeGreaterThanOrEqual(belowAfter + OFFSET_S - 3 * EVAL_S);
     expect(elapsed).toBeLessThanOrEqual(belowAfter + OFFSET_S + GROUP_INTERVAL_S + 3 * EVAL_S + 3);
   }, 120_000 + OFFSET_S * 1000);
