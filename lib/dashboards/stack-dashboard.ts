@@ -1,7 +1,7 @@
 import { UNATTRIBUTED_FILTER } from '../collector/collector-config';
 import { ChartConfig } from '../config';
 import { ALERT_NAMES } from '../rules/alert-catalog';
-import { stackTargets } from '../rules/stack-alerts';
+import { querySidecars, stackTargets } from '../rules/stack-alerts';
 import { renderDashboard, RowSpec } from './panels';
 import { STACK_DASHBOARD_UID } from './uids';
 
@@ -66,6 +66,14 @@ export function stackDashboard(config: ChartConfig): Record<string, unknown> {
           description: `Objects (Prometheus, Alertmanager) whose last sync failed, by controller; they keep their previous configuration. ${alertNote(ALERT_NAMES.operatorSyncFailed)}` },
       ],
     },
+    {
+      title: 'Thanos',
+      panels: [
+        { title: 'Prometheus sidecars each Query pod reaches', unit: 'short', legend: '{{pod}}',
+          expr: querySidecars('pod', t.thanosQuery),
+          description: `StoreAPI connections of each Thanos Query pod to the Prometheus replicas' sidecars; all should reach ${config.prometheusReplicas}. ${alertNote(ALERT_NAMES.thanosQuerySidecarsMissing)}` },
+      ],
+    },
   ];
   // The collector runs only with a push service.
   if (config.services.some((s) => s.exportMode === 'push')) {
@@ -91,7 +99,7 @@ export function stackDashboard(config: ChartConfig): Record<string, unknown> {
   return renderDashboard({
     uid: STACK_DASHBOARD_UID,
     title: 'Chat / Monitoring stack',
-    description: 'Whether the monitoring itself works: rule evaluation, alert delivery, the operator and the collector.',
+    description: 'Whether the monitoring itself works: rule evaluation, alert delivery, the operator, Thanos Query and the collector.',
     tags: ['stack'],
     rows,
   });

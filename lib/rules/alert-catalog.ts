@@ -31,7 +31,8 @@ export const ALERT_NAMES = {
   collectorRefusingPoints: 'OtelCollectorRefusingPoints',
   collectorExportFailing: 'OtelCollectorExportFailing',
   collectorDroppingUnattributed: 'OtelCollectorDroppingUnattributedPoints',
-  // Thanos, with long-term storage (lib/thanos).
+  // Thanos (lib/thanos): Query always; the sidecars' uploads and the Compactor with long-term storage.
+  thanosQuerySidecarsMissing: 'ThanosQuerySidecarsMissing',
   thanosUploadsFailing: 'ThanosSidecarUploadsFailing',
   thanosCompactorHalted: 'ThanosCompactorHalted',
 } as const;

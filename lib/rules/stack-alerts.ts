@@ -26,8 +26,9 @@ export function stackTargets(config: ChartConfig) {
     alertmanager: target(NAMES.alertmanager, 'web'),
     operator: target(NAMES.operator, 'http'),
     collector: target(NAMES.collector, 'metrics'),
-    // The sidecar's port on the Prometheus Service; the Compactor's own Service.
+    // The sidecar's port on the Prometheus Service; Query's and the Compactor's own Services.
     thanosSidecar: target(NAMES.prometheus, Prometheus.SIDECAR_PORT_NAME),
+    thanosQuery: target(NAMES.thanosQuery, THANOS_PORT_NAMES.http),
     thanosCompactor: target(NAMES.thanosCompactor, THANOS_PORT_NAMES.http),
   };
 }
@@ -36,6 +37,22 @@ export function stackTargets(config: ChartConfig) {
 const failedShare = (by: string, failed: string, total: string, threshold: number) =>
   `sum by (${by}) (rate(${failed}[5m]))\n/\n${total}\n> ${threshold}`;
 const rateSum = (by: string, series: string) => `sum by (${by}) (rate(${series}[5m]))`;
+
+/**
+ * How many Prometheus sidecars each Thanos Query pod reaches, per `by` (which holds `pod`). Query
+ * exposes a series per connected StoreAPI kind and label set, and none where it reaches no sidecar:
+ * the pod's `up` stands in for that zero (Thanos v0.42.4 pkg/query/endpointset.go).
+ */
+export const querySidecars = (by: string, queryTarget: string) =>
+  `sum by (${by}) (thanos_store_nodes_grpc_connections{store_type="sidecar", ${queryTarget}})\nor\n0 * max by (${by}) (up{${queryTarget}})`;
+
+function thanosQuerySidecarsMissing(config: ChartConfig, queryTarget: string) {
+  const replicas = config.prometheusReplicas;
+  // A replica rolling or rescheduled is back within minutes; 15 minutes means one is gone.
+  return alert(config, ALERT_NAMES.thanosQuerySidecarsMissing, `(\n${querySidecars('namespace, pod', queryTarget)}\n)\n< ${replicas}`, '15m', 'warning', {},
+    'Thanos Query does not reach every Prometheus replica',
+    `{{ $labels.pod }} has reached {{ $value }} of the ${replicas} Prometheus replicas' sidecars for 15 minutes: what only the others hold is missing from its answers, and high availability is lost.`);
+}
 
 export function stackAlerts(config: ChartConfig): RuleGroup {
   const t = stackTargets(config);
@@ -129,6 +146,7 @@ export function stackAlerts(config: ChartConfig): RuleGroup {
           'The OpenTelemetry Collector is dropping points of no chat service',
           `For 10 minutes the collector has been dropping {{ $value | humanize }} points per second in ${UNATTRIBUTED_FILTER}: a pod that matches no configured service (namespace and selector labels) is pushing, and its metrics are not stored.`),
       ] : []),
+      thanosQuerySidecarsMissing(config, t.thanosQuery),
       // Only with an object store: without one the sidecars upload nothing and no Compactor runs.
       ...(config.thanos.objectStorage ? [
         // The shipper retries every block not yet uploaded at each sync (every 30 s): a broken

@@ -29,6 +29,8 @@ const ROOT = join(__dirname, '..', '..');
 
 // ---- stated: the design of the stack's alerts (README, Runbooks) ----
 const CLUSTER_REPLICAS = 3;
+/** The chart's Prometheus replicas by default, each with a sidecar Query should reach. */
+const PROMETHEUS_REPLICAS = 2;
 interface Design { for: number; severity: 'critical' | 'warning'; threshold?: number }
 const DESIGN = {
   PrometheusRuleEvaluationFailures: { for: 15 * 60, severity: 'critical' },
@@ -43,6 +45,7 @@ const DESIGN = {
   OtelCollectorRefusingPoints: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
   OtelCollectorExportFailing: { for: 5 * 60, severity: 'warning', threshold: 0.01 },
   OtelCollectorDroppingUnattributedPoints: { for: 10 * 60, severity: 'warning' },
+  ThanosQuerySidecarsMissing: { for: 15 * 60, severity: 'warning', threshold: PROMETHEUS_REPLICAS },
   ThanosSidecarUploadsFailing: { for: 15 * 60, severity: 'warning' },
   ThanosCompactorHalted: { for: 5 * 60, severity: 'warning' },
 } satisfies Record<string, Design>;
@@ -70,6 +73,18 @@ const OPERATOR_POD = 'prometheus-operator-5d8c9f7b6-q2w4e';
 const operator = (ns: string) => target('prometheus-operator', 'http', OPERATOR_POD, 8080, ns);
 const sidecar = (ns: string) => target('prometheus', 'thanos-sidecar', PROMETHEUS_POD, 10902, ns);
 const COMPACTOR_POD = 'thanos-compactor-0';
+const QUERY_PODS = ['thanos-query-6b8d9c7f5-h4j2k', 'thanos-query-6b8d9c7f5-m7n3p'];
+const query = (ns: string, pod: string) => target('thanos-query', 'http', pod, 10902, ns);
+/**
+ * A Query pod's StoreAPI connections as it exposes them: one series per connected kind and label
+ * set (none where it reaches none), `sidecars` of them to sidecars plus one Store Gateway; and its `up`.
+ */
+const queryConnections = (ns: string, pod: string, sidecars: number, steps: number, per = 1) => [
+  ...[...Array(sidecars).keys()].map((i) => series('thanos_store_nodes_grpc_connections',
+    `${query(ns, pod)},store_type="sidecar",external_labels="{prometheus=\\"${ns}/chat-monitoring\\", prometheus_replica=\\"prometheus-chat-monitoring-${i}\\"}"`, constant(per, steps))),
+  series('thanos_store_nodes_grpc_connections', `${query(ns, pod)},store_type="store",external_labels="{}"`, constant(2, steps)),
+  series('up', query(ns, pod), constant(1, steps)),
+];
 const compactor = (ns: string) => target('thanos-compactor', 'http', COMPACTOR_POD, 10902, ns);
 const COLLECTOR_POD = 'otel-collector-7f9c6d5b4-x8k2m';
 const collector = (ns: string) => target('otel-collector', 'metrics', COLLECTOR_POD, 8888, ns);
@@ -212,6 +227,26 @@ function edges(): Edges[] {
       series('prometheus_operator_syncs', `${operator(ns)},controller="alertmanager",status="ok"`, constant(1, steps)),
     ], { controller: 'alertmanager' });
 
+  // Each Query pod against the replica count; store connections never count.
+  const querySidecars = (): Edges => {
+    const alert = 'ThanosQuerySidecarsMissing';
+    const inputFor = (reached: number, ns: string, steps: number) => [
+      ...queryConnections(ns, QUERY_PODS[0], PROMETHEUS_REPLICAS, steps),
+      ...queryConnections(ns, QUERY_PODS[1], reached, steps),
+    ];
+    const e = edgesOf(alert, false, { name: `both pods reach all ${PROMETHEUS_REPLICAS} sidecars`, level: PROMETHEUS_REPLICAS },
+      { name: `one pod reaches ${PROMETHEUS_REPLICAS - 1}`, level: PROMETHEUS_REPLICAS - 1 }, PROMETHEUS_REPLICAS - 1, inputFor, { pod: QUERY_PODS[1] });
+    const t = timing(alert, false);
+    const steps = stepsFor(t.settled);
+    return {
+      ...e,
+      checks: [...e.checks,
+        // No sidecar at all: no connection series, only its up.
+        { name: 'one pod reaches none (no connection series)', series: inputFor(0, NS, steps), at: at(t.settled), firing: true,
+          labels: [{ severity: DESIGN[alert].severity, namespace: NS, pod: QUERY_PODS[1] }] }],
+    };
+  };
+
   // A failed sync (the bucket unreachable: its existence check fails) or a failed upload.
   const uploadsFailing = (): Edges => {
     const alert = 'ThanosSidecarUploadsFailing';
@@ -283,6 +318,7 @@ function edges(): Edges[] {
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, counter(600, steps)),
     ], {}),
     // Thanos v0.42.4's own names (pkg/shipper, cmd/thanos/compact.go; the store smoke test reads them from the real programs).
+    querySidecars(),
     uploadsFailing(),
     { ...edgesOf('ThanosCompactorHalted', false, { name: 'running (0)', level: 0 }, { name: 'halted (1)', level: 1 }, 1,
       (v, ns, steps) => [series('thanos_compact_halted', compactor(ns), constant(v, steps))], { pod: COMPACTOR_POD }), objectStore: true },
@@ -323,6 +359,8 @@ function dashboardInput(steps: number): InputSeries[] {
     series('otelcol_exporter_send_failed_metric_points', `${collector(ns)},exporter="prometheus/chat-transport"`, perSecond(0)),
     series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, perSecond(3 * k)),
     series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, perSecond(40 * k)),
+    ...queryConnections(ns, QUERY_PODS[0], PROMETHEUS_REPLICAS, steps, k),
+    ...queryConnections(ns, QUERY_PODS[1], 1, steps, k),
   ];
   return [...mine(NS, 1), ...mine('elsewhere', 7)];
 }
@@ -344,6 +382,7 @@ const PANEL_VALUES: Record<string, Record<string, number>> = {
   'Metric points refused per second': { 'receiver="otlp"': 1 },
   'Metric points failed to export per second': { 'exporter="prometheus/chat-auth"': 2, 'exporter="prometheus/chat-transport"': 0 },
   'Unattributed points dropped per second': { [`namespace="${NS}"`]: 3 },
+  'Prometheus sidecars each Query pod reaches': { [`pod="${QUERY_PODS[0]}"`]: PROMETHEUS_REPLICAS, [`pod="${QUERY_PODS[1]}"`]: 1 },
 };
 
 describeWithPrometheus('the stack\'s own alerts at their edges, and its dashboard on known series (promtool)', () => {
@@ -362,12 +401,14 @@ describeWithPrometheus('the stack\'s own alerts at their edges, and its dashboar
 
   it('covers every stack alert of dist/ (3 Alertmanager replicas) and of long-term storage; a single replica lacks only the clustered one', () => {
     expect(defaultConfig().alertmanager.replicas).toBe(CLUSTER_REPLICAS);
+    expect(defaultConfig().prometheusReplicas).toBe(PROMETHEUS_REPLICAS);
     expect(defaultConfig().thanos.objectStorage).toBeUndefined();
     const dist = stackRules(DIST_RULE);
     const single = stackRules(SINGLE_RULE);
     // The rules promtool runs are dist/'s and the Thanos ones, nothing else changed.
     expect(stackRules(STORE_RULE).map((r) => r.alert).sort()).toEqual(cases.map((c) => c.alert).sort());
-    expect(stackRules(STORE_RULE).filter((r) => !r.alert.startsWith('Thanos'))).toEqual(dist);
+    const bucketOnly = cases.filter((c) => c.objectStore).map((c) => c.alert as string);
+    expect(stackRules(STORE_RULE).filter((r) => !bucketOnly.includes(r.alert))).toEqual(dist);
     expect(STORE_RULE.spec.groups.filter((g: { name: string }) => g.name !== STACK_GROUP)).toEqual(DIST_RULE.spec.groups.filter((g: { name: string }) => g.name !== STACK_GROUP));
     expect(dist.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.objectStore).map((c) => c.alert).sort());
     expect(single.map((r) => r.alert).sort()).toEqual(cases.filter((c) => !c.clustered && !c.objectStore).map((c) => c.alert).sort());

@@ -3,7 +3,8 @@
  * scrape the same target with the external labels the Prometheus Operator gives its replicas, a
  * Thanos sidecar beside each, Thanos Query over both sidecars deduplicating on prometheus_replica.
  * A series read through Query is the series read from one Prometheus, once; dedup=false shows both
- * copies; with one Prometheus killed, Query still answers from the other.
+ * copies; with one Prometheus killed, Query still answers from the other. Query's count of the
+ * sidecars it reaches, which ThanosQuerySidecarsMissing reads, drops when a sidecar is killed.
  */
 import { createServer, Server } from 'http';
 import { AddressInfo } from 'net';
@@ -37,6 +38,9 @@ async function serveExposition(): Promise<Server> {
 }
 
 const bySeries = (r: readonly QueryResult[]) => [...r].sort((x, y) => (x.metric.series + (x.metric[REPLICA_LABEL] ?? '')).localeCompare(y.metric.series + (y.metric[REPLICA_LABEL] ?? '')));
+
+/** Query's StoreAPI connections, per kind (store_type) and label set (Thanos v0.42.4 pkg/query/endpointset.go). */
+const CONNECTIONS = 'thanos_store_nodes_grpc_connections';
 
 describeWithThanos('Thanos: two Prometheus replicas behind sidecars, deduplicated by Query', () => {
   let exposition: Server | undefined;
@@ -127,5 +131,14 @@ describeWithThanos('Thanos: two Prometheus replicas behind sidecars, deduplicate
     for (const w of through.warnings) expect(w).toContain(sidecars[1].grpcAddress);
     expect(query!.running).toBe(true);
     expect(sidecars[0].running).toBe(true);
+  }, 120000);
+
+  it('Query counts the sidecars it reaches (ThanosQuerySidecarsMissing\'s signal): a sidecar whose Prometheus died still counts; one killed no longer does', async () => {
+    const reached = () => query!.metric(CONNECTIONS, ['store_type="sidecar"']);
+    // Replica 1's Prometheus is dead (above), but its sidecar still answers Query: that is
+    // ScrapeTargetDown's (its up == 0) to report, not this signal's.
+    expect(await reached()).toBe(2);
+    process.kill(sidecars[1].pid!, 'SIGKILL');
+    await untilTrue('Query drops the killed sidecar', async () => (await reached()) === 1, 90000, 1000);
   }, 120000);
 });

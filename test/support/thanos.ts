@@ -71,6 +71,18 @@ function startThanos(component: string, args: readonly string[], o: ThanosStart 
   });
 }
 
+/**
+ * The sum of a Thanos process's own metric `name` on its /metrics, over the samples whose line
+ * holds every `having` text (e.g. `store_type="sidecar"`); throws where it exposes no such metric.
+ */
+async function ownMetric(ctx: ProcessContext, name: string, having: readonly string[] = []): Promise<number> {
+  const res = await fetch(`${httpUrl(ctx)}/metrics`);
+  const lines = (await res.text()).split('\n');
+  if (!lines.some((l) => l.startsWith(`# TYPE ${name} `))) throw new Error(`thanos exposes no ${name}`);
+  const samples = lines.filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && having.every((h) => l.includes(h)));
+  return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 /** Flags the classes set themselves (addresses, paths and log level on this machine): dropped from args taken from the chart. */
 const OWN_FLAGS = ['--http-address', '--grpc-address', '--log.level', '--objstore.config-file', '--data-dir'];
 const flagName = (arg: string) => arg.split('=')[0];
@@ -120,12 +132,9 @@ export class ThanosSidecar extends RunningProgram {
     return grpcAddress(this.process);
   }
 
-  /** The sum of its own metric `name`'s samples on /metrics; throws where it exposes no such metric. */
-  async metric(name: string): Promise<number> {
-    const res = await fetch(`${httpUrl(this.process)}/metrics`);
-    const samples = (await res.text()).split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-    if (!samples.length) throw new Error(`the sidecar exposes no ${name}`);
-    return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  /** The sum of its own metric `name`'s samples (ownMetric). */
+  metric(name: string): Promise<number> {
+    return ownMetric(this.process, name);
   }
 }
 
@@ -174,6 +183,11 @@ export class ThanosQuery extends RunningProgram {
 
   get url(): string {
     return httpUrl(this.process);
+  }
+
+  /** The sum of its own metric `name`'s samples whose line holds every `having` text (ownMetric). */
+  metric(name: string, having: readonly string[] = []): Promise<number> {
+    return ownMetric(this.process, name, having);
   }
 
   /** Instant query through /api/v1/query; `params` such as dedup=false or time go along. */

@@ -41,9 +41,10 @@ describe('the raw-rate check has raw rates to check', () => {
   it('the stack dashboard reads raw counters: one rate a panel at least', () => {
     const stack = panelsOf(dashboards.find((d) => d.fileName === STACK_DASHBOARD_FILE)!.json);
     const withRates = stack.filter((p) => p.targets.some((t: any) => rawRates(t.expr).length > 0));
-    // All but the gauges: reload success, cluster members (3 Alertmanager replicas by default), objects failing to sync.
+    // All but the gauges: reload success, cluster members (3 Alertmanager replicas by default), objects
+    // failing to sync, the sidecars each Thanos Query pod reaches.
     expect(config.alertmanager.replicas).toBeGreaterThan(1);
-    expect(withRates.length).toBe(stack.length - 3);
+    expect(withRates.length).toBe(stack.length - 4);
   });
 });
 
@@ -175,7 +176,8 @@ describe('the monitoring-stack dashboard', () => {
 
   it('reads every component\'s own target in the chart\'s namespace, as its ServiceMonitor labels it', () => {
     const targets = ['job="prometheus", namespace="monitoring", endpoint="web"', 'job="alertmanager", namespace="monitoring", endpoint="web"',
-      'job="prometheus-operator", namespace="monitoring", endpoint="http"', 'job="otel-collector", namespace="monitoring", endpoint="metrics"'];
+      'job="prometheus-operator", namespace="monitoring", endpoint="http"', 'job="otel-collector", namespace="monitoring", endpoint="metrics"',
+      'job="thanos-query", namespace="monitoring", endpoint="http"'];
     expect(config.namespace).toBe('monitoring');
     for (const expr of exprs(stackOf())) {
       const selectors = [...expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);

@@ -57,15 +57,22 @@ describe('which stack alerts exist', () => {
     }
   });
 
-  it('the Thanos ones only with an object store: without it nothing uploads and no Compactor runs', () => {
-    expect(names().filter((n) => n.startsWith('Thanos'))).toEqual([]);
-    expect(names(withStore).filter((n) => n.startsWith('Thanos'))).toEqual(THANOS_ALERTS);
+  it('Query\'s sidecars against the configured Prometheus replicas, always (Query always runs)', () => {
+    for (const replicas of [1, 2, 3]) {
+      const missing = alertsOf(configWith({ prometheusReplicas: replicas })).find((r) => r.alert === ALERT_NAMES.thanosQuerySidecarsMissing);
+      expect(missing?.expr).toMatch(new RegExp(`\\n< ${replicas}$`));
+    }
+  });
+
+  it('the Thanos bucket ones only with an object store: without it nothing uploads and no Compactor runs', () => {
+    expect(names().filter((n) => THANOS_ALERTS.includes(n))).toEqual([]);
+    expect(names(withStore).filter((n) => THANOS_ALERTS.includes(n))).toEqual(THANOS_ALERTS);
     expect(names(withStore).length).toBe(names().length + THANOS_ALERTS.length);
   });
 
   it('every one is in ALERT_NAMES, so Alertmanager routes may name it', () => {
     const all = names(configWith({ alertmanager: { replicas: 3 }, thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } }));
-    expect(all.length).toBe(14);
+    expect(all.length).toBe(15);
     for (const n of all) expect(Object.values(ALERT_NAMES)).toContain(n);
   });
 });
