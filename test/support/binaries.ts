@@ -78,10 +78,11 @@ function buildAlertmanager(outDir: string, version: string): void {
 }
 
 /**
- * kube-apiserver and kubectl from a wrapper module in test/tools/<toolDir>
- * (written by test/tools/generate-kubernetes-go-mod.sh), stamped with the version as upstream's build does.
+ * kube-apiserver and kubectl (with `controllers`, also kube-controller-manager and kube-scheduler)
+ * from a wrapper module in test/tools/<toolDir> (written by test/tools/generate-kubernetes-go-mod.sh),
+ * stamped with the version as upstream's build does.
  */
-function kubernetes(toolDir: string): GoProgram {
+function kubernetes(toolDir: string, controllers = false): GoProgram {
   return {
     name: toolDir,
     toolDir,
@@ -89,6 +90,10 @@ function kubernetes(toolDir: string): GoProgram {
     binaries: {
       'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
       kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+      ...(controllers ? {
+        'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+        'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+      } : {}),
     },
     ldflags: (v) => {
       const [major, minor] = v.replace(/^v/, '').split('.');
@@ -139,7 +144,8 @@ export const PROGRAMS: readonly GoProgram[] = [
     versionModule: 'go.etcd.io/etcd/server/v3',
     binaries: { etcd: 'go.etcd.io/etcd/server/v3' },
   },
-  kubernetes('kubernetes'),
+  // The newest also builds the controller manager and scheduler: the deploy tier's whole control plane.
+  kubernetes('kubernetes', true),
   // The oldest supported Kubernetes minor: the cluster tier runs on both ends of the supported range.
   kubernetes('kubernetes-oldest'),
   {
