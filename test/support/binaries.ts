@@ -149,6 +149,14 @@ export const PROGRAMS: readonly GoProgram[] = [
   // The oldest supported Kubernetes minor: the cluster tier runs on both ends of the supported range.
   kubernetes('kubernetes-oldest'),
   {
+    // Simulated nodes and pod lifecycles (Ready, a pod IP, deletion) for the deploy tier's cluster
+    // (test/support/kwok.ts): a kubelet per node without containers. Its own source stamps its version.
+    name: 'kwok',
+    toolDir: 'kwok',
+    versionModule: 'sigs.k8s.io/kwok',
+    binaries: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
+  },
+  {
     // The OpenTelemetry Collector with exactly the chart's components: the Collector Builder pinned in
     // test/tools/collector/go.mod generates and compiles it from manifest.yaml (test/support/collector-build.ts,
     // required when the build runs because it imports this file).
@@ -229,6 +237,20 @@ export function binaryPath(spec: string): string {
 /** The Kubernetes version a KUBERNETES_PROGRAMS entry builds (from its go.mod). */
 export function kubernetesVersion(program: KubernetesProgram): string {
   return programVersion(programOf(binaryOf(program, 'kube-apiserver')).program);
+}
+
+const moduleDirs = new Map<string, string>();
+
+/** A module's source directory at the version test/tools/<toolDir> pins (downloaded into Go's module cache if needed). */
+export function goModuleDir(toolDir: string, module: string): string {
+  const key = `${toolDir} ${module}`;
+  if (!moduleDirs.has(key)) {
+    const out = execFileSync('go', ['mod', 'download', '-json', module], {
+      cwd: join(TOOLS_DIR, toolDir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    moduleDirs.set(key, (JSON.parse(out) as { Dir: string }).Dir);
+  }
+  return moduleDirs.get(key)!;
 }
 
 export function goAvailable(): boolean {
