@@ -8,9 +8,10 @@
  * Expectations come from dist/ and the config it was synthesized from (lib/chart-config.ts).
  */
 import { spawn, spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parse } from 'yaml';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { validateConfig } from '../../lib/config';
 import { durationSeconds } from '../../lib/validation';
@@ -138,6 +139,10 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     const done = steps[steps.length - 1];
     expect(done.title).toBe('done');
     expect(done.body).toContain(`NodePort ${config.grafanaNodePort}`);
+    // Where kind-config.yaml publishes that NodePort on the host, the URL is the host's.
+    const kindNodes = (parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as { nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[] }).nodes;
+    const published = kindNodes.flatMap((n) => n.extraPortMappings ?? []).find((m) => m.containerPort === config.grafanaNodePort);
+    if (published) expect(done.body).toContain(`Grafana: http://localhost:${published.hostPort} `);
     expect(done.body).toContain(`kubectl -n ${stackNamespace} get secret ${config.grafanaAdminSecret} -o jsonpath='{.data.admin-password}'`);
   }, 900_000);
 
@@ -180,6 +185,7 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
       const [net] = nodes.get(pod.spec.nodeName)!.spec.podCIDR.split('.').slice(0, 3).join('.').split('/');
       expect(pod.status.podIP.startsWith(`${net}.`)).toBe(true);
     }
+    expect(cluster.provisioner.lastError).toBeUndefined();
     const claims = get<{ items: K8sObject[] }>(['get', 'pvc', '-n', stackNamespace]).items;
     const expectedClaims = of('PersistentVolumeClaim').length + operatorStatefulSets.reduce((n, s) => n + s.replicas, 0);
     expect(claims).toHaveLength(expectedClaims);

@@ -64,7 +64,7 @@ export class SimulatedCluster {
       }, 120_000, 500);
       return new SimulatedCluster(cp, running, nodes, provisioner);
     } catch (e) {
-      for (const r of running.reverse()) await r.stop();
+      await stopAll(running);
       throw e;
     }
   }
@@ -73,7 +73,14 @@ export class SimulatedCluster {
     return this.controlPlane.admin;
   }
 
-  async stop(): Promise<void> {
-    for (const r of [...this.running].reverse()) await r.stop();
+  stop(): Promise<void> {
+    return stopAll(this.running);
   }
+}
+
+/** Stops each, the last started first, every one even where one fails; then throws the first failure. */
+async function stopAll(running: readonly { stop(): Promise<void> }[]): Promise<void> {
+  let failure: unknown;
+  for (const r of [...running].reverse()) await r.stop().catch((e) => (failure ??= e));
+  if (failure) throw failure;
 }
