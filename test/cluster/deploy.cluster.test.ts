@@ -18,7 +18,7 @@ import { durationSeconds } from '../../lib/validation';
 import { alertmanagerStatefulSet, CRD_URL, prometheusStatefulSets } from '../../scripts/deploy/plan';
 import { binaryOf, binaryPath, describeWithBinaries, REPO_ROOT } from '../support/binaries';
 import { CLUSTER_BINARIES, SimulatedCluster } from '../support/cluster';
-import { kubectlWithReleaseCrds } from '../support/cluster-stand-ins';
+import { kindSizedNode, kubectlWithReleaseCrds } from '../support/cluster-stand-ins';
 import { operatorCrdFiles } from '../support/crds';
 import { K8sObject, readDist } from '../support/manifests';
 import { Operator } from '../support/operator';
@@ -174,8 +174,13 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     }
   });
 
-  it('the pods run on the kwok nodes at addresses of their node\'s pod CIDR, and every claim is Bound to a volume on that node', () => {
+  it('the kind-sized nodes run every pod at an address of the node\'s pod CIDR, with the node\'s hostIP, and every claim is Bound to a volume on that node', () => {
     const nodes = new Map(get<{ items: K8sObject[] }>(['get', 'nodes']).items.map((n) => [n.metadata.name, n]));
+    cluster.nodes.forEach((name, i) => {
+      const registered = kindSizedNode(name, i);
+      expect(nodes.get(name)!.status.capacity).toEqual(registered.status.capacity);
+      expect(nodes.get(name)!.status.addresses).toEqual(expect.arrayContaining(registered.status.addresses));
+    });
     const pods = get<{ items: K8sObject[] }>(['get', 'pods', '-n', stackNamespace]).items;
     const expectedPods = of('Deployment').reduce((n, d) => n + (d.spec.replicas ?? 1), 0) + operatorStatefulSets.reduce((n, s) => n + s.replicas, 0);
     expect(pods).toHaveLength(expectedPods);
@@ -184,6 +189,7 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
       expect(pod.status.phase).toBe('Running');
       const [net] = nodes.get(pod.spec.nodeName)!.spec.podCIDR.split('.').slice(0, 3).join('.').split('/');
       expect(pod.status.podIP.startsWith(`${net}.`)).toBe(true);
+      expect(pod.status.hostIP).toBe(nodes.get(pod.spec.nodeName)!.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address);
     }
     expect(cluster.provisioner.lastError).toBeUndefined();
     const claims = get<{ items: K8sObject[] }>(['get', 'pvc', '-n', stackNamespace]).items;

@@ -18,14 +18,18 @@ import { cpus, tmpdir, totalmem } from 'os';
 import { basename, join } from 'path';
 import { KubeApiServer } from './kube-apiserver';
 import { KWOK_NODE_ANNOTATION } from './kwok';
+import { K8sObject } from './manifests';
 import { sleep } from './process';
 
 /** The kubelet's default --max-pods, which kind keeps. */
 const KUBELET_MAX_PODS = 110;
 const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 
-/** A Node as a kind node's kubelet registers it: the host's capacity, linux/<arch> labels, no taints. */
-export function kindSizedNode(name: string): object {
+/**
+ * A Node as a kind node's kubelet registers it: the host's capacity, linux/<arch> labels, no taints,
+ * and the `index`th address of kind's Docker network (172.18.0.2 onward), which kwok gives its pods as hostIP.
+ */
+export function kindSizedNode(name: string, index: number): K8sObject {
   const disk = statfsSync(tmpdir());
   const capacity = {
     cpu: String(cpus().length),
@@ -46,7 +50,7 @@ export function kindSizedNode(name: string): object {
         type: 'kwok',
       },
     },
-    status: { capacity, allocatable: capacity },
+    status: { capacity, allocatable: capacity, addresses: [{ type: 'InternalIP', address: `172.18.0.${index + 2}` }, { type: 'Hostname', address: name }] },
   };
 }
 

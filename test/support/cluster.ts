@@ -53,7 +53,7 @@ export class SimulatedCluster {
       running.push(provisioner);
       cp.admin.ok(['create', '-f', '-'], JSON.stringify(KIND_STORAGE_CLASS));
       const nodes = Array.from({ length: nodeCount }, (_, i) => `kwok-node-${i}`);
-      for (const n of nodes) cp.admin.ok(['create', '-f', '-'], JSON.stringify(kindSizedNode(n)));
+      nodes.forEach((n, i) => cp.admin.ok(['create', '-f', '-'], JSON.stringify(kindSizedNode(n, i))));
       await untilTrue(`nodes ${nodes.join(', ')} Ready, untainted, with a pod CIDR`, async () => {
         const items = JSON.parse((await cp.apiServer.get('/api/v1/nodes')).body).items as any[]; // eslint-disable-line @typescript-eslint/no-explicit-any
         return nodes.every((n) => {
