@@ -427,5 +427,13 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
       expect(r.stderr).toMatch(/127\.0\.0\.1:\d+.*(connection refused|was refused)/);
       expect(lastLine(r)).toMatch(/^deploy: step \d+\/\d+ \(.+\) failed: kubectl exited with 1, its output is above$/);
     }, 900_000);
+
+    it('with the API server gone: one line naming the context and its server, before any step changes anything', async () => {
+      const r = await runDeploy([], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(
+        new RegExp(`^deploy: the cluster of kubectl context "test" \\(${cluster.controlPlane.apiServer.url.replace(/[.]/g, '\\.')}\\) does not answer \\(.*refused.*\\): start it, or `))]);
+      expect(stepsOf(r.stdout).map((st) => st.title)).toEqual([expect.stringMatching(/^check that kubectl context/)]);
+    });
   });
 });
