@@ -47,7 +47,7 @@ function main(): void {
   if (names.length === 0) serviceProxyTool(ifGo);
   if (names.length > 0 && names.every((n) => n === CHAT_SERVICE_VENV)) return;
   if (!goAvailable()) {
-    const line = 'binaries: Go is not installed, so the suites on real Prometheus, operator, API server, collector and Alertmanager will skip (install Go >= 1.26 from https://go.dev/dl/)';
+    const line = 'binaries: Go is not installed, so the suites on real Prometheus, operator, API server, controllers, kwok, collector and Alertmanager will skip (install Go >= 1.26 from https://go.dev/dl/)';
     if (ifGo && !REQUIRE_BINARIES) {
       console.log(line);
       return;

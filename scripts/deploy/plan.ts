@@ -63,6 +63,9 @@ export function prometheusStatefulSets(prometheus: ManifestObject): string[] {
   return Array.from({ length: shards }, (_, i) => (i === 0 ? base : `${base}-shard-${i}`));
 }
 
+/** The StatefulSet the operator creates for an Alertmanager object. */
+export const alertmanagerStatefulSet = (alertmanager: ManifestObject) => `alertmanager-${alertmanager.metadata.name}`;
+
 /** The command that prints the Grafana admin password (shown to the user, never the password itself). */
 export function passwordCommand(stack: StackFacts, context?: string): string {
   const ctx = context ? ` --context ${context}` : '';
@@ -105,21 +108,25 @@ class KubectlSteps {
         '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `${kind.toLowerCase()}/${d.metadata.name}`, this.timeout)));
   }
 
-  /** Per StatefulSet of each Prometheus: wait for the operator to create it, then for its rollout. */
-  prometheusRollouts(files: readonly ManifestFile[]): Step[] {
-    return ofKind(files, 'Prometheus').flatMap((prometheus) => {
-      const ns = prometheus.metadata.namespace ?? 'default';
-      return prometheusStatefulSets(prometheus).flatMap((sts): Step[] => [
-        // The operator creates the StatefulSet a moment after the Prometheus object: wait for it to exist first.
-        {
-          kind: 'poll',
-          title: `wait for the operator to create StatefulSet ${ns}/${sts}`,
-          args: [...this.global, '-n', ns, 'get', `statefulset/${sts}`, '-o', 'name'],
-          timeoutSeconds: this.input.timeoutSeconds ?? 300,
-        },
-        this.kubectl(`wait for StatefulSet ${ns}/${sts}`, '-n', ns, 'rollout', 'status', `statefulset/${sts}`, this.timeout),
-      ]);
-    });
+  /**
+   * Per StatefulSet the operator makes (each Prometheus shard's, each Alertmanager's): wait for the
+   * operator to create it, then for its rollout.
+   */
+  operatorRollouts(files: readonly ManifestFile[]): Step[] {
+    const statefulSets = [
+      ...ofKind(files, 'Prometheus').flatMap((p) => prometheusStatefulSets(p).map((name) => ({ ns: p.metadata.namespace ?? 'default', name }))),
+      ...ofKind(files, 'Alertmanager').map((a) => ({ ns: a.metadata.namespace ?? 'default', name: alertmanagerStatefulSet(a) })),
+    ];
+    return statefulSets.flatMap(({ ns, name }): Step[] => [
+      // The operator creates the StatefulSet a moment after its resource: wait for it to exist first.
+      {
+        kind: 'poll',
+        title: `wait for the operator to create StatefulSet ${ns}/${name}`,
+        args: [...this.global, '-n', ns, 'get', `statefulset/${name}`, '-o', 'name'],
+        timeoutSeconds: this.input.timeoutSeconds ?? 300,
+      },
+      this.kubectl(`wait for StatefulSet ${ns}/${name}`, '-n', ns, 'rollout', 'status', `statefulset/${name}`, this.timeout),
+    ]);
   }
 }
 
@@ -246,7 +253,7 @@ export function deployPlan(input: PlanInput): Step[] {
     ...objstore.apply,
     ...otherFiles.map((f) => k.apply(`apply ${f.path}`, f.path)),
     ...k.rollouts(input.dist),
-    ...k.prometheusRollouts(input.dist),
+    ...k.operatorRollouts(input.dist),
     ...(input.demo ? [...input.demo.map((f) => k.apply(`apply the demo workload (${f.path})`, f.path)), ...k.rollouts(input.demo)] : []),
     doneStep(stack, input),
   ];

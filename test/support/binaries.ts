@@ -78,10 +78,11 @@ function buildAlertmanager(outDir: string, version: string): void {
 }
 
 /**
- * kube-apiserver and kubectl from a wrapper module in test/tools/<toolDir>
- * (written by test/tools/generate-kubernetes-go-mod.sh), stamped with the version as upstream's build does.
+ * kube-apiserver and kubectl (with `controllers`, also kube-controller-manager and kube-scheduler)
+ * from a wrapper module in test/tools/<toolDir> (written by test/tools/generate-kubernetes-go-mod.sh),
+ * stamped with the version as upstream's build does.
  */
-function kubernetes(toolDir: string): GoProgram {
+function kubernetes(toolDir: string, controllers = false): GoProgram {
   return {
     name: toolDir,
     toolDir,
@@ -89,6 +90,10 @@ function kubernetes(toolDir: string): GoProgram {
     binaries: {
       'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
       kubectl: 'k8s.io/kubernetes/cmd/kubectl',
+      ...(controllers ? {
+        'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+        'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+      } : {}),
     },
     ldflags: (v) => {
       const [major, minor] = v.replace(/^v/, '').split('.');
@@ -139,9 +144,18 @@ export const PROGRAMS: readonly GoProgram[] = [
     versionModule: 'go.etcd.io/etcd/server/v3',
     binaries: { etcd: 'go.etcd.io/etcd/server/v3' },
   },
-  kubernetes('kubernetes'),
+  // The newest also builds the controller manager and scheduler: the deploy tier's whole control plane.
+  kubernetes('kubernetes', true),
   // The oldest supported Kubernetes minor: the cluster tier runs on both ends of the supported range.
   kubernetes('kubernetes-oldest'),
+  {
+    // Simulated nodes and pod lifecycles (Ready, a pod IP, deletion) for the deploy tier's cluster
+    // (test/support/kwok.ts): a kubelet per node without containers. Its own source stamps its version.
+    name: 'kwok',
+    toolDir: 'kwok',
+    versionModule: 'sigs.k8s.io/kwok',
+    binaries: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
+  },
   {
     // The OpenTelemetry Collector with exactly the chart's components: the Collector Builder pinned in
     // test/tools/collector/go.mod generates and compiles it from manifest.yaml (test/support/collector-build.ts,
@@ -223,6 +237,20 @@ export function binaryPath(spec: string): string {
 /** The Kubernetes version a KUBERNETES_PROGRAMS entry builds (from its go.mod). */
 export function kubernetesVersion(program: KubernetesProgram): string {
   return programVersion(programOf(binaryOf(program, 'kube-apiserver')).program);
+}
+
+const moduleDirs = new Map<string, string>();
+
+/** A module's source directory at the version test/tools/<toolDir> pins (downloaded into Go's module cache if needed). */
+export function goModuleDir(toolDir: string, module: string): string {
+  const key = `${toolDir} ${module}`;
+  if (!moduleDirs.has(key)) {
+    const out = execFileSync('go', ['mod', 'download', '-json', module], {
+      cwd: join(TOOLS_DIR, toolDir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    moduleDirs.set(key, (JSON.parse(out) as { Dir: string }).Dir);
+  }
+  return moduleDirs.get(key)!;
 }
 
 export function goAvailable(): boolean {

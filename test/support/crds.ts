@@ -3,25 +3,12 @@
  * version the chart deploys): the same files as the release's stripped-down-crds.yaml that
  * `npm run deploy` installs. Needs Go (the module cache); callers skip where it is missing.
  */
-import { execFileSync } from 'child_process';
 import { readdirSync } from 'fs';
 import { join } from 'path';
-import { TOOLS_DIR } from './binaries';
-
-const OPERATOR_MODULE = 'github.com/prometheus-operator/prometheus-operator';
-
-let moduleDir: string | undefined;
+import { goModuleDir } from './binaries';
 
 /** The operator module's source directory (downloaded into Go's module cache if needed). */
-export function operatorModuleDir(): string {
-  if (!moduleDir) {
-    const out = execFileSync('go', ['mod', 'download', '-json', OPERATOR_MODULE], {
-      cwd: join(TOOLS_DIR, 'operator'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    moduleDir = (JSON.parse(out) as { Dir: string }).Dir;
-  }
-  return moduleDir;
-}
+export const operatorModuleDir = () => goModuleDir('operator', 'github.com/prometheus-operator/prometheus-operator');
 
 /** Directory of the CRD files, one per kind: monitoring.coreos.com_<plural>.yaml. */
 export function operatorCrdDir(): string {

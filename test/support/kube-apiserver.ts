@@ -17,6 +17,9 @@ export interface KubeApiServerOptions {
   readonly kubernetes?: KubernetesProgram;
 }
 
+/** ClusterIPs of Services (the controller manager is given the same range). */
+export const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
+
 const urlOf = (ctx: ProcessContext) => `https://127.0.0.1:${ctx.ports[0]}`;
 /** The API server's self-generated serving certificate (and its CA), in its --cert-dir. */
 const caFileOf = (ctx: ProcessContext) => join(ctx.dir, 'certs', 'apiserver.crt');
@@ -52,7 +55,7 @@ export class KubeApiServer extends RunningProgram {
         '--endpoint-reconciler-type=none',
         `--secure-port=${ctx.ports[0]}`,
         `--cert-dir=${join(ctx.dir, 'certs')}`,
-        '--service-cluster-ip-range=10.0.0.0/24',
+        `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
         '--authorization-mode=RBAC',
         `--token-auth-file=${join(ctx.dir, 'tokens.csv')}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
@@ -62,7 +65,7 @@ export class KubeApiServer extends RunningProgram {
         '--v=0',
       ],
       readyTimeoutMs: 90000,
-      ready: async (ctx) => existsSync(caFileOf(ctx)) && (await get({ url: urlOf(ctx), caFile: caFileOf(ctx), adminToken }, '/readyz')).status === 200,
+      ready: async (ctx) => existsSync(caFileOf(ctx)) && (await call({ url: urlOf(ctx), caFile: caFileOf(ctx), adminToken }, 'GET', '/readyz')).status === 200,
     });
     return new KubeApiServer(process, adminToken);
   }
@@ -76,23 +79,38 @@ export class KubeApiServer extends RunningProgram {
     return caFileOf(this.process);
   }
 
+  /**
+   * The key that signs service-account tokens: the controller manager's token controller signs with
+   * it too (--service-account-private-key-file), as a cluster's control plane shares it.
+   */
+  get serviceAccountKeyFile(): string {
+    return join(this.workdir, 'sa.key');
+  }
+
   /** GET as the admin; for readiness checks and reads that need no kubectl. */
   get(path: string): Promise<{ status: number; body: string }> {
-    return get(this, path);
+    return call(this, 'GET', path);
+  }
+
+  /** A JSON request as the admin (POST, PATCH, ...), without kubectl's process start. */
+  call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+    return call(this, method, path, body, contentType);
   }
 }
 
-function get(server: { url: string; caFile: string; adminToken: string }, path: string): Promise<{ status: number; body: string }> {
+function call(server: { url: string; caFile: string; adminToken: string }, method: string, path: string, body?: unknown,
+  contentType = 'application/json'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${server.url}${path}`, {
+      method,
       ca: readFileSync(server.caFile),
-      headers: { Authorization: `Bearer ${server.adminToken}` },
+      headers: { Authorization: `Bearer ${server.adminToken}`, ...(body === undefined ? {} : { 'Content-Type': contentType }) },
     }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

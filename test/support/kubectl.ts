@@ -1,6 +1,6 @@
 /** kubectl at the cluster's version (built from test/tools/kubernetes), run against one kubeconfig. */
 import { spawnSync } from 'child_process';
-import { writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { stringify } from 'yaml';
 import { binaryOf, binaryPath, KubernetesProgram } from './binaries';
 
@@ -10,12 +10,16 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-/** A kubeconfig file for one server and one bearer token (an admin's or a ServiceAccount's). */
+/**
+ * A kubeconfig file for one server and one bearer token (an admin's or a ServiceAccount's). The CA
+ * is embedded, as kind writes it: a client of a server that has gone away then says the server does
+ * not answer, not that the API server's (removed) work dir lacks its certificate.
+ */
 export function writeKubeconfig(path: string, server: { url: string; caFile: string }, token: string, user = 'user'): string {
   writeFileSync(path, stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server: server.url, 'certificate-authority': server.caFile } }],
+    clusters: [{ name: 'test', cluster: { server: server.url, 'certificate-authority-data': readFileSync(server.caFile).toString('base64') } }],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: 'test', context: { cluster: 'test', user } }],
     'current-context': 'test',

@@ -8,6 +8,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { request as httpsRequest } from 'https';
 import { createServer } from 'net';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
@@ -197,6 +198,21 @@ export abstract class RunningProgram {
 /** Readiness check: an HTTP(S) GET answering 2xx. */
 export function httpOk(url: string, init?: RequestInit): () => Promise<boolean> {
   return async () => (await fetch(url, init)).ok;
+}
+
+/**
+ * Readiness check of a Kubernetes component's /healthz over HTTPS with the self-signed certificate it
+ * generates for itself (kube-controller-manager, kube-scheduler): only whether it answers 200 is asked.
+ */
+export function selfSignedHttpsOk(url: string): () => Promise<boolean> {
+  return () => new Promise((resolve) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** Polls `fn` until it returns a value other than undefined; on timeout, says what it waited for and the last error. */

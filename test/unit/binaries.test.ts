@@ -50,6 +50,21 @@ describe('pinned programs match what the chart deploys', () => {
     expect(minor(programVersion(program('kubernetes-oldest')))).toBe(minor(kindNodeVersion()) - 2);
   });
 
+  it('every binary a program builds is a tool of its go.mod (so `go mod tidy` keeps its packages)', () => {
+    for (const p of PROGRAMS.filter((x) => !x.build)) {
+      const goMod = readFileSync(join(TOOLS_DIR, p.toolDir, 'go.mod'), 'utf8');
+      const tools = [...goMod.matchAll(/^\s*(?:tool\s+)?(\S+)\s*$/gm)].map((m) => m[1]);
+      for (const pkg of Object.values(p.binaries)) expect(`${p.name}: ${tools.includes(pkg)}`).toBe(`${p.name}: true`);
+    }
+  });
+
+  it('the newest Kubernetes also builds the controller manager and scheduler, from the same module and version stamp', () => {
+    const newest = program('kubernetes');
+    expect(Object.keys(newest.binaries).sort()).toEqual(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl']);
+    expect(Object.keys(program('kubernetes-oldest').binaries).sort()).toEqual(['kube-apiserver', 'kubectl']);
+    for (const pkg of Object.values(newest.binaries)) expect(pkg).toMatch(/^k8s\.io\/kubernetes\/cmd\//);
+  });
+
   it('the cache key changes with the pinned version', () => {
     for (const p of PROGRAMS) expect(programDir(p)).toContain(`${p.name}-${programVersion(p)}-`);
   });

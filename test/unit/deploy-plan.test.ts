@@ -118,6 +118,16 @@ describe('deploy plan', () => {
     expect(exists).toBeLessThan(rollout);
   });
 
+  it('waits for the Alertmanager StatefulSet the operator creates, as for Prometheus\'s (it was never waited for)', () => {
+    const alertmanagers = dist().flatMap((f) => f.objects).filter((o) => o.kind === 'Alertmanager');
+    expect(alertmanagers).toHaveLength(1);
+    const sts = `statefulset/alertmanager-${alertmanagers[0].metadata.name}`;
+    const exists = indexOf(steps, (s) => s.kind === 'poll' && argsOf(s) === `-n monitoring get ${sts} -o name`);
+    const rollout = indexOf(steps, (s) => argsOf(s) === `-n monitoring rollout status ${sts} --timeout=300s`);
+    expect(exists).toBeLessThan(rollout);
+    expect(titles(steps)).toContain(`wait for StatefulSet monitoring/alertmanager-${alertmanagers[0].metadata.name}`);
+  });
+
   it('ends by printing the Grafana URL and the command that reads the password', () => {
     const last = steps[steps.length - 1];
     expect(last.kind).toBe('print');
