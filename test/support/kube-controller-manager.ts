@@ -5,9 +5,9 @@
  * nodes get pod CIDRs (--allocate-node-cidrs, as kind's control plane does). Each controller acts as
  * its own ServiceAccount (--use-service-account-credentials, as kubeadm and kind run it).
  */
-import { join } from 'path';
 import { binaryOf, binaryPath } from './binaries';
-import { ProcessContext, RunningProcess, RunningProgram, selfSignedHttpsOk } from './process';
+import { kubeComponentArgs, kubeComponentReady } from './kube-component';
+import { RunningProcess, RunningProgram } from './process';
 
 export interface KubeControllerManagerOptions {
   /** Admin kubeconfig of the control plane. */
@@ -22,8 +22,6 @@ export interface KubeControllerManagerOptions {
   readonly clusterCidr: string;
 }
 
-const healthzOf = (ctx: ProcessContext) => `https://127.0.0.1:${ctx.ports[0]}/healthz`;
-
 export class KubeControllerManager extends RunningProgram {
   static async start(options: KubeControllerManagerOptions): Promise<KubeControllerManager> {
     return new KubeControllerManager(await RunningProcess.start({
@@ -33,13 +31,7 @@ export class KubeControllerManager extends RunningProgram {
       workdir: 'controller-manager',
       ports: 1,
       args: (ctx) => [
-        `--kubeconfig=${options.kubeconfig}`,
-        `--authentication-kubeconfig=${options.kubeconfig}`,
-        `--authorization-kubeconfig=${options.kubeconfig}`,
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ctx.ports[0]}`,
-        `--cert-dir=${join(ctx.dir, 'certs')}`,
-        '--leader-elect=false',
+        ...kubeComponentArgs(options.kubeconfig, ctx),
         '--use-service-account-credentials=true',
         `--service-account-private-key-file=${options.serviceAccountKeyFile}`,
         `--root-ca-file=${options.rootCaFile}`,
@@ -49,7 +41,7 @@ export class KubeControllerManager extends RunningProgram {
         '--node-cidr-mask-size=24',
         '--v=0',
       ],
-      ready: (ctx) => selfSignedHttpsOk(healthzOf(ctx))(),
+      ready: kubeComponentReady,
       readyTimeoutMs: 90000,
     }));
   }

@@ -151,3 +151,14 @@ export class PrometheusServer extends RunningProgram {
       });
   }
 }
+
+/**
+ * The sum of metric `name`'s samples in a text exposition (a program's own /metrics), over the lines
+ * holding every `having` text (e.g. `store_type="sidecar"`); throws where it declares no such metric.
+ */
+export function exposedSum(text: string, name: string, having: readonly string[] = []): number {
+  const lines = text.split('\n');
+  if (!lines.some((l) => l.startsWith(`# TYPE ${name} `))) throw new Error(`the exposition declares no ${name}`);
+  const samples = lines.filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && having.every((h) => l.includes(h)));
+  return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}

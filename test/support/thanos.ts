@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { endpointSdConfig } from '../../lib/thanos/thanos-component';
 import { binaryPath, describeWithBinaries } from './binaries';
 import { httpOk, ProcessContext, RunningProcess, RunningProgram, untilTrue } from './process';
-import { PROMETHEUS_BINARIES, PrometheusServer, QueryResult } from './prometheus';
+import { exposedSum, PROMETHEUS_BINARIES, PrometheusServer, QueryResult } from './prometheus';
 
 export const THANOS_BINARIES = ['thanos'] as const;
 
@@ -71,16 +71,9 @@ function startThanos(component: string, args: readonly string[], o: ThanosStart 
   });
 }
 
-/**
- * The sum of a Thanos process's own metric `name` on its /metrics, over the samples whose line
- * holds every `having` text (e.g. `store_type="sidecar"`); throws where it exposes no such metric.
- */
+/** The sum of a Thanos process's own metric `name` on its /metrics (exposedSum). */
 async function ownMetric(ctx: ProcessContext, name: string, having: readonly string[] = []): Promise<number> {
-  const res = await fetch(`${httpUrl(ctx)}/metrics`);
-  const lines = (await res.text()).split('\n');
-  if (!lines.some((l) => l.startsWith(`# TYPE ${name} `))) throw new Error(`thanos exposes no ${name}`);
-  const samples = lines.filter((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && having.every((h) => l.includes(h)));
-  return samples.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return exposedSum(await (await fetch(`${httpUrl(ctx)}/metrics`)).text(), name, having);
 }
 
 /** Flags the classes set themselves (addresses, paths and log level on this machine): dropped from args taken from the chart. */
