@@ -38,7 +38,7 @@ import { CounterExposition } from '../support/counter-exposition';
 import { configWith, K8sObject, ofKind, readDist, synthObjects } from '../support/manifests';
 import { renderOperatorAlertmanagerConfig } from '../support/operator-alertmanager-config';
 import { REPLICA_LABEL } from '../../lib/thanos/thanos-component';
-import { untilTrue } from '../support/process';
+import { until, untilTrue } from '../support/process';
 import { exposedSum, PROMETHEUS_BINARIES, PrometheusServer, sleep } from '../support/prometheus';
 import { ruleOffsetSeconds } from '../support/push-timing';
 import { Notification, WebhookReceiver } from '../support/webhook-receiver';
@@ -254,7 +254,12 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
   it(`both replicas fire it and send it; Alertmanager holds one alert and delivers one page; replica 0 killed, the survivor repeats nothing`, async () => {
     expect(REPLICAS).toBe(2);
     for (const p of replicas) {
-      const firing = await p.query(`ALERTS{alertname="${FAST_BURN.alert}", service="chat-auth", alertstate="firing"}`);
+      // Each replica's `for` runs from its own first true evaluation, which follows its own scrapes:
+      // the page came from the earlier one, so the other may fire a scrape interval later.
+      const firing = await until(`replica ${replicas.indexOf(p)} fires chat-auth's fast burn`, async () => {
+        const rows = await p.query(`ALERTS{alertname="${FAST_BURN.alert}", service="chat-auth", alertstate="firing"}`);
+        return rows.length ? rows : undefined;
+      }, 60_000);
       expect(firing.map((x) => x.metric.service)).toEqual(['chat-auth']); // external labels join only what leaves Prometheus
       // Its own counter (this Prometheus does not scrape itself): alerts it delivered to Alertmanager.
       const sent = exposedSum(await (await fetch(`${p.url}/metrics`)).text(), 'prometheus_notifications_sent_total');
@@ -269,7 +274,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     await sleep((GROUP_WAIT_S + 2 * GROUP_INTERVAL_S + 5 * EVAL_S) * 1000);
     expect(pagesOf('firing')).toHaveLength(1);
     expect(prometheus.running).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('the same service\'s slower tiers are inhibited; another service\'s slow burn pages and its daily burn reaches the ticket receiver', async () => {
     const slow = (s: string) => postable(ruleOf(s, SLOW_BURN.alert));
