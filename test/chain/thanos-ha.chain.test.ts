@@ -2,9 +2,12 @@
  * Issue 22's proof on the real chain, read through Thanos Query: real chat-service pods -> the real
  * collector on the chart's config -> TWO Prometheus processes on the configuration the real operator
  * generated, each as one pod of its StatefulSet sees it (its own `prometheus_replica` external label,
- * the operator's `$(POD_NAME)`), a Thanos sidecar beside each, and Thanos Query started with the
- * chart's `thanos-query` args (its `dnssrv+` endpoint of the sidecars' headless Service resolved to
- * the two sidecars here, as the cluster's DNS does).
+ * the operator's `$(POD_NAME)`) with the TSDB flags of its `prometheus` container, a Thanos sidecar
+ * beside each on the args the operator gave it (its `--objstore.config=$(OBJSTORE_CONFIG)` read from
+ * the object store's Secret, which holds a FILESYSTEM bucket: test-only, a directory of the test's
+ * own), the Store Gateway on that bucket and Thanos Query, both on the chart's args (Query's two
+ * `dnssrv+` endpoints, the sidecars' and the Store Gateway's headless Services, resolved to the
+ * processes here, as the cluster's DNS does).
  *
  * With both replicas up, every panel of every dashboard and every recording rule read through
  * Query shows the injected values (test/contract/panel-proof.ts), as each Prometheus does on its
@@ -14,32 +17,57 @@
  * through Query still shows the injected values, from the surviving replica alone, and no
  * service's series has a gap in any 1-minute window from before the kill to the proof.
  *
+ * Long-term storage: the sidecars upload the blocks their Prometheus cuts. Then the survivor is
+ * killed too and both sidecars stop, the stand-in for local retention having dropped the first
+ * proof's window: no Prometheus holds it any more. The bucket holds both replicas' blocks (their
+ * external labels in meta.json), one after the other without a gap through the window; the
+ * Compactor, run once on the chart's args, leaves them as its planner says it must (blocks of a
+ * minute fill no 8 h compaction range: see compactorPlan). Query, which now reaches the Store Gateway
+ * alone, shows every panel and rule at the first proof's time with the injected values, each
+ * query with the series it answered with both replicas up, each series once, no gap in any
+ * 1-minute window; and with dedup=false (each replica's copy apart) every one of those queries
+ * returns exactly the numbers it returned with both replicas up.
+ *
+ * Test-only settings, beside the FILESYSTEM bucket: Prometheus cuts blocks of a minute (BLOCK)
+ * instead of two hours, so blocks of the chain's own data are uploaded within the run; the Store
+ * Gateway reads the bucket every 5 s (STORE_SYNC) instead of every 15 minutes; the Compactor runs
+ * once (no --wait) with --consistency-delay=0s and --delete-delay=0s (as
+ * test/contract/thanos-store.smoke.test.ts, which proves compaction, downsampling and retention on
+ * two weeks of generated blocks).
+ *
  * The chart is the default config with chat-messaging on the stable convention (as
- * dashboards.chain.test.ts), so both conventions' dashboards are read through Query; the traffic is
- * the chain's (test/support/chain-traffic.ts) without pod events.
+ * dashboards.chain.test.ts) and long-term storage on, so both conventions' dashboards are read
+ * through Query; the traffic is the chain's (test/support/chain-traffic.ts) without pod events.
  */
-import { mkdtempSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { PROMETHEUS_OPERATED_SERVICE } from '../../lib/charts/monitoring-charts';
 import { STACK_DASHBOARD_FILE } from '../../lib/dashboards';
+import { NAMES } from '../../lib/labels';
 import { REPLICA_LABEL, srvName, THANOS_PORT_NAMES } from '../../lib/thanos/thanos-component';
 import { ChatServiceKind, chatServiceKindFor, ChatWebSocket } from '../support/chat-service';
 import { CHAIN_CONNECTIONS, CHAIN_MIX, chainExpectation, startChainPod } from '../support/chain-traffic';
 import { configWith, K8sObject } from '../support/manifests';
 import { operatorContainerArgs } from '../support/operator-config';
 import { until } from '../support/process';
-import { sleep } from '../support/prometheus';
+import { QueryResult, sleep } from '../support/prometheus';
 import { ChatPod, describeWithChain, durationMs, LiveTraffic, PushChain, templateHash } from '../support/push-chain';
-import { queryArgsForHere, THANOS_BINARIES, ThanosQuery, ThanosSidecar } from '../support/thanos';
+import {
+  argsForHere, BucketBlock, bucketBlocks, filesystemBucket, queryArgsForHere, THANOS_BINARIES, ThanosCompactor, ThanosQuery, ThanosSidecar, ThanosStore,
+} from '../support/thanos';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, provePanels, ProofInput, proveRecordingRules } from '../contract/panel-proof';
 import { dashboardsOf } from '../contract/stack';
 import { CONTRACT_NAMES, schedule } from '../contract/traffic';
 
 const CONFIG = configWith({
   services: CHART_CONFIG.services.map((s) => (s.name === 'chat-messaging' ? { ...s, convention: 'stable' as const } : s)),
+  // Long-term storage on: the sidecars upload, the Store Gateway and the Compactor run. The CIDRs
+  // only go into NetworkPolicies, which nothing here enforces.
+  thanos: { objectStorage: { egressCidrs: ['192.0.2.0/24'] } },
 });
+const OBJECT_STORE = validatedObjectStore();
 /** The operator's StatefulSet runs this many Prometheus pods: the chain runs as many processes. */
 const REPLICAS = CONFIG.prometheusReplicas;
 /** The replica killed mid-run (its pod's index). */
@@ -54,6 +82,123 @@ interface Running {
   readonly kind: ChatServiceKind;
   readonly pods: ChatPod[];
   readonly sockets: ChatWebSocket[];
+}
+
+/**
+ * Test-only: the shortest block Prometheus cuts from its head (--storage.tsdb.min-block-duration;
+ * Prometheus's default, which the operator keeps, is 2 h). Prometheus cuts the head into a block
+ * once it spans 1.5 times that, so the sidecars upload blocks of the chain's own data every minute
+ * of the run instead of after two hours. Everything else about blocks is the operator's.
+ */
+const BLOCK_MS = 60_000;
+const BLOCK = '1m';
+/**
+ * Test-only: how often the Store Gateway reads the bucket again (--sync-block-duration; the
+ * chart keeps Thanos's 15m). In a cluster a block waits up to 15 minutes for the Store while its
+ * Prometheus still holds it for `retention`; here blocks are a minute long and the run a few.
+ */
+const STORE_SYNC = '5s';
+const HOUR_MS = 3_600_000;
+/** The Compactor's compaction ranges above the 2 h it expects uploads to be (Thanos v0.42.4 cmd/thanos/compact.go). */
+const COMPACTION_RANGES_MS = [8 * HOUR_MS, 48 * HOUR_MS, 14 * 24 * HOUR_MS];
+
+/** The chart's object store (Secret and key), as validated. */
+function validatedObjectStore() {
+  const o = CONFIG.thanos.objectStorage;
+  if (!o) throw new Error('the chain\'s config has no thanos.objectStorage');
+  return o;
+}
+
+/** A block in a Prometheus's TSDB directory, from its meta.json. */
+interface LocalBlock {
+  readonly ulid: string;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly level: number;
+  readonly sources: readonly string[];
+}
+
+/** The finished blocks of a TSDB directory (those with a meta.json), oldest first. */
+function localBlocks(tsdb: string): LocalBlock[] {
+  return readdirSync(tsdb).filter((d) => /^[0-9A-Z]{26}$/.test(d) && existsSync(join(tsdb, d, 'meta.json'))).map((ulid) => {
+    const m = JSON.parse(readFileSync(join(tsdb, ulid, 'meta.json'), 'utf8')) as { minTime: number; maxTime: number; compaction: { level: number; sources?: string[] } };
+    return { ulid, minTime: m.minTime, maxTime: m.maxTime, level: m.compaction.level, sources: m.compaction.sources ?? [ulid] };
+  }).sort((a, b) => a.minTime - b.minTime);
+}
+
+/**
+ * What the Compactor makes of one group's blocks (one replica's: its external labels differ), as
+ * [minTime, maxTime, source]: its planner (Thanos v0.42.4 pkg/compact/planner.go, Prometheus's)
+ * leaves the newest block out, then compacts into one the blocks of the first aligned range (8 h,
+ * then 2 d, 14 d) that holds two or more and is whole or ends by the start of the newest block
+ * left in; again until nothing is planned. Blocks of a minute, a few minutes of them, fill no 8 h
+ * range: they stay as uploaded unless an aligned boundary (00:00, 08:00, 16:00 UTC) falls among
+ * them. None spans the 40 h downsampling needs, none is older than the chart's raw retention (30d).
+ */
+function compactorPlan(blocks: readonly BucketBlock[]): [number, number, string][] {
+  let result: [number, number, string][] = blocks.map((b) => [b.minTime, b.maxTime, b.source]);
+  for (;;) {
+    const considered = result.slice(0, -1);
+    if (considered.length === 0) return result;
+    const highTime = considered[considered.length - 1][0];
+    let planned: [number, number, string][] | undefined;
+    for (const range of COMPACTION_RANGES_MS) {
+      // pkg/compact/planner.go splitByRange: the blocks within each aligned range, in order; a block that crosses one is in none.
+      const parts: [number, number, string][][] = [];
+      for (let i = 0; i < considered.length;) {
+        const t0 = range * Math.floor(considered[i][0] / range);
+        if (considered[i][1] > t0 + range) {
+          i++;
+          continue;
+        }
+        const part: [number, number, string][] = [];
+        for (; i < considered.length && considered[i][1] <= t0 + range; i++) part.push(considered[i]);
+        parts.push(part);
+      }
+      planned = parts.find((p) => p.length >= 2 && (p[p.length - 1][1] - p[0][0] === range || p[p.length - 1][1] <= highTime));
+      if (planned) break;
+    }
+    if (!planned) return result;
+    const merged: [number, number, string] = [planned[0][0], planned[planned.length - 1][1], 'compactor'];
+    result = [...result.filter((b) => !planned!.includes(b)), merged].sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** `prometheus` keeping each answer in `into`, by time and query. */
+function recording(prometheus: ProofInput['prometheus'], into: Map<string, QueryResult[]>): ProofInput['prometheus'] {
+  return {
+    query: async (expr: string, time?: number) => {
+      const r = await prometheus.query(expr, time);
+      into.set(`${time} ${expr}`, r);
+      return r;
+    },
+  };
+}
+
+/**
+ * Answers `now` to the queries answered by `was`: the queries whose series differ, the values
+ * compared (each series of each answer), those not exactly equal, and the largest relative difference.
+ */
+function compareAnswers(was: ReadonlyMap<string, QueryResult[]>, now: ReadonlyMap<string, QueryResult[]>) {
+  const seriesChanged: string[] = [];
+  const differences: string[] = [];
+  let compared = 0;
+  let largest = 0;
+  const valuesOf = (r: readonly QueryResult[]) => new Map(r.map((x) => [labelSet(x.metric), x.value?.[1]]));
+  for (const [asked, answer] of was) {
+    const before = valuesOf(answer);
+    const after = valuesOf(now.get(asked) ?? []);
+    if (JSON.stringify([...before.keys()].sort()) !== JSON.stringify([...after.keys()].sort())) seriesChanged.push(`${asked}: ${[...before.keys()].join(' ')} became ${[...after.keys()].join(' ')}`);
+    for (const [series, value] of before) {
+      compared++;
+      const v = after.get(series);
+      if (v === value) continue;
+      differences.push(`${asked} ${series}: ${value} became ${v}`);
+      const [a, b] = [Number(value), Number(v)];
+      if (Number.isFinite(a) && Number.isFinite(b)) largest = Math.max(largest, Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1e-12));
+    }
+  }
+  return { seriesChanged, differences, compared, largest };
 }
 
 /** A metric's labels without `drop`, as one comparable string. */
@@ -71,14 +216,35 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
   let killedAt = 0;
   /** The files the operator mounts into the sidecar (its Secrets), as copies here. */
   let sidecarFiles: string | undefined;
+  /** The FILESYSTEM bucket (test-only: Thanos's directory "object store"), in a directory of the test's own. */
+  let lts: string | undefined;
+  let bucketDir = '';
+  let store: ThanosStore | undefined;
+  /** The TSDB flags of the operator's `prometheus` container, as each replica runs them here. */
+  let operatorTsdbArgs: string[] = [];
+  /** Every answer the first proof read through Query (both replicas up), by time and query. */
+  const bothUpAnswers = new Map<string, QueryResult[]>();
+  /** The same proof's queries read with dedup=false (each replica's copy apart), both replicas up, just before the first kill. */
+  const bothUpCopies = new Map<string, QueryResult[]>();
+  /** Each service's series read through Query at the first proof's time (deduplicated), as label sets. */
+  const bothUpSeries = new Map<string, string[]>();
   const log: string[] = [];
   const note = (line: string) => log.push(line);
 
   const dashboards = (): DashboardFile[] => dashboardsOf(chain.objects).filter((d) => d.file !== STACK_DASHBOARD_FILE);
   const expectations = () => new Map([...running.values()].map((r) => [r.service.name, chainExpectation(r.service, r.kind, r.pods)]));
   const histogramCount = (r: Running) => `${CONTRACT_NAMES[r.service.convention].histogram}_count`;
+  const REPLICA_LABEL_VALUES = () => [...Array(REPLICAS).keys()].map(replicaName);
   const alive = () => chain.prometheusServers.filter((_p, i) => !(killedAt && i === KILLED));
   const replicaName = (i: number) => `prometheus-${chain.one('Prometheus').metadata.name}-${i}`;
+  /** The chart's container args of its `name` workload (container and workload named alike). */
+  const chartArgs = (kind: 'Deployment' | 'StatefulSet', name: string): string[] =>
+    chain.one(kind, name).spec.template.spec.containers.find((c: { name: string }) => c.name === name).args;
+  /** The bucket's blocks of replica `i` (by its external label), oldest first. */
+  const blocksOf = (i: number) => bucketBlocks(bucketDir).filter((b) => b.labels[REPLICA_LABEL] === replicaName(i));
+  /** Waits until replica `i` has cut its samples up to `timeS` into a block (on its disk, for its sidecar to upload). */
+  const cutThrough = (i: number, timeS: number) => until(`${replicaName(i)} cut a block through ${new Date(timeS * 1000).toISOString()}`,
+    () => (localBlocks(chain.prometheusServers[i].tsdbPath).some((b) => b.maxTime > timeS * 1000) ? true : undefined), 3 * BLOCK_MS + 60_000, 1000);
 
   /** Each rule group's query_offset (ms) by name, from the chart's PrometheusRules. */
   const offsets = (): Map<string, number> => new Map(chain.of('PrometheusRule').flatMap((o) =>
@@ -116,6 +282,17 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     return [formatRows(panels.failures), ...rules.failures].filter(Boolean).map((l) => `${what}: ${l}`).join('\n');
   }
 
+  /**
+   * Every panel and recording-rule query of the proof read through Query at the first proof's
+   * time with dedup=false (each replica's copy apart), each answer kept in `into`.
+   */
+  async function readCopies(into: Map<string, QueryResult[]>): Promise<void> {
+    const prometheus = recording(query.asPrometheus([], { dedup: false }), into);
+    // The verdicts do not matter here (with both copies a series comes back twice): the answers do.
+    await provePanels({ prometheus, dashboards: dashboards(), expectations: expectations(), slos: SLOS, time: bothUpTime });
+    await proveRecordingRules({ prometheus, rules: chain.rules, services: CONFIG.services, recordingWindow: CONFIG.recordingWindow, expectations: expectations(), slos: SLOS, time: bothUpTime });
+  }
+
   /** Every panel target read through Query at `time`: the label sets returned twice (none is right). */
   async function repeatedLabelSets(time: number): Promise<{ series: number; repeated: string[] }> {
     let series = 0;
@@ -139,26 +316,55 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     return { series, repeated };
   }
 
+  /**
+   * Each replica's flags beyond what PrometheusServer sets: the TSDB flags of the `prometheus`
+   * container of the operator's StatefulSet (with the pinned versions, delayed compaction:
+   * `--storage.tsdb.delay-compact-file.path` on the sidecar's shipper file, so Prometheus compacts
+   * only blocks the sidecar uploaded), their paths on the pod's data volume pointed at the replica's
+   * TSDB here, and the test-only BLOCK.
+   */
+  function prometheusArgs(c: PushChain, tsdbPath: string): string[] {
+    const cr = c.one('Prometheus');
+    const statefulSet = c.cp.admin.json<K8sObject>(['get', 'statefulset', `prometheus-${cr.metadata.name}`, '-n', cr.metadata.namespace!]);
+    const args: string[] = statefulSet.spec.template.spec.containers.find((x: { name: string }) => x.name === 'prometheus').args;
+    const podTsdb = args.find((a) => a.startsWith('--storage.tsdb.path='))!.slice('--storage.tsdb.path='.length).replace(/\/$/, '');
+    operatorTsdbArgs = args.filter((a) => /^--(no-)?storage\.tsdb\./.test(a) && !a.startsWith('--storage.tsdb.path='));
+    if (operatorTsdbArgs.some((a) => /block-duration/.test(a))) throw new Error(`the operator sets block durations (${operatorTsdbArgs.join(' ')}): this test shortens only Prometheus's default`);
+    return [...operatorTsdbArgs.map((a) => a.replace(`=${podTsdb}/`, `=${tsdbPath}/`)), `--storage.tsdb.min-block-duration=${BLOCK}`];
+  }
+
   beforeAll(async () => {
     const started = Date.now();
-    chain = await PushChain.start({ config: CONFIG, prometheusReplicas: REPLICAS });
+    chain = await PushChain.start({ config: CONFIG, prometheusReplicas: REPLICAS, prometheusArgs });
     note(`chain up in ${((Date.now() - started) / 1000).toFixed(1)} s (${Object.entries(chain.timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')})`);
     note(`scrape interval ${chain.scrapeIntervalMs / 1000} s, evaluation interval ${chain.evaluationIntervalMs / 1000} s`);
 
     // A sidecar beside each Prometheus, and Query on the chart's args: its one StoreAPI endpoint is
     // the SRV record of the sidecars' headless Service, which resolves to every Prometheus pod.
+    note(`the operator's Prometheus TSDB args: ${operatorTsdbArgs.join(' ')}; test-only --storage.tsdb.min-block-duration=${BLOCK}`);
+    // The object store's Secret, as `npm run deploy -- --objstore-file` creates it: here a
+    // FILESYSTEM bucket (test-only) in a directory the test owns.
+    lts = mkdtempSync(join(tmpdir(), 'chat-monitoring-lts-'));
+    bucketDir = join(lts, 'bucket');
+    mkdirSync(bucketDir);
+    writeFileSync(join(lts, OBJECT_STORE.key), filesystemBucket(bucketDir));
+    const ns = chain.one('Prometheus').metadata.namespace!;
+    chain.cp.admin.ok(['create', 'secret', 'generic', OBJECT_STORE.secretName, '-n', ns, `--from-file=${OBJECT_STORE.key}=${join(lts, OBJECT_STORE.key)}`]);
     sidecarFiles = mkdtempSync(join(tmpdir(), 'chat-monitoring-sidecar-files-'));
     const prometheusCr = chain.one('Prometheus');
     const statefulSet = chain.cp.admin.json<K8sObject>(['get', 'statefulset', `prometheus-${prometheusCr.metadata.name}`, '-n', prometheusCr.metadata.namespace!]);
+    // Its `--objstore.config=$(OBJSTORE_CONFIG)` expanded from the Secret's key, as the kubelet does.
     const statefulSetArgs = operatorContainerArgs(chain.cp, statefulSet, 'thanos-sidecar', sidecarFiles);
     note(`the operator's thanos-sidecar args: ${statefulSetArgs.join(' ')}`);
-    for (const p of chain.prometheusServers) sidecars.push(await ThanosSidecar.start({ prometheusUrl: p.url, tsdbPath: join(p.workdir, 'data'), statefulSetArgs }));
-    const ns = chain.one('Prometheus').metadata.namespace!;
+    for (const p of chain.prometheusServers) sidecars.push(await ThanosSidecar.start({ prometheusUrl: p.url, tsdbPath: p.tsdbPath, statefulSetArgs }));
+    // The Store Gateway on the chart's args (test-only: STORE_SYNC).
+    store = await ThanosStore.start({ bucketDir, args: argsForHere(chartArgs('StatefulSet', NAMES.thanosStore), 'store', { '--sync-block-duration': STORE_SYNC }) });
     const sidecarsSrv = `dnssrv+${srvName(PROMETHEUS_OPERATED_SERVICE, ns, THANOS_PORT_NAMES.grpc)}`;
-    const chartArgs: string[] = chain.one('Deployment', 'thanos-query').spec.template.spec.containers[0].args;
-    const args = queryArgsForHere(chartArgs, (address) => {
-      if (address !== sidecarsSrv) throw new Error(`the chart's Query reads ${address}, which this test does not run`);
-      return sidecars.map((s) => s.grpcAddress);
+    const storeSrv = `dnssrv+${srvName(NAMES.thanosStore, ns, THANOS_PORT_NAMES.grpc)}`;
+    const args = queryArgsForHere(chartArgs('Deployment', NAMES.thanosQuery), (address) => {
+      if (address === sidecarsSrv) return sidecars.map((s) => s.grpcAddress);
+      if (address === storeSrv) return [store!.grpcAddress];
+      throw new Error(`the chart's Query reads ${address}, which this test does not run`);
     });
     note(`thanos query ${args.join(' ')}`);
     query = await ThanosQuery.start({ args });
@@ -184,7 +390,7 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     }
     traffic = new LiveTraffic([...running.values()].map((r) => ({ name: r.service.name, rps: CHAIN_MIX[r.kind].rps, order: schedule(CHAIN_MIX[r.kind].mix), pods: r.pods })));
     // Both sidecars serve Query: each replica's copy of `up` through it (a Thanos process that exits ends the wait).
-    const exited = () => [...sidecars, query].find((t) => !t.running);
+    const exited = () => [...sidecars, store!, query].find((t) => !t.running);
     const waited = await until('both replicas\' copies through Query', async () => exited()
       ?? (new Set((await query.query('up', { dedup: false })).result.map((x) => x.metric[REPLICA_LABEL])).size === REPLICAS || undefined), 120_000, 1000);
     if (waited !== true) throw new Error(`a Thanos process exited:\n${waited.output.slice(-3000)}`);
@@ -194,9 +400,11 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     await traffic?.stop();
     for (const r of running.values()) for (const s of r.sockets) await s.close().catch(() => undefined);
     await query?.stop();
+    await store?.stop();
     for (const s of sidecars) await s.stop();
     await chain?.stop();
     if (sidecarFiles) rmSync(sidecarFiles, { recursive: true, force: true });
+    if (lts) rmSync(lts, { recursive: true, force: true });
     console.log(log.join('\n')); // eslint-disable-line no-console
   }, 120_000);
 
@@ -216,7 +424,7 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     bothUpTime = Math.ceil(traffic!.startTime + (WINDOW_MS + chain.evaluationIntervalMs + chain.scrapeIntervalMs + 10_000) / 1000);
     await heldBy(bothUpTime);
     warnings.length = 0;
-    const failures = [await proveAll(query.asPrometheus(warnings), bothUpTime, 'through Query')];
+    const failures = [await proveAll(recording(query.asPrometheus(warnings), bothUpAnswers), bothUpTime, 'through Query')];
     for (const [i, p] of chain.prometheusServers.entries()) failures.push(await proveAll(p, bothUpTime, `${replicaName(i)} alone`));
     expect(failures.filter(Boolean).join('\n')).toBe('');
     expect(warnings).toEqual([]);
@@ -251,6 +459,7 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
       expect(notOnBoth.slice(0, 5)).toEqual([]);
       expect(once.length).toBeGreaterThan(0);
       expect(once.map((x) => labelSet(x.metric)).sort()).toEqual([...replicasOf.keys()].sort());
+      bothUpSeries.set(r.service.name, once.map((x) => labelSet(x.metric)).sort());
       // The pods' own series among them: one per pod and label set, no pod missing.
       expect(new Set(once.filter((x) => x.metric.__name__ === histogramCount(r)).map((x) => x.metric.pod))).toEqual(new Set(r.pods.map((p) => p.name)));
     }
@@ -261,6 +470,16 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     expect(bothUpTime).toBeGreaterThan(0);
     const killed = chain.prometheusServers[KILLED];
     const survivor = chain.prometheusServers.find((p) => p !== killed)!;
+    // The last test reads the first proof's time back from the bucket: the replica to be killed
+    // has cut the block holding it first (its sidecar, which stays, uploads it).
+    await cutThrough(KILLED, bothUpTime);
+    // What the last test compares the bucket's answers with: the first proof's queries read with
+    // dedup=false while both replicas are up, now that every rule group has long evaluated past it.
+    await readCopies(bothUpCopies);
+    // The gap check below reads two windows before the kill: they must lie after the first proof's
+    // time, when every request counter of the traffic exists (some appear only with their first
+    // request, so an earlier window holds fewer and the count would change for no gap).
+    await sleep(bothUpTime * 1000 + 2 * WINDOW_MS - Date.now());
     process.kill(killed.pid!, 'SIGKILL');
     await until(`${replicaName(KILLED)} (pid ${killed.pid}) exited`, () => (killed.running ? undefined : true), 30_000, 100);
     killedAt = Date.now();
@@ -279,8 +498,10 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     note(`warnings through Query after the kill: ${warnings.length} (${[...new Set(warnings)].slice(0, 2).join(' | ')})`);
     expect(warnings.filter((w) => !w.includes(killedSidecar))).toEqual([]);
 
-    // Only the survivor's copies are left, each series once.
-    const copies = (await query.query('group by (' + REPLICA_LABEL + ') (up)', { time: afterKillTime, dedup: false })).result.map((x) => x.metric[REPLICA_LABEL]);
+    // Only the survivor has samples after the kill (the Store Gateway still serves the killed
+    // replica's uploaded ones, from before it), each series once.
+    const sinceKill = Math.floor(afterKillTime - killedAt / 1000);
+    const copies = (await query.query(`group by (${REPLICA_LABEL}) (count_over_time(up[${sinceKill}s]))`, { time: afterKillTime, dedup: false })).result.map((x) => x.metric[REPLICA_LABEL]);
     expect(copies).toEqual([replicaName(chain.prometheusServers.indexOf(survivor))]);
     const panels = await repeatedLabelSets(afterKillTime);
     expect(panels.repeated).toEqual([]);
@@ -289,7 +510,7 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     // request counters all have a sample in the window before (deduplicated: the killed replica's
     // samples until it died, the survivor's from then on).
     const step = chain.scrapeIntervalMs / 1000;
-    const start = Math.floor(killedAt / 1000 - 2 * WINDOW_MS / 1000);
+    const start = Math.max(Math.floor(killedAt / 1000 - 2 * WINDOW_MS / 1000), bothUpTime);
     for (const r of running.values()) {
       const counters = `${histogramCount(r)}{service="${r.service.name}"}`;
       const want = (await query.query(`count(${counters})`, { time: start })).result.map((x) => Number(x.value![1]));
@@ -303,5 +524,138 @@ describeWithChain('issue 22 on the real chain: two operator-configured Prometheu
     }
     expect(`failed ${traffic!.failed}, unroutable ${traffic!.unroutable}: ${traffic!.errors.join('; ')}`).toBe('failed 0, unroutable 0: ');
     expect(query.running && sidecars.every((s) => s.running)).toBe(true);
+  }, 360_000);
+
+  it('both Prometheus processes gone: the first proof\'s window, read through Query from the Store Gateway alone, shows the same values, each series once, no gap; the bucket holds both replicas\' blocks, as the Compactor on the chart\'s args leaves them', async () => {
+    expect(bothUpTime).toBeGreaterThan(0);
+    expect(bothUpAnswers.size).toBeGreaterThan(0);
+    const ns = chain.one('Prometheus').metadata.namespace!;
+    const prometheusLabel = `${ns}/${chain.one('Prometheus').metadata.name}`;
+    // The stand-in for local retention dropping the range: no Prometheus holds it any more. The
+    // survivor is killed too (SIGKILL) once its blocks through the window are in the bucket; each
+    // sidecar uploads what its Prometheus cut before it died (its shipper reads the TSDB directory
+    // every 30 s), then both sidecars stop, as their pods go.
+    const survivorIndex = chain.prometheusServers.findIndex((_p, i) => i !== KILLED);
+    await cutThrough(survivorIndex, bothUpTime);
+    const survivor = chain.prometheusServers[survivorIndex];
+    process.kill(survivor.pid!, 'SIGKILL');
+    await until(`${replicaName(survivorIndex)} (pid ${survivor.pid}) exited`, () => (survivor.running ? undefined : true), 30_000, 100);
+    const onDisk = chain.prometheusServers.map((p) => localBlocks(p.tsdbPath));
+    for (const [i, blocks] of onDisk.entries()) {
+      const cut = blocks.filter((b) => b.level === 1).map((b) => b.ulid);
+      await until(`${replicaName(i)}'s sidecar uploaded its ${cut.length} cut blocks`, () => {
+        const inBucket = new Set(blocksOf(i).map((b) => b.ulid));
+        return cut.every((u) => inBucket.has(u)) ? true : undefined;
+      }, 120_000, 1000);
+    }
+    for (const s of sidecars) await s.stop();
+
+    // Before the Compactor: what the two sidecars uploaded. Each replica's blocks carry its
+    // external labels (the operator's, as Query reads them), are raw blocks of one BLOCK each at
+    // most, ending on BLOCK boundaries, one after the other without a gap (each starts at the first
+    // sample after the one before ends: within a scrape interval), from before the traffic to past
+    // the window.
+    const before = bucketBlocks(bucketDir);
+    expect(before.filter((b) => !REPLICA_LABEL_VALUES().includes(b.labels[REPLICA_LABEL]))).toEqual([]);
+    for (let i = 0; i < REPLICAS; i++) {
+      const blocks = blocksOf(i);
+      note(`${replicaName(i)}: ${blocks.length} blocks uploaded, ${new Date(blocks[0].minTime).toISOString()} to ${new Date(blocks[blocks.length - 1].maxTime).toISOString()}`
+        + ` (${blocks.map((b) => `${((b.minTime - blocks[0].minTime) / 1000).toFixed(1)}-${((b.maxTime - blocks[0].minTime) / 1000).toFixed(1)} s`).join(', ')})`);
+      for (const b of blocks) {
+        expect(b.labels).toEqual({ prometheus: prometheusLabel, [REPLICA_LABEL]: replicaName(i) });
+        expect([b.source, b.level, b.resolution, b.markedForDeletion]).toEqual(['sidecar', 1, 0, false]);
+        expect(b.maxTime % BLOCK_MS).toBe(0);
+        expect(b.maxTime - b.minTime).toBeLessThanOrEqual(BLOCK_MS);
+      }
+      const follows = (b: BucketBlock, j: number) => b.minTime >= blocks[j].maxTime && b.minTime < blocks[j].maxTime + chain.scrapeIntervalMs;
+      expect(blocks.slice(1).filter((b, j) => !follows(b, j)).map((b) => b.ulid)).toEqual([]);
+      expect(blocks[0].minTime).toBeLessThan(traffic!.startTime * 1000);
+      expect(blocks[blocks.length - 1].maxTime).toBeGreaterThan(bothUpTime * 1000);
+    }
+    // Delayed compaction, as the operator wires it: where Prometheus compacted blocks locally, only
+    // once its sidecar had uploaded them (every source of a compacted block is in the bucket). With
+    // blocks of a minute its next range is 3 minutes, so a run may compact none (the note says).
+    for (const [i, blocks] of onDisk.entries()) {
+      const uploaded = new Set(blocksOf(i).map((b) => b.ulid));
+      const compacted = blocks.filter((b) => b.level > 1);
+      note(`${replicaName(i)}: ${compacted.length} blocks compacted locally, of ${compacted.reduce((a, b) => a + b.sources.length, 0)} uploaded ones`);
+      expect(compacted.flatMap((b) => b.sources).filter((u) => !uploaded.has(u))).toEqual([]);
+    }
+
+    // The Compactor as the chart runs it, once (no --wait; test-only, as in
+    // thanos-store.smoke.test.ts: blocks uploaded a moment ago are processed at once, and blocks
+    // compacted away deleted on its next run, not 48 h later).
+    const compacted = await ThanosCompactor.runOnce({ bucketDir, args: argsForHere(chartArgs('StatefulSet', NAMES.thanosCompactor), 'compact',
+      { '--consistency-delay': '0s', '--delete-delay': '0s' }, ['--wait']) });
+    const after = bucketBlocks(bucketDir);
+    note(`the Compactor ran in ${(compacted.ms / 1000).toFixed(1)} s: ${before.length} blocks before, ${after.filter((b) => !b.markedForDeletion).length} after (${after.filter((b) => b.markedForDeletion).length} marked for deletion)`);
+    for (let i = 0; i < REPLICAS; i++) {
+      const of = (blocks: BucketBlock[]) => blocks.filter((b) => b.labels[REPLICA_LABEL] === replicaName(i));
+      const left = of(after).filter((b) => !b.markedForDeletion).map((b): [number, number, string] => [b.minTime, b.maxTime, b.source]);
+      expect(left).toEqual(compactorPlan(of(before)));
+    }
+
+    // Query now reaches the Store Gateway alone, once it has read the bucket as the Compactor left it.
+    const inBucket = bucketBlocks(bucketDir).length;
+    await until(`the Store Gateway loaded the bucket's ${inBucket} blocks`, async () => ((await store!.metric('thanos_bucket_store_blocks_loaded')) === inBucket ? true : undefined), 60_000, 500);
+    await until('Query reaches the Store Gateway alone', async () => {
+      const healthy = (await query.endpoints()).filter((e) => e.healthy).map((e) => e.name);
+      return JSON.stringify(healthy) === JSON.stringify([store!.grpcAddress]) ? true : undefined;
+    }, 60_000, 500);
+
+    // The same proof at the same time, deduplicated: every panel and rule shows the injected values
+    // (the proof's tolerances), each query answers with the series it answered with both replicas
+    // up. Their values need not be equal: Query's deduplication picks replica samples by where each
+    // store's data starts, so a rate window can move by up to a scrape interval (README:
+    // "Deduplication caveats"); how many are equal, and the largest difference, are noted.
+    warnings.length = 0;
+    const fromStore = new Map<string, QueryResult[]>();
+    const failure = await proveAll(recording(query.asPrometheus(warnings), fromStore), bothUpTime, 'through Query from the Store Gateway alone');
+    expect(failure).toBe('');
+    expect(warnings).toEqual([]);
+    const deduplicated = compareAnswers(bothUpAnswers, fromStore);
+    note(`deduplicated, from the Store Gateway alone: ${fromStore.size} queries (${bothUpAnswers.size} with both replicas up), ${deduplicated.compared} values, `
+      + `${deduplicated.compared - deduplicated.differences.length} equal, the largest difference ${(100 * deduplicated.largest).toPrecision(2)} %`);
+    expect(fromStore.size).toBe(bothUpAnswers.size);
+    expect(deduplicated.seriesChanged).toEqual([]);
+    // Each replica's copy apart (dedup=false), the same queries return exactly the same numbers: the
+    // bucket holds every sample the two Prometheus processes held in the window.
+    const copiesFromStore = new Map<string, QueryResult[]>();
+    await readCopies(copiesFromStore);
+    const copies = compareAnswers(bothUpCopies, copiesFromStore);
+    note(`dedup=false, from the Store Gateway alone: ${copiesFromStore.size} queries, ${copies.compared} values, ${copies.differences.length} differ`);
+    expect(copiesFromStore.size).toBe(bothUpCopies.size);
+    expect(copies.compared).toBeGreaterThan(deduplicated.compared);
+    expect(copies.seriesChanged).toEqual([]);
+    expect(copies.differences.slice(0, 10)).toEqual([]);
+
+    // Each series once: every panel's label sets, and each service's series, held in the bucket by
+    // both replicas, read once: the label sets Query returned with both replicas up.
+    const panels = await repeatedLabelSets(bothUpTime);
+    expect(panels.repeated).toEqual([]);
+    for (const r of running.values()) {
+      const selector = `{service="${r.service.name}", __name__!~"ALERTS|ALERTS_FOR_STATE"}`;
+      const copies = (await query.query(selector, { time: bothUpTime, dedup: false })).result;
+      const once = (await query.query(selector, { time: bothUpTime })).result.map((x) => labelSet(x.metric)).sort();
+      expect(once).toEqual(bothUpSeries.get(r.service.name));
+      const replicas = new Set(copies.map((x) => x.metric[REPLICA_LABEL]));
+      expect([...replicas].sort()).toEqual(REPLICA_LABEL_VALUES());
+      expect(copies.length).toBe(REPLICAS * once.length);
+    }
+    // No gap: from the first whole window of traffic to the proof's time, at every scrape
+    // interval, each service's request counters all have a sample in the window before.
+    const step = chain.scrapeIntervalMs / 1000;
+    const start = Math.ceil(traffic!.startTime + WINDOW_MS / 1000);
+    for (const r of running.values()) {
+      const counters = `${histogramCount(r)}{service="${r.service.name}"}`;
+      const want = (await query.query(`count(${counters})`, { time: bothUpTime })).result.map((x) => Number(x.value![1]));
+      const points = (await query.queryRange(`count(count_over_time(${counters}[${WINDOW_MS / 1000}s]))`, start, bothUpTime, step)).result[0]?.values ?? [];
+      note(`${r.service.name} from the Store Gateway: ${want[0]} request counters, ${points.length} windows checked`);
+      expect(want.length).toBe(1);
+      expect(points.length).toBe(Math.floor((bothUpTime - start) / step) + 1);
+      expect(points.filter(([, v]) => Number(v) !== want[0]).map(([t, v]) => `${t}: ${v}`)).toEqual([]);
+    }
+    expect(warnings).toEqual([]);
+    expect(query.running && store!.running).toBe(true);
   }, 360_000);
 }, THANOS_BINARIES);

@@ -168,8 +168,9 @@ export function operatorPrometheusConfig(cp: ControlPlane, prometheusCr: K8sObje
 /**
  * Container `name` of a StatefulSet the operator generated, made runnable outside the pod: its args,
  * with every path under a Secret or ConfigMap volume it mounts pointed at a copy of that object's
- * files in `workdir` (read from the API server, as the kubelet mounts them). Other paths (its data
- * volume, the addresses) are the caller's to replace.
+ * files in `workdir` (read from the API server, as the kubelet mounts them), and every `$(NAME)` of
+ * its environment expanded, as the kubelet does. Other paths (its data volume, the addresses) are
+ * the caller's to replace.
  */
 export function operatorContainerArgs(cp: ControlPlane, statefulSet: K8sObject, name: string, workdir: string): string[] {
   const pod = statefulSet.spec.template.spec;
@@ -194,14 +195,40 @@ export function operatorContainerArgs(cp: ControlPlane, statefulSet: K8sObject, 
   }
   // The deepest mount first, as a path resolves inside the pod.
   mounted.sort(([a], [b]) => b.length - a.length);
+  // Each `$(NAME)` is the container's environment variable NAME, as the kubelet expands it (one it
+  // does not define stays as written): a value, or a key of a Secret or ConfigMap read from the API
+  // server (the operator's `--objstore.config=$(OBJSTORE_CONFIG)`, from the object store's Secret).
+  const env = (container.env ?? []) as { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
+  const envValue = (whole: string, varName: string): string => {
+    const e = env.find((x) => x.name === varName);
+    if (!e) return whole;
+    if (e.value !== undefined) return e.value;
+    const secret = e.valueFrom?.secretKeyRef;
+    const configMap = e.valueFrom?.configMapKeyRef;
+    if (secret) {
+      const data = cp.admin.json<K8sObject>(['get', 'secret', secret.name, '-n', ns]).data?.[secret.key];
+      if (data === undefined) throw new Error(`${name} env ${varName}: Secret ${ns}/${secret.name} has no key ${secret.key}`);
+      return Buffer.from(data, 'base64').toString('utf8');
+    }
+    if (configMap) {
+      const data = cp.admin.json<K8sObject>(['get', 'configmap', configMap.name, '-n', ns]).data?.[configMap.key];
+      if (data === undefined) throw new Error(`${name} env ${varName}: ConfigMap ${ns}/${configMap.name} has no key ${configMap.key}`);
+      return data;
+    }
+    throw new Error(`${name} env ${varName}: no value this test can give`);
+  };
   return (container.args as string[]).map((arg) => {
     const hit = mounted.find(([path]) => arg.includes(`=${path}/`));
-    return hit ? arg.replace(`=${hit[0]}/`, `=${hit[1]}/`) : arg;
+    return (hit ? arg.replace(`=${hit[0]}/`, `=${hit[1]}/`) : arg).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, envValue);
   });
 }
 
-/** operatorPrometheusConfig(), then a Prometheus running it (as pod `replica` of the StatefulSet). */
-export async function startPrometheusOnOperatorConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string, replica = 0): Promise<OperatorPrometheusConfig & { prometheus: PrometheusServer }> {
+/**
+ * operatorPrometheusConfig(), then a Prometheus running it (as pod `replica` of the StatefulSet),
+ * with `extraArgs` (given its TSDB directory) beside the flags PrometheusServer sets.
+ */
+export async function startPrometheusOnOperatorConfig(cp: ControlPlane, prometheusCr: K8sObject, workdir: string, replica = 0,
+  extraArgs?: (tsdbPath: string) => readonly string[]): Promise<OperatorPrometheusConfig & { prometheus: PrometheusServer }> {
   const config = operatorPrometheusConfig(cp, prometheusCr, workdir, replica);
-  return { ...config, prometheus: await PrometheusServer.start({ config: stringify(config.adapted) }) };
+  return { ...config, prometheus: await PrometheusServer.start({ config: stringify(config.adapted), extraArgs }) };
 }

@@ -23,7 +23,8 @@ export interface PrometheusOptions {
   readonly ruleFiles?: Readonly<Record<string, string>>;
   /** Existing TSDB directory (e.g. backfilled blocks); a fresh one otherwise. */
   readonly storagePath?: string;
-  readonly extraArgs?: readonly string[];
+  /** More flags; a function gets the TSDB directory (for flags that name a file in it). */
+  readonly extraArgs?: readonly string[] | ((tsdbPath: string) => readonly string[]);
   /** Listen on this address instead of 127.0.0.1 (a test host's, in a namespace the test made). */
   readonly host?: string;
 }
@@ -56,6 +57,7 @@ export function promtool(args: readonly string[], options: { readonly cwd?: stri
 }
 
 const urlOf = (host: string, ctx: ProcessContext) => `http://${host}:${ctx.ports[0]}`;
+const tsdbPathOf = (ctx: ProcessContext, storagePath: string | undefined) => storagePath ?? join(ctx.dir, 'data');
 
 /** A rule group's state: `lastEvaluation` is an RFC 3339 time (year 0001 before the first), times in seconds. */
 export interface RuleGroupStatus {
@@ -78,7 +80,7 @@ export class PrometheusServer extends RunningProgram {
   /** promtool(), for callers that hold the class only. */
   static readonly promtool = promtool;
 
-  private constructor(process: RunningProcess, private readonly host: string) {
+  private constructor(process: RunningProcess, private readonly host: string, private readonly storagePath?: string) {
     super(process);
   }
 
@@ -94,14 +96,19 @@ export class PrometheusServer extends RunningProgram {
       files: { 'prometheus.yml': options.config, ...Object.fromEntries(ruleFiles) },
       args: (ctx) => [
         `--config.file=${join(ctx.dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${options.storagePath ?? join(ctx.dir, 'data')}`,
+        `--storage.tsdb.path=${tsdbPathOf(ctx, options.storagePath)}`,
         `--web.listen-address=${host}:${ctx.ports[0]}`,
         '--web.enable-lifecycle',
         '--log.level=warn',
-        ...(options.extraArgs ?? []),
+        ...(typeof options.extraArgs === 'function' ? options.extraArgs(tsdbPathOf(ctx, options.storagePath)) : options.extraArgs ?? []),
       ],
       ready: (ctx) => httpOk(`${urlOf(host, ctx)}/-/ready`)(),
-    }), host);
+    }), host, options.storagePath);
+  }
+
+  /** Its TSDB directory (--storage.tsdb.path). */
+  get tsdbPath(): string {
+    return this.storagePath ?? join(this.workdir, 'data');
   }
 
   get url(): string {

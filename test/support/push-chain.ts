@@ -217,6 +217,11 @@ export interface ChainOptions {
    * @default 1
    */
   readonly prometheusReplicas?: number;
+  /**
+   * More flags for every Prometheus replica, given the chain once the operator has reconciled (its
+   * StatefulSet readable) and the replica's TSDB directory: one suite's own settings. @default none
+   */
+  readonly prometheusArgs?: (chain: PushChain, tsdbPath: string) => readonly string[];
 }
 
 /** The whole chain; `start` brings it up in order and undoes everything on failure. */
@@ -404,7 +409,8 @@ export class PushChain {
     }, 120_000, 500));
     await this.timed('prometheus', async () => {
       for (let replica = 0; replica < (options.prometheusReplicas ?? 1); replica++) {
-        const started = await startPrometheusOnOperatorConfig(this.cp, prometheusCr, this.workdir, replica);
+        const extraArgs = options.prometheusArgs && ((tsdbPath: string) => options.prometheusArgs!(this, tsdbPath));
+        const started = await startPrometheusOnOperatorConfig(this.cp, prometheusCr, this.workdir, replica, extraArgs);
         this.generatedConfig = started.generated;
         this.prometheusServers.push(started.prometheus);
         this.cleanups.push(() => started.prometheus.stop());

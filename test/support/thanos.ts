@@ -183,6 +183,15 @@ export class ThanosQuery extends RunningProgram {
     return ownMetric(this.process, name, having);
   }
 
+  /** Its Store API endpoints as /api/v1/stores lists them: address, whether its last check succeeded, its time range (ms). */
+  async endpoints(): Promise<{ name: string; healthy: boolean; minTime: number; maxTime: number }[]> {
+    const json = (await (await fetch(`${this.url}/api/v1/stores`)).json()) as {
+      status: string; data?: Record<string, { name: string; lastError: string | null; minTime: number; maxTime: number }[]>; error?: string;
+    };
+    if (json.status !== 'success') throw new Error(`stores: ${json.error}`);
+    return Object.values(json.data ?? {}).flat().map((e) => ({ name: e.name, healthy: e.lastError === null, minTime: e.minTime, maxTime: e.maxTime }));
+  }
+
   /** Instant query through /api/v1/query; `params` such as dedup=false or time go along. */
   query(expr: string, params: QueryParams = {}): Promise<ThanosQueryResult> {
     return this.api('query', { query: expr, ...params });
@@ -240,6 +249,11 @@ export class ThanosStore extends RunningProgram {
   get grpcAddress(): string {
     return grpcAddress(this.process);
   }
+
+  /** The sum of its own metric `name`'s samples whose line holds every `having` text (ownMetric). */
+  metric(name: string, having: readonly string[] = []): Promise<number> {
+    return ownMetric(this.process, name, having);
+  }
 }
 
 /** The Compactor, run once (without --wait): compacts, downsamples, applies retention, then exits. */
@@ -272,6 +286,8 @@ export interface BucketBlock {
   readonly resolution: number;
   readonly level: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** Which program wrote it: `sidecar` (uploaded), `compactor`, ... */
+  readonly source: string;
   /** A deletion-mark.json is there (the Compactor deletes it on its next run past --delete-delay). */
   readonly markedForDeletion: boolean;
 }
@@ -282,10 +298,10 @@ export function bucketBlocks(bucketDir: string): BucketBlock[] {
     const files = readdirSync(join(bucketDir, ulid));
     if (!files.includes('meta.json')) return []; // an upload under way
     const m = JSON.parse(readFileSync(join(bucketDir, ulid, 'meta.json'), 'utf8')) as {
-      minTime: number; maxTime: number; compaction: { level: number }; thanos: { labels: Record<string, string>; downsample: { resolution: number } };
+      minTime: number; maxTime: number; compaction: { level: number }; thanos: { labels: Record<string, string>; downsample: { resolution: number }; source: string };
     };
     return [{ ulid, minTime: m.minTime, maxTime: m.maxTime, resolution: m.thanos.downsample.resolution, level: m.compaction.level,
-      labels: m.thanos.labels, markedForDeletion: files.includes('deletion-mark.json') }];
+      labels: m.thanos.labels, source: m.thanos.source, markedForDeletion: files.includes('deletion-mark.json') }];
   }).sort((a, b) => a.minTime - b.minTime || a.resolution - b.resolution);
 }
 
