@@ -22,7 +22,7 @@
  * proof's window: no Prometheus holds it any more. The bucket holds both replicas' blocks (their
  * external labels in meta.json), one after the other without a gap through the window; the
  * Compactor, run once on the chart's args, leaves them as its planner says it must (blocks of a
- * minute fill no 8 h compaction range: see compactorPlan). Query, which now reaches the Store Gateway
+ * minute are merged only where an even UTC hour falls among them: see compactorPlan). Query, which now reaches the Store Gateway
  * alone, shows every panel and rule at the first proof's time with the injected values, each
  * query with the series it answered with both replicas up, each series once, no gap in any
  * 1-minute window; and with dedup=false (each replica's copy apart) every one of those queries
@@ -55,7 +55,7 @@ import { until } from '../support/process';
 import { QueryResult, sleep } from '../support/prometheus';
 import { ChatPod, describeWithChain, durationMs, LiveTraffic, PushChain, templateHash } from '../support/push-chain';
 import {
-  argsForHere, BucketBlock, bucketBlocks, filesystemBucket, queryArgsForHere, THANOS_BINARIES, ThanosCompactor, ThanosQuery, ThanosSidecar, ThanosStore,
+  argsForHere, BucketBlock, bucketBlocks, compactorPlan, filesystemBucket, queryArgsForHere, THANOS_BINARIES, ThanosCompactor, ThanosQuery, ThanosSidecar, ThanosStore,
 } from '../support/thanos';
 import { DashboardFile, formatRows, grafanaInterpolate, panelsOf, provePanels, ProofInput, proveRecordingRules } from '../contract/panel-proof';
 import { dashboardsOf } from '../contract/stack';
@@ -98,9 +98,6 @@ const BLOCK = '1m';
  * Prometheus still holds it for `retention`; here blocks are a minute long and the run a few.
  */
 const STORE_SYNC = '5s';
-const HOUR_MS = 3_600_000;
-/** The Compactor's compaction ranges above the 2 h it expects uploads to be (Thanos v0.42.4 cmd/thanos/compact.go). */
-const COMPACTION_RANGES_MS = [8 * HOUR_MS, 48 * HOUR_MS, 14 * 24 * HOUR_MS];
 
 /** The chart's object store (Secret and key), as validated. */
 function validatedObjectStore() {
@@ -124,44 +121,6 @@ function localBlocks(tsdb: string): LocalBlock[] {
     const m = JSON.parse(readFileSync(join(tsdb, ulid, 'meta.json'), 'utf8')) as { minTime: number; maxTime: number; compaction: { level: number; sources?: string[] } };
     return { ulid, minTime: m.minTime, maxTime: m.maxTime, level: m.compaction.level, sources: m.compaction.sources ?? [ulid] };
   }).sort((a, b) => a.minTime - b.minTime);
-}
-
-/**
- * What the Compactor makes of one group's blocks (one replica's: its external labels differ), as
- * [minTime, maxTime, source]: its planner (Thanos v0.42.4 pkg/compact/planner.go, Prometheus's)
- * leaves the newest block out, then compacts into one the blocks of the first aligned range (8 h,
- * then 2 d, 14 d) that holds two or more and is whole or ends by the start of the newest block
- * left in; again until nothing is planned. Blocks of a minute, a few minutes of them, fill no 8 h
- * range: they stay as uploaded unless an aligned boundary (00:00, 08:00, 16:00 UTC) falls among
- * them. None spans the 40 h downsampling needs, none is older than the chart's raw retention (30d).
- */
-function compactorPlan(blocks: readonly BucketBlock[]): [number, number, string][] {
-  let result: [number, number, string][] = blocks.map((b) => [b.minTime, b.maxTime, b.source]);
-  for (;;) {
-    const considered = result.slice(0, -1);
-    if (considered.length === 0) return result;
-    const highTime = considered[considered.length - 1][0];
-    let planned: [number, number, string][] | undefined;
-    for (const range of COMPACTION_RANGES_MS) {
-      // pkg/compact/planner.go splitByRange: the blocks within each aligned range, in order; a block that crosses one is in none.
-      const parts: [number, number, string][][] = [];
-      for (let i = 0; i < considered.length;) {
-        const t0 = range * Math.floor(considered[i][0] / range);
-        if (considered[i][1] > t0 + range) {
-          i++;
-          continue;
-        }
-        const part: [number, number, string][] = [];
-        for (; i < considered.length && considered[i][1] <= t0 + range; i++) part.push(considered[i]);
-        parts.push(part);
-      }
-      planned = parts.find((p) => p.length >= 2 && (p[p.length - 1][1] - p[0][0] === range || p[p.length - 1][1] <= highTime));
-      if (planned) break;
-    }
-    if (!planned) return result;
-    const merged: [number, number, string] = [planned[0][0], planned[planned.length - 1][1], 'compactor'];
-    result = [...result.filter((b) => !planned!.includes(b)), merged].sort((a, b) => a[0] - b[0]);
-  }
 }
 
 /** `prometheus` keeping each answer in `into`, by time and query. */

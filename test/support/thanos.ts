@@ -307,6 +307,50 @@ export function bucketBlocks(bucketDir: string): BucketBlock[] {
 
 const isBlockDir = (name: string) => /^[0-9A-Z]{26}$/.test(name);
 
+const HOUR_MS = 3_600_000;
+/**
+ * The Compactor's compaction ranges its planner fills, those above the first of its levels
+ * (1 h, 2 h, 8 h, 2 d, 14 d: Thanos v0.42.4 cmd/thanos/compact.go, pkg/compact/planner.go selectMetas).
+ */
+const COMPACTION_RANGES_MS = [2 * HOUR_MS, 8 * HOUR_MS, 48 * HOUR_MS, 14 * 24 * HOUR_MS];
+/**
+ * What the Compactor makes of one group's blocks (one replica's: its external labels differ), as
+ * [minTime, maxTime, source]: its planner (Thanos v0.42.4 pkg/compact/planner.go, Prometheus's)
+ * leaves the newest block out, then compacts into one the blocks of the first aligned range (2 h,
+ * then 8 h, 2 d, 14 d) that holds two or more and is whole or ends by the start of the newest block
+ * left in; again until nothing is planned. Blocks of a minute, a few minutes of them, fill no 2 h
+ * range: they stay as uploaded unless an even UTC hour falls among them, when those before it
+ * become one block. Downsampling (blocks of 40 h and more) and retention are not modelled.
+ */
+export function compactorPlan(blocks: readonly Pick<BucketBlock, 'minTime' | 'maxTime' | 'source'>[]): [number, number, string][] {
+  let result: [number, number, string][] = blocks.map((b) => [b.minTime, b.maxTime, b.source]);
+  for (;;) {
+    const considered = result.slice(0, -1);
+    if (considered.length === 0) return result;
+    const highTime = considered[considered.length - 1][0];
+    let planned: [number, number, string][] | undefined;
+    for (const range of COMPACTION_RANGES_MS) {
+      // pkg/compact/planner.go splitByRange: the blocks within each aligned range, in order; a block that crosses one is in none.
+      const parts: [number, number, string][][] = [];
+      for (let i = 0; i < considered.length;) {
+        const t0 = range * Math.floor(considered[i][0] / range);
+        if (considered[i][1] > t0 + range) {
+          i++;
+          continue;
+        }
+        const part: [number, number, string][] = [];
+        for (; i < considered.length && considered[i][1] <= t0 + range; i++) part.push(considered[i]);
+        parts.push(part);
+      }
+      planned = parts.find((p) => p.length >= 2 && (p[p.length - 1][1] - p[0][0] === range || p[p.length - 1][1] <= highTime));
+      if (planned) break;
+    }
+    if (!planned) return result;
+    const merged: [number, number, string] = [planned[0][0], planned[planned.length - 1][1], 'compactor'];
+    result = [...result.filter((b) => !planned!.includes(b)), merged].sort((a, b) => a[0] - b[0]);
+  }
+}
+
 export interface ShipOptions {
   /** A TSDB directory of 2 h blocks (e.g. tsdbgen's). */
   readonly tsdb: string;
