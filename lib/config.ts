@@ -149,13 +149,14 @@ export function validateConfig(raw: unknown): ChartConfig {
   const { scrapeInterval, recordingWindow } = validateIntervals(c);
   const collectorReplicas = int('collectorReplicas', c.collectorReplicas ?? d.collectorReplicas, 1, 10);
   const services = validateServices(c.services, namespace);
+  const prometheusStorage = str('prometheusStorage', c.prometheusStorage ?? d.prometheusStorage, QUANTITY, QUANTITY_FIX);
   return {
     namespace,
     images,
     scrapeInterval,
     recordingWindow,
     retention: str('retention', c.retention ?? d.retention, DURATION, DURATION_FIX),
-    prometheusStorage: str('prometheusStorage', c.prometheusStorage ?? d.prometheusStorage, QUANTITY, QUANTITY_FIX),
+    prometheusStorage,
     grafanaStorage: str('grafanaStorage', c.grafanaStorage ?? d.grafanaStorage, QUANTITY, QUANTITY_FIX),
     storageClassName: c.storageClassName === undefined ? undefined
       : str('storageClassName', c.storageClassName, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'use the name of a StorageClass'),
@@ -168,7 +169,7 @@ export function validateConfig(raw: unknown): ChartConfig {
       'use an http(s) URL without a #fragment, e.g. your fork\'s README'),
     alertmanager: validateAlertmanager(c.alertmanager ?? {}, services.map((s) => s.name)),
     networkPolicies: validateNetworkPolicies(c.networkPolicies ?? {}),
-    thanos: validateThanos(c.thanos ?? {}),
+    thanos: validateThanos(c.thanos ?? {}, prometheusStorage),
     services,
   };
 }

@@ -41,10 +41,11 @@ export interface AlertmanagerFlows {
 
 export interface ThanosFlows {
   /**
-   * The object store's addresses (CIDRs): the sidecars (in the Prometheus pods), the Store Gateway
-   * and the Compactor reach them on any port. Unset: no long-term storage, no Store, no Compactor.
+   * The object store's addresses (CIDRs) and TCP ports: the only ones the sidecars (in the
+   * Prometheus pods), the Store Gateway and the Compactor reach outside the cluster's DNS. Unset: no
+   * long-term storage, no Store, no Compactor.
    */
-  readonly objectStorageCidrs?: readonly string[];
+  readonly objectStore?: { readonly cidrs: readonly string[]; readonly ports: readonly number[] };
 }
 
 const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
@@ -96,7 +97,7 @@ export class NetworkPolicies extends Construct {
   private readonly nodes?: { from: k8s.NetworkPolicyPeer[] };
   /** The collector's exporters and its own metrics, which Prometheus scrapes; none without a collector. */
   private readonly collectorScrapes: k8s.NetworkPolicyPort[];
-  /** The object store: the configured addresses, any port; none without long-term storage. */
+  /** The object store: the configured addresses and ports; none without long-term storage. */
   private readonly objectStore: Egress[];
   /** The Thanos components Prometheus scrapes (and Query reads, for the Store Gateway). */
   private readonly thanosComponents: string[];
@@ -106,9 +107,9 @@ export class NetworkPolicies extends Construct {
     this.apiServer = { ...(props.apiServerCidrs.length ? { to: ipBlocks(props.apiServerCidrs) } : {}), ports: [tcp(443), tcp(6443)] };
     this.nodes = props.nodeCidrs.length ? { from: ipBlocks(props.nodeCidrs) } : undefined;
     this.collectorScrapes = props.exporterPorts.length ? [tcpRange(props.exporterPorts), tcp(COLLECTOR_PORTS.selfMetrics)] : [];
-    const cidrs = props.thanos.objectStorageCidrs;
-    this.objectStore = cidrs ? [{ to: ipBlocks(cidrs) }] : [];
-    this.thanosComponents = [NAMES.thanosQuery, ...(cidrs ? [NAMES.thanosStore, NAMES.thanosCompactor] : [])];
+    const store = props.thanos.objectStore;
+    this.objectStore = store ? [{ to: ipBlocks(store.cidrs), ports: store.ports.map(tcp) }] : [];
+    this.thanosComponents = [NAMES.thanosQuery, ...(store ? [NAMES.thanosStore, NAMES.thanosCompactor] : [])];
 
     this.policy('default-deny-ingress', {}, [], undefined);
     this.policy('default-deny-egress', {}, undefined, []);

@@ -9,6 +9,7 @@ import {
   AlertmanagerSpecStorageVolumeClaimTemplateSpecResourcesRequests,
 } from '../../imports/alertmanager-monitoring.coreos.com';
 import { ALERTMANAGER_CONFIG_SELECTOR, componentLabels, NAMES, selectorLabels } from '../labels';
+import { spreadOverNodes } from '../spread';
 import { AlertmanagerConfigSpec } from './alertmanager-config';
 import { operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
@@ -73,6 +74,7 @@ export class Alertmanager extends Construct {
         replicas: props.replicas ?? 1,
         serviceAccountName: name,
         podMetadata: { labels },
+        affinity: spreadOverNodes(this.podSelector),
         retention: props.retention,
         alertmanagerConfiguration: { name: Alertmanager.RESOURCE_NAME },
         // User-provided receivers: AlertmanagerConfigs of this namespace with this label, routed

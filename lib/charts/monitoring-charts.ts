@@ -104,8 +104,8 @@ function thanosChart(app: App, config: ChartConfig): void {
   });
   if (!store) return;
   const bucket = { ...common, objectStore: store, storageClassName: config.storageClassName };
-  new ThanosStore(chart, 'store', bucket);
-  new ThanosCompactor(chart, 'compactor', { ...bucket, retention: config.thanos.retention });
+  new ThanosStore(chart, 'store', { ...bucket, storage: config.thanos.storeStorage });
+  new ThanosCompactor(chart, 'compactor', { ...bucket, storage: config.thanos.compactorStorage, retention: config.thanos.retention });
 }
 
 function alertmanagerChart(app: App, config: ChartConfig): void {
@@ -169,7 +169,7 @@ function networkPoliciesChart(app: App, config: ChartConfig, exporters: ServiceE
       receiverPorts: receiverEgressPorts(config),
       receiverCidrs: config.alertmanager.receiverEgressCidrs,
     },
-    thanos: { objectStorageCidrs: config.thanos.objectStorage?.egressCidrs },
+    thanos: { objectStore: config.thanos.objectStorage && { cidrs: config.thanos.objectStorage.egressCidrs, ports: config.thanos.objectStorage.egressPorts } },
     apiServerCidrs: config.networkPolicies.apiServerCidrs,
     nodeCidrs: config.networkPolicies.nodeCidrs,
   });

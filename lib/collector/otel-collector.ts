@@ -9,6 +9,7 @@ import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
 import { COLLECTOR_PORTS } from './collector-config';
 import { CollectorAutoscaling } from './collector-settings';
 import { EXPORTER_PORT_NAME, exporterServiceLabels, ServiceExporter } from './service-exporters';
+import { spreadOverNodes } from '../spread';
 
 export interface OtelCollectorProps {
   readonly namespace: string;
@@ -119,6 +120,7 @@ export class OtelCollector extends Construct {
             serviceAccountName: NAMES.collector,
             automountServiceAccountToken: true, // k8sattributes reads pods from the API
             securityContext: restrictedPod(COLLECTOR_UID),
+            affinity: spreadOverNodes(this.podSelector),
             containers: [collectorContainer(props, props.resources ?? DEFAULT_RESOURCES)],
             volumes: [{ name: 'config', configMap: { name: `${NAMES.collector}-config` } }],
           },

@@ -12,6 +12,7 @@ import {
   PrometheusSpecThanosResourcesRequests,
 } from '../../imports/prometheus-monitoring.coreos.com';
 import { chartPrefixed, componentLabels, MONITORING_SELECTOR, NAMES, selectorLabels } from '../labels';
+import { spreadOverNodes } from '../spread';
 import { OPERATED_PORT_NAMES, operatorPodSecurity, volumeClaimTemplate, webAndReloaderEndpoints, webAndReloaderService } from '../operator-pods';
 import { podDisruptionBudgetFor } from '../pod-disruption-budget';
 import { ObjectStoreMount, THANOS_PORT_NAMES, THANOS_PORTS } from '../thanos/thanos-component';
@@ -108,6 +109,7 @@ export class Prometheus extends Construct {
         replicas: props.replicas ?? 1,
         serviceAccountName: name,
         podMetadata: { labels },
+        affinity: spreadOverNodes(this.podSelector),
         // Exactly this chart's objects, in this namespace (a null namespace selector means "own namespace").
         serviceMonitorSelector: { matchLabels: { ...MONITORING_SELECTOR } },
         ruleSelector: { matchLabels: { ...MONITORING_SELECTOR } },

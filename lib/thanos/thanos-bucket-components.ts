@@ -13,8 +13,8 @@ interface BucketComponentProps {
   readonly image: string;
   /** The Secret and key holding the object-store configuration (never synthesized). */
   readonly objectStore: ObjectStoreMount;
-  /** Size of each replica's claim. @default the component's (BucketComponent.storage) */
-  readonly storage?: string;
+  /** Size of each replica's claim. */
+  readonly storage: string;
   readonly storageClassName?: string;
   readonly scrapeInterval: string;
   /** @default the component's (BucketComponent.resources) */
@@ -28,16 +28,15 @@ interface BucketComponent {
   readonly role: string;
   readonly command: string;
   readonly grpc: boolean;
-  readonly storage: string;
   readonly resources: ResourceSizes;
 }
 
 const BUCKET_RESOURCES: ResourceSizes = { cpuRequest: '100m', memoryRequest: '256Mi', cpuLimit: '1', memoryLimit: '2Gi' };
 
-/** The Store Gateway: its claim holds index headers and caches, rebuilt from the bucket when lost. */
-export const STORE_GATEWAY: BucketComponent = { name: NAMES.thanosStore, role: 'store-gateway', command: 'store', grpc: true, storage: '10Gi', resources: BUCKET_RESOURCES };
-/** The Compactor: its claim holds the blocks it is compacting or downsampling (a few times the largest 2-week block). */
-export const COMPACTOR: BucketComponent = { name: NAMES.thanosCompactor, role: 'compactor', command: 'compact', grpc: false, storage: '20Gi', resources: BUCKET_RESOURCES };
+/** The Store Gateway: its claim holds index headers and caches (thanos.storeStorage). */
+export const STORE_GATEWAY: BucketComponent = { name: NAMES.thanosStore, role: 'store-gateway', command: 'store', grpc: true, resources: BUCKET_RESOURCES };
+/** The Compactor: its claim holds the blocks it is compacting or downsampling (thanos.compactorStorage). */
+export const COMPACTOR: BucketComponent = { name: NAMES.thanosCompactor, role: 'compactor', command: 'compact', grpc: false, resources: BUCKET_RESOURCES };
 
 /** A Thanos component on the object store: ServiceAccount, StatefulSet with a data claim, headless Service, ServiceMonitor, budget. */
 function bucketStatefulSet(scope: Construct, c: BucketComponent, props: BucketComponentProps, replicas: number, args: readonly string[]): void {
@@ -52,7 +51,7 @@ function bucketStatefulSet(scope: Construct, c: BucketComponent, props: BucketCo
       replicas,
       selector: { matchLabels: selectorLabels(c.name) },
       template: { metadata: { labels }, spec: thanosPodSpec(c.name, container, volumes) },
-      volumeClaimTemplates: [dataClaim(props.storage ?? c.storage, props.storageClassName)],
+      volumeClaimTemplates: [dataClaim(props.storage, props.storageClassName)],
     },
   });
   thanosServiceObjects(scope, { namespace: props.namespace, name: c.name, role: c.role, grpc: c.grpc, headless: true, scrapeInterval: props.scrapeInterval });

@@ -2,13 +2,14 @@
  * What Thanos Query, Store Gateway and Compactor share: the image's ports, the container (args as a
  * list, probes on /-/healthy and /-/ready, the restricted profile, requests and limits), a
  * ServiceAccount without token, the Service and the ServiceMonitor of its HTTP port. Each
- * component's construct (thanos-query.ts, thanos-store.ts, thanos-compactor.ts) adds its workload.
+ * component's construct (thanos-query.ts, thanos-bucket-components.ts) adds its workload.
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { componentLabels, selectorLabels } from '../labels';
 import { ServiceMonitorForComponent } from '../prometheus/service-monitors';
 import { resources, ResourceSizes, restrictedContainer, restrictedPod } from '../security';
+import { spreadOverNodes } from '../spread';
 
 /**
  * Thanos's listeners. The operator's sidecar uses the same two ports (its container ports `grpc`
@@ -103,6 +104,7 @@ export function thanosPodSpec(name: string, container: k8s.Container, volumes: k
     securityContext: restrictedPod(THANOS_UID, hasData ? THANOS_UID : undefined),
     containers: [container],
     ...(volumes.length ? { volumes } : {}),
+    affinity: spreadOverNodes(selectorLabels(name)),
   };
 }
 

@@ -1,9 +1,9 @@
 /**
  * Thanos's settings: how many Query replicas, the optional object store (long-term storage) and the
  * Compactor's retention per resolution, their defaults and their validation. The components are
- * built from the validated settings in thanos-query.ts, thanos-store.ts and thanos-compactor.ts.
+ * built from the validated settings in thanos-query.ts and thanos-bucket-components.ts.
  */
-import { cidrList, ConfigError, DNS1123_LABEL, durationSeconds, DURATION, int, optional, requireObject, str } from '../validation';
+import { cidrList, ConfigError, DNS1123_LABEL, durationSeconds, DURATION, int, optional, QUANTITY, requireObject, str } from '../validation';
 
 /** Where the sidecars, the Store Gateway and the Compactor read and write blocks. */
 export interface ObjectStorageSettings {
@@ -16,6 +16,8 @@ export interface ObjectStorageSettings {
    * Gateway and the Compactor may reach outside the cluster's DNS. (Required: no default.)
    */
   readonly egressCidrs: readonly string[];
+  /** TCP ports of the object store at those addresses (an in-cluster MinIO: its 9000). @default [443] (HTTPS: S3, GCS, Azure) */
+  readonly egressPorts: readonly number[];
 }
 
 /** How long the Compactor keeps blocks of each resolution in the object store ("0d": forever). */
@@ -34,13 +36,29 @@ export interface ThanosSettings {
   /** Long-term storage: off (left out) by default; then HA and deduplication only. */
   readonly objectStorage?: ObjectStorageSettings;
   readonly retention: ThanosRetention;
+  /** Each Store Gateway's claim: index headers and caches, rebuilt from the bucket when lost. @default '10Gi' */
+  readonly storeStorage: string;
+  /**
+   * The Compactor's claim: it downloads the blocks of one compaction (up to 2 weeks of one replica)
+   * and writes the result beside them. @default twice `prometheusStorage` (sized for a Prometheus
+   * keeping 15 days, which is more than a 2-week block), see compactorStorageFor
+   */
+  readonly compactorStorage: string;
 }
 
 export const THANOS_DEFAULTS = {
   queryReplicas: 2,
-  objectStorage: { secretName: 'thanos-objstore', key: 'objstore.yml' },
+  objectStorage: { secretName: 'thanos-objstore', key: 'objstore.yml', egressPorts: [443] },
   retention: { raw: '30d', fiveMinutes: '90d', oneHour: '1y' },
+  storeStorage: '10Gi',
 } as const;
+
+/** The Compactor's default claim: twice the quantity (its number doubled, its unit kept: "10Gi" -> "20Gi"). */
+export function compactorStorageFor(prometheusStorage: string): string {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(.*)$/.exec(prometheusStorage);
+  if (!m) throw new Error(`not a quantity: ${prometheusStorage}`);
+  return `${Number(m[1]) * 2}${m[2]}`;
+}
 
 /** What a user writes. */
 export type ThanosInput = Partial<Omit<ThanosSettings, 'objectStorage' | 'retention'>> & {
@@ -71,9 +89,14 @@ function validateRetention(raw: unknown): ThanosRetention {
   return out as unknown as ThanosRetention;
 }
 
+function validatePorts(field: string, raw: unknown): number[] {
+  if (!Array.isArray(raw) || raw.length === 0) throw new ConfigError(field, 'must be a non-empty list of TCP ports', 'e.g. [443] for an HTTPS endpoint, [9000] for MinIO');
+  return [...new Set(raw.map((p, i) => int(`${field}[${i}]`, p, 1, 65535)))];
+}
+
 function validateObjectStorage(raw: unknown): ObjectStorageSettings {
   const f = 'thanos.objectStorage';
-  const o = requireObject(f, raw, ['secretName', 'key', 'egressCidrs']);
+  const o = requireObject(f, raw, ['secretName', 'key', 'egressCidrs', 'egressPorts']);
   const d = THANOS_DEFAULTS.objectStorage;
   const egressCidrs = cidrList(`${f}.egressCidrs`, o.egressCidrs);
   if (egressCidrs.length === 0) {
@@ -84,14 +107,20 @@ function validateObjectStorage(raw: unknown): ObjectStorageSettings {
     secretName: str(`${f}.secretName`, o.secretName ?? d.secretName, DNS1123_LABEL, 'use the name of a Secret (lowercase letters, digits, "-")'),
     key: str(`${f}.key`, o.key ?? d.key, /^[-._a-zA-Z0-9]+$/, 'give the name of a key in that Secret (letters, digits, "-", "_", ".")'),
     egressCidrs,
+    egressPorts: validatePorts(`${f}.egressPorts`, o.egressPorts ?? d.egressPorts),
   };
 }
 
-export function validateThanos(raw: unknown): ThanosSettings {
-  const t = requireObject('thanos', raw, ['queryReplicas', 'objectStorage', 'retention']);
+const QUANTITY_FIX = 'use a Kubernetes quantity such as "20Gi"';
+
+/** `prometheusStorage`, validated: the Compactor's claim defaults to twice it. */
+export function validateThanos(raw: unknown, prometheusStorage: string): ThanosSettings {
+  const t = requireObject('thanos', raw, ['queryReplicas', 'objectStorage', 'retention', 'storeStorage', 'compactorStorage']);
   return {
     queryReplicas: int('thanos.queryReplicas', t.queryReplicas ?? THANOS_DEFAULTS.queryReplicas, 1, 10),
     objectStorage: optional(t.objectStorage, validateObjectStorage),
     retention: validateRetention(t.retention ?? {}),
+    storeStorage: str('thanos.storeStorage', t.storeStorage ?? THANOS_DEFAULTS.storeStorage, QUANTITY, QUANTITY_FIX),
+    compactorStorage: str('thanos.compactorStorage', t.compactorStorage ?? compactorStorageFor(prometheusStorage), QUANTITY, QUANTITY_FIX),
   };
 }

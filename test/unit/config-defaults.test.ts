@@ -68,7 +68,21 @@ it('the NetworkPolicies default to NETWORK_POLICY_DEFAULTS', () => {
 });
 
 it('Thanos defaults to THANOS_DEFAULTS: two Query replicas, no object storage; the object store\'s Secret and key to theirs', () => {
-  expect(config.thanos).toEqual({ queryReplicas: THANOS_DEFAULTS.queryReplicas, objectStorage: undefined, retention: THANOS_DEFAULTS.retention });
+  expect(config.thanos).toEqual({
+    queryReplicas: THANOS_DEFAULTS.queryReplicas, objectStorage: undefined, retention: THANOS_DEFAULTS.retention,
+    storeStorage: THANOS_DEFAULTS.storeStorage, compactorStorage: '20Gi',
+  });
+  // The values the README documents, literally.
+  expect([THANOS_DEFAULTS.queryReplicas, THANOS_DEFAULTS.retention, THANOS_DEFAULTS.storeStorage]).toEqual([2, { raw: '30d', fiveMinutes: '90d', oneHour: '1y' }, '10Gi']);
   const store = validateConfig({ services: [{ name: 'a' }], thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] } } }).thanos.objectStorage;
   expect(store).toEqual({ ...THANOS_DEFAULTS.objectStorage, egressCidrs: ['10.0.0.0/8'] });
+  expect(THANOS_DEFAULTS.objectStorage.egressPorts).toEqual([443]);
+});
+
+it('the Compactor\'s claim defaults to twice prometheusStorage, in its unit; an explicit size wins', () => {
+  const compactor = (input: object) => validateConfig({ services: [{ name: 'a' }], ...input }).thanos.compactorStorage;
+  expect(compactor({ prometheusStorage: '50Gi' })).toBe('100Gi');
+  expect(compactor({ prometheusStorage: '1.5Ti' })).toBe('3Ti');
+  expect(compactor({ prometheusStorage: '500G' })).toBe('1000G');
+  expect(compactor({ prometheusStorage: '50Gi', thanos: { compactorStorage: '40Gi' } })).toBe('40Gi');
 });

@@ -233,3 +233,22 @@ describe('several collector replicas', () => {
     expect(matches(pdb.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
   });
 });
+
+describe('long-term storage on: the Store Gateway and the Compactor keep their data on claims of the configured sizes', () => {
+  const lts = configWith({ prometheusStorage: '30Gi', thanos: { objectStorage: { egressCidrs: ['10.0.0.0/8'] }, storeStorage: '5Gi' } });
+  const ltsObjects = synthObjects(lts);
+  const claim = (name: string) => {
+    const s = named(ltsObjects, 'StatefulSet', name);
+    const data = s.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.name === s.spec.volumeClaimTemplates[0].metadata.name);
+    return { size: s.spec.volumeClaimTemplates[0].spec.resources.requests.storage, mounted: data !== undefined };
+  };
+
+  it('the Store Gateway\'s as given, the Compactor\'s twice prometheusStorage (30Gi -> 60Gi)', () => {
+    expect(claim('thanos-store')).toEqual({ size: '5Gi', mounted: true });
+    expect(claim('thanos-compactor')).toEqual({ size: '60Gi', mounted: true });
+  });
+
+  it('still synthesizes no Secret: the object store\'s configuration is the user\'s', () => {
+    expect(ofKind(ltsObjects, 'Secret')).toHaveLength(0);
+  });
+});

@@ -16,7 +16,7 @@ export const FIVE_SERVICES = (): ChartConfig => validateConfig({
   // kind's addresses: the control plane's API endpoint, the nodes' network; an IPv6 range beside it.
   networkPolicies: { apiServerCidrs: ['172.18.0.2/32', 'fd00:10:96::/112'], nodeCidrs: ['172.18.0.0/16'] },
   // Long-term storage in an object store at a documentation range (and an IPv6 one beside it).
-  thanos: { queryReplicas: 3, objectStorage: { egressCidrs: ['192.0.2.0/24', '2001:db8::/32'] } },
+  thanos: { queryReplicas: 3, objectStorage: { egressCidrs: ['192.0.2.0/24', '2001:db8::/32'], egressPorts: [443, 9000] } },
   services: [
     { name: 'chat-auth' },
     { name: 'chat-transport', websocketGauge: 'websocket_hub_active_connections' },

@@ -99,7 +99,7 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ['Prometheus -> its Thanos sidecar\'s metrics', prometheus, prometheus, portOf(prometheus, 'http')],
       ...thanosPods.map((p): Flow => [`Prometheus -> ${p.name} metrics`, prometheus, p, portOf(p, 'http')]),
       ...(store ? [['Thanos Query -> Store Gateway (StoreAPI)', query, store, portOf(store, 'grpc')] as Flow] : []),
-      ...(objectStoreHere ? [prometheus, store!, compactor!].flatMap((p): Flow[] => [443, 9000].map((port): Flow => [`${p.name} -> the object store on ${port}`, p, objectStoreHere, port])) : []),
+      ...(objectStoreHere ? [prometheus, store!, compactor!].flatMap((p): Flow[] => objectStorage!.egressPorts.map((port): Flow => [`${p.name} -> the object store on ${port}`, p, objectStoreHere, port])) : []),
       ['a user -> Grafana', user, grafana, 3000],
       ...[operator, collector, grafana, prometheus].flatMap((p): Flow[] => [
         [`${p.name} -> API server 443`, p, apiServerHere, 443],
@@ -152,6 +152,11 @@ export function networkPolicyProperties(name: string, config: ChartConfig) {
       ] : []),
       ...(objectStorage ? [prometheus, store!, compactor!, query].map((p): Flow =>
         [`${p.name} -> an address outside the object store's (9000: the API server's ports are open when apiServerCidrs is not set)`, p, outside(objectStorage.egressCidrs, 'not the object store'), 9000]) : []),
+      // The object store's own address on a port it was not given (neither the API server's 443 nor 6443).
+      ...(objectStoreHere ? [prometheus, store!, compactor!].map((p): Flow => {
+        const closed = [9000, 8081].find((x) => !objectStorage!.egressPorts.includes(x))!;
+        return [`${p.name} -> the object store on ${closed}, a port not in egressPorts`, p, objectStoreHere, closed];
+      }) : []),
     ];
     it.each(rows(denied))('%s', (_what, from, to, port, protocol) => {
       expect(flowAllowed(policies, from, to, port, protocol)).toBe(false);

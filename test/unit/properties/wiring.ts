@@ -63,6 +63,34 @@ export function wiringProperties(name: string, config: ChartConfig): void {
     });
   });
 
+  describe(`wiring (${name}): replicas of a workload prefer different nodes`, () => {
+    // Each pod template (or the operator's podMetadata) and its affinity: the term must select the
+    // workload's own pods, per node, and only prefer it (kind's one node must still take them all).
+    const templates = [
+      ...[...ofKind(objects, 'Deployment'), ...ofKind(objects, 'StatefulSet')].map((o) => ({ id: `${o.kind}/${o.metadata.name}`, labels: o.spec.template.metadata.labels, affinity: o.spec.template.spec.affinity })),
+      ...[...ofKind(objects, 'Prometheus'), ...ofKind(objects, 'Alertmanager')].map((o) => ({ id: `${o.kind}/${o.metadata.name}`, labels: o.spec.podMetadata.labels, affinity: o.spec.affinity })),
+    ];
+    // Grafana (one claim) and the operator run one replica each by design: nothing to spread.
+    const single = ['Deployment/grafana', 'Deployment/prometheus-operator'];
+    const spread = templates.filter((t) => !single.includes(t.id));
+    it('the single-replica workloads are one replica', () => {
+      expect(single.map((id) => templates.find((t) => t.id === id) && objects.find((o) => `${o.kind}/${o.metadata.name}` === id)?.spec.replicas)).toEqual([1, 1]);
+    });
+    it.each(spread.map((t) => [t.id, t]))('%s', (_id, t) => {
+      expect(t.affinity?.podAffinity).toBeUndefined();
+      expect(t.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+      const terms = t.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+      expect(terms.map((x: any) => x.podAffinityTerm.topologyKey)).toEqual(['kubernetes.io/hostname']); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const selector = terms[0].podAffinityTerm.labelSelector.matchLabels;
+      expect(matches(selector, t.labels)).toBe(true);
+      // Only its own pods: no other template carries all of its selector's labels.
+      expect(templates.filter((o) => matches(selector, o.labels)).map((o) => o.id)).toEqual([t.id]);
+    });
+    it('covers every replicated workload', () => {
+      expect(spread.map((t) => t.id)).toEqual(expect.arrayContaining(['Prometheus/chat-monitoring', 'Alertmanager/chat-monitoring', 'Deployment/thanos-query', 'Deployment/otel-collector']));
+    });
+  });
+
   describe(`wiring (${name}): Prometheus picks up every ServiceMonitor and rule of the chart`, () => {
     const prometheus = ofKind(objects, 'Prometheus')[0];
     it.each([...ofKind(objects, 'ServiceMonitor'), ...ofKind(objects, 'PrometheusRule')].map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))(
