@@ -94,6 +94,11 @@ export interface AlertmanagerSettings {
   readonly groupWait: string;
   /** Wait before notifying about changes (new or resolved alerts) in a group already notified. @default '5m' */
   readonly groupInterval: string;
+  /**
+   * How long each replica waits per position in the cluster before it sends what no earlier replica
+   * sent (`--cluster.peer-timeout`): replica i sends i times this late if replica 0 is gone. @default '15s' (Alertmanager's)
+   */
+  readonly clusterPeerTimeout: string;
   /** Re-send a still-firing group after this long. @default '4h' */
   readonly repeatInterval: string;
   /** Addresses the receivers may be reached at (CIDRs); empty allows any address on the receivers' ports. @default [] */
@@ -115,6 +120,7 @@ export const ALERTMANAGER_DEFAULTS = {
   routes: [],
   groupWait: '30s',
   groupInterval: '5m',
+  clusterPeerTimeout: '15s',
   repeatInterval: '4h',
   receiverEgressCidrs: [],
   receiver: { sendResolved: true, webhookPort: 443, emailRequireTls: true },
@@ -137,7 +143,7 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const EMAIL_LIST = /^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:([0-9]{1,5})$/;
 const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver', 'ticketReceiver',
-  'routes', 'groupWait', 'groupInterval', 'repeatInterval', 'receiverEgressCidrs'];
+  'routes', 'groupWait', 'groupInterval', 'clusterPeerTimeout', 'repeatInterval', 'receiverEgressCidrs'];
 const RECEIVER_KEYS = ['name', 'webhook', 'slack', 'pagerduty', 'email', 'sendResolved'];
 const INTEGRATIONS = ['webhook', 'slack', 'pagerduty', 'email'] as const;
 const MATCH_TYPES: readonly MatchType[] = ['=', '!=', '=~', '!~'];
@@ -292,8 +298,18 @@ export function validateAlertmanager(raw: unknown, serviceNames: readonly string
     throw new ConfigError('alertmanager.repeatInterval', `${repeatInterval} is shorter than groupInterval (${groupInterval})`,
       'make it at least groupInterval: a group is re-sent only at a group interval');
   }
+  const replicas = int('alertmanager.replicas', a.replicas ?? d.replicas, 1, 10);
+  const clusterPeerTimeout = str('alertmanager.clusterPeerTimeout', a.clusterPeerTimeout ?? d.clusterPeerTimeout, GO_DURATION, 'use a duration such as "15s"');
+  // The last replica sends a group's notification (replicas - 1) peer timeouts after it flushed it,
+  // unless an earlier one's has reached it. If the group changes meanwhile (an alert resolves), that
+  // late copy carries the old state: a resolved alert is paged again. Flushes must be further apart.
+  const lastWait = (replicas - 1) * durationSeconds(clusterPeerTimeout);
+  if (replicas > 1 && durationSeconds(groupInterval) <= lastWait) {
+    throw new ConfigError('alertmanager.groupInterval', `${groupInterval} is not longer than the last of ${replicas} replicas waits before it sends (${replicas - 1} x clusterPeerTimeout ${clusterPeerTimeout} = ${lastWait}s): its late copy of a group would repeat a state already changed, e.g. page a resolved alert again`,
+      'make groupInterval longer than that, or lower alertmanager.clusterPeerTimeout');
+  }
   return {
-    replicas: int('alertmanager.replicas', a.replicas ?? d.replicas, 1, 10),
+    replicas,
     storage: str('alertmanager.storage', a.storage ?? d.storage, QUANTITY, 'use a Kubernetes quantity such as "1Gi"'),
     retention: str('alertmanager.retention', a.retention ?? d.retention, GO_DURATION, 'use a duration in h, m, s such as "120h"'),
     receiversSecret: str('alertmanager.receiversSecret', a.receiversSecret ?? d.receiversSecret, DNS1123_LABEL, 'use the name of a Secret (lowercase letters, digits, "-")'),
@@ -304,6 +320,7 @@ export function validateAlertmanager(raw: unknown, serviceNames: readonly string
     routes,
     groupWait: validateDuration('groupWait', a.groupWait ?? d.groupWait, false),
     groupInterval,
+    clusterPeerTimeout,
     repeatInterval,
     receiverEgressCidrs: cidrList('alertmanager.receiverEgressCidrs', given(a.receiverEgressCidrs, d.receiverEgressCidrs)),
   };

@@ -26,6 +26,8 @@ export interface AlertmanagerProps {
   readonly storageClassName?: string;
   /** How long silences and the notification log are kept (`--data.retention`). */
   readonly retention: string;
+  /** Each replica's wait per position before it sends what no earlier one sent (`--cluster.peer-timeout`). @default Alertmanager's (15s) */
+  readonly clusterPeerTimeout?: string;
   /** The generated route tree, inhibitions and receivers (alertmanager-config.ts). */
   readonly config: AlertmanagerConfigSpec;
   /** How often Prometheus scrapes its metrics. */
@@ -76,6 +78,7 @@ export class Alertmanager extends Construct {
         podMetadata: { labels },
         affinity: spreadOverNodes(this.podSelector),
         retention: props.retention,
+        clusterPeerTimeout: props.clusterPeerTimeout,
         alertmanagerConfiguration: { name: Alertmanager.RESOURCE_NAME },
         // User-provided receivers: AlertmanagerConfigs of this namespace with this label, routed
         // before the chart's routes (with continue) and without a forced namespace matcher, since

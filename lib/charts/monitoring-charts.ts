@@ -116,6 +116,7 @@ function alertmanagerChart(app: App, config: ChartConfig): void {
     storage: config.alertmanager.storage,
     storageClassName: config.storageClassName,
     retention: config.alertmanager.retention,
+    clusterPeerTimeout: config.alertmanager.clusterPeerTimeout,
     config: alertmanagerConfigSpec(config),
     scrapeInterval: config.scrapeInterval,
   });

@@ -112,6 +112,8 @@ describeOnEachKubernetes('Alertmanager on a real API server and the real operato
     expect(container.args).toContain('--cluster.listen-address=[$(POD_IP)]:9094');
     expect(container.args.filter((a: string) => a.startsWith('--cluster.peer=')).sort())
       .toEqual([0, 1, 2].map((i) => `--cluster.peer=alertmanager-${am.metadata.name}-${i}.alertmanager-operated:9094`));
+    // The peer timeout the contract tests start their members with, from the resource's field.
+    expect(container.args).toContain(`--cluster.peer-timeout=${am.spec.clusterPeerTimeout}`);
     expect(container.livenessProbe).toBeDefined();
     expect(container.readinessProbe).toBeDefined();
     expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(am.spec.storage.volumeClaimTemplate.spec.resources.requests.storage);

@@ -12,12 +12,15 @@
  * - a silence created through Alertmanager's API holds chat-transport's page back, which arrives
  *   once the silence is expired;
  * - the resolution is delivered when chat-auth's traffic recovers;
- * - as in the chart, `prometheusReplicas` Prometheus evaluate the rules and send every alert, each
- *   with the external labels the operator gives its pod and the operator's alert relabelling, which
- *   drops the replica label (test/cluster/control-plane.test.ts asserts both on its generated
- *   config): both replicas' copies are one alert, so the page is delivered once; with one replica
- *   killed (SIGKILL) after the page, the survivor's copies repeat nothing, and the resolution is
- *   delivered once.
+ * - as in the chart, `prometheusReplicas` Prometheus evaluate the rules and send every alert to each
+ *   of the `alertmanager.replicas` clustered Alertmanagers (gossiping on 127.0.0.1 with the operator's
+ *   cluster flags), each alert with the external labels the operator gives its pod and the
+ *   operator's alert relabelling, which drops the replica label (test/cluster/control-plane.test.ts
+ *   asserts both on its generated config): every member holds one alert from both replicas' copies,
+ *   and the cluster delivers the page once; with one Prometheus killed (SIGKILL) after the page, the
+ *   survivor's copies repeat nothing, and the resolution is delivered once. Each "once" is checked
+ *   after the last member's peer wait has passed, when a member that missed the first one's
+ *   notification log would have sent its own.
  *
  * The routing tree, inhibitions and receivers are the chart's; only the timings are the config's
  * shortest sensible values (group_wait 1s, group_interval 5s), so the test does not wait for the
@@ -52,12 +55,17 @@ const SLOW_BURN = { alert: 'ChatServiceErrorBudgetBurnSlow', severity: 'critical
 const DAILY_BURN = { alert: 'ChatServiceErrorBudgetBurnDaily', severity: 'ticket' };
 const COUNT = 'http_server_duration_milliseconds_count'; // the contract's request counter (legacy convention)
 
+
 // ---- the chart, with the test's receivers and timings ----
 const config = configWith({ alertmanager: DELIVERY_ALERTMANAGER });
 const objects: K8sObject[] = synthObjects(config);
 const amConfigObject = ofKind(objects, 'AlertmanagerConfig')[0];
-const rules = ofKind(objects, 'PrometheusRule');
 const seconds = (d: string) => Number(/^(\d+)s$/.exec(d)![1]);
+const amResource = ofKind(objects, 'Alertmanager')[0];
+const AM_REPLICAS = config.alertmanager.replicas;
+/** Member i waits i times this (the resource's clusterPeerTimeout) before sending what no earlier member sent. */
+const PEER_TIMEOUT_S = seconds(amResource.spec.clusterPeerTimeout);
+const rules = ofKind(objects, 'PrometheusRule');
 const GROUP_WAIT_S = seconds(config.alertmanager.groupWait);
 const GROUP_INTERVAL_S = seconds(config.alertmanager.groupInterval);
 const EVAL_S = 1;
@@ -103,7 +111,13 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
   let dir: string;
   let webhook: WebhookReceiver;
   let traffic: CounterExposition;
+  /** The cluster's members, in the operator's pod order; `alertmanager` (member 0) answers the API reads and silences, which gossip to the others. */
+  let members: AlertmanagerServer[] = [];
   let alertmanager: AlertmanagerServer;
+  /** Posts to every member, as each Prometheus does (hand-posted inhibition sources must reach each member's inhibitor). */
+  const postAlerts = (alerts: PostableAlert[]) => Promise.all(members.map((m) => m.postAlerts(alerts)));
+  /** Past the last member's peer wait and a group interval: a duplicate from any member would be in by then. */
+  const pastPeerWaits = () => sleep(((AM_REPLICAS - 1) * PEER_TIMEOUT_S + GROUP_INTERVAL_S + 2) * 1000);
   /** The replicas, pod 0 first; `prometheus` is the one that survives the kill. */
   const replicas: PrometheusServer[] = [];
   let prometheus: PrometheusServer;
@@ -122,7 +136,15 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     rendered = renderOperatorAlertmanagerConfig(amConfigObject, { [RECEIVERS_SECRET]: webhookCredentials(webhook.url) });
     writeFileSync(join(dir, 'alertmanager.yaml'), rendered);
     traffic = await CounterExposition.start(COUNT);
-    alertmanager = await AlertmanagerServer.start(rendered);
+    members = await AlertmanagerServer.startCluster(rendered, AM_REPLICAS, `alertmanager-${amResource.metadata.name}`,
+      `${amResource.metadata.namespace}/${amResource.metadata.name}`, [`--cluster.peer-timeout=${amResource.spec.clusterPeerTimeout}`]);
+    alertmanager = members[0];
+    for (const m of members) {
+      await until(`${m.url} to see ${AM_REPLICAS} settled members`, async () => {
+        const c = await m.clusterStatus();
+        return c.status === 'ready' && c.peers?.length === AM_REPLICAS ? true : undefined;
+      }, 120_000, 500);
+    }
     const ruleFiles = ruleFilesOf(objects);
     for (let i = 0; i < REPLICAS; i++) replicas.push(await PrometheusServer.start({
       ruleFiles,
@@ -133,7 +155,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
         },
         rule_files: Object.keys(ruleFiles).map((f) => `rules/${f}`),
         alerting: {
-          alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: [alertmanager.url.replace(/^http:\/\//, '')] }] }],
+          alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: members.map((m) => m.url.replace(/^http:\/\//, '')) }] }],
           alert_relabel_configs: [{ action: 'labeldrop', regex: REPLICA_LABEL }],
         },
         // The collector's exporter as its ServiceMonitor scrapes it: the exposed service/namespace/pod
@@ -154,11 +176,11 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     }));
     prometheus = replicas[REPLICAS - 1];
     for (const p of replicas) await waitForTargetsUp(p, 2); // traffic starts on a target already scraped
-  }, 60_000);
+  }, 240_000);
 
   afterAll(async () => {
     for (const p of replicas) await p.stop();
-    await alertmanager?.stop();
+    await Promise.all(members.map((m) => m.stop()));
     await traffic?.stop();
     await webhook?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -203,7 +225,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     const pushing = config.services.filter((s) => s.exportMode === 'push').map((s) => s.name);
     const absent = pushing.map((s) => postable(ruleOf(s, 'ChatServiceMetricsAbsent')));
     const collector = postable(platformRule('OtelCollectorDown'));
-    await alertmanager.postAlerts([collector, ...absent]);
+    await postAlerts([collector, ...absent]);
     await webhook.waitFor(PATH.critical, isFor('OtelCollectorDown'), (GROUP_WAIT_S + 5) * 1000);
     await sleep((GROUP_WAIT_S + GROUP_INTERVAL_S + 2) * 1000);
     expect(webhook.notifications.filter(isFor('ChatServiceMetricsAbsent'))).toEqual([]);
@@ -211,7 +233,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     expect(held.map((a) => [a.labels.service, a.status.state, a.status.inhibitedBy.length > 0]).sort())
       .toEqual(pushing.map((s) => [s, 'suppressed', true]).sort());
     // Resolve them, as Prometheus does when the collector is back.
-    await alertmanager.postAlerts([collector, ...absent].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
+    await postAlerts([collector, ...absent].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
   }, 60_000);
 
   let fired: Notification;
@@ -265,22 +287,28 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
       const sent = exposedSum(await (await fetch(`${p.url}/metrics`)).text(), 'prometheus_notifications_sent_total');
       expect([replicas.indexOf(p), sent > 0]).toEqual([replicas.indexOf(p), true]);
     }
-    const held = (await alertmanager.alerts()).filter((a) => a.labels.alertname === FAST_BURN.alert && a.labels.service === 'chat-auth');
-    expect(held.map((a) => a.labels)).toEqual([{ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth', prometheus: PROMETHEUS_LABEL }]);
+    for (const p of replicas) {
+      const discovered = exposedSum(await (await fetch(`${p.url}/metrics`)).text(), 'prometheus_notifications_alertmanagers_discovered');
+      expect([replicas.indexOf(p), discovered]).toEqual([replicas.indexOf(p), AM_REPLICAS]);
+    }
+    for (const m of members) {
+      const held = (await m.alerts()).filter((a) => a.labels.alertname === FAST_BURN.alert && a.labels.service === 'chat-auth');
+      expect([members.indexOf(m), held.map((a) => a.labels)]).toEqual([members.indexOf(m), [{ alertname: FAST_BURN.alert, severity: FAST_BURN.severity, service: 'chat-auth', prometheus: PROMETHEUS_LABEL }]]);
+    }
     const killed = replicas[0];
     process.kill(killed.pid!, 'SIGKILL');
     await untilTrue(`Prometheus replica 0 (pid ${killed.pid}) exited`, () => !killed.running, 30_000);
-    // Past a few of the survivor's sends (each evaluation) and group intervals: still the one page.
-    await sleep((GROUP_WAIT_S + 2 * GROUP_INTERVAL_S + 5 * EVAL_S) * 1000);
+    // Past the survivor's sends (each evaluation), group intervals and every member's peer wait: still the one page.
+    await pastPeerWaits();
     expect(pagesOf('firing')).toHaveLength(1);
     expect(prometheus.running).toBe(true);
-  }, 120_000);
+  }, 120_000 + AM_REPLICAS * PEER_TIMEOUT_S * 1000);
 
   it('the same service\'s slower tiers are inhibited; another service\'s slow burn pages and its daily burn reaches the ticket receiver', async () => {
     const slow = (s: string) => postable(ruleOf(s, SLOW_BURN.alert));
     const daily = (s: string) => postable(ruleOf(s, DAILY_BURN.alert));
     const posted = [slow('chat-auth'), daily('chat-auth'), slow('chat-messaging')];
-    await alertmanager.postAlerts(posted);
+    await postAlerts(posted);
     const paged = await webhook.waitFor(PATH.critical, isFor(SLOW_BURN.alert, 'chat-messaging'), (GROUP_WAIT_S + 5) * 1000);
     expect(paged.payload.alerts.map((a) => a.labels)).toEqual([{ alertname: SLOW_BURN.alert, severity: SLOW_BURN.severity, service: 'chat-messaging' }]);
     await sleep((GROUP_WAIT_S + GROUP_INTERVAL_S + 2) * 1000);
@@ -293,11 +321,11 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     }
     // Once chat-messaging's slow burn resolves, its daily burn (no longer muted) is a ticket; with no
     // ticketReceiver in this config it goes to the warning receiver.
-    await alertmanager.postAlerts([{ ...slow('chat-messaging'), endsAt: new Date().toISOString() }]);
-    await alertmanager.postAlerts([daily('chat-messaging')]);
+    await postAlerts([{ ...slow('chat-messaging'), endsAt: new Date().toISOString() }]);
+    await postAlerts([daily('chat-messaging')]);
     const ticket = await webhook.waitFor(PATH.warning, isFor(DAILY_BURN.alert, 'chat-messaging'), (GROUP_WAIT_S + 5) * 1000);
     expect(ticket.payload.alerts.map((a) => a.labels)).toEqual([{ alertname: DAILY_BURN.alert, severity: DAILY_BURN.severity, service: 'chat-messaging' }]);
-    await alertmanager.postAlerts([...posted, daily('chat-messaging')].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
+    await postAlerts([...posted, daily('chat-messaging')].map((a) => ({ ...a, endsAt: new Date().toISOString() })));
   }, 60_000);
 
   it('the silence created through the API holds chat-transport\'s page back; it is delivered once the silence expires', async () => {
@@ -342,10 +370,17 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     const elapsed = (n.receivedAt - recoveredAt) / 1000;
     console.log(`resolution delivered ${elapsed.toFixed(1)} s after recovery (ratio below the threshold after ${belowAfter.toFixed(1)} s, group_interval ${GROUP_INTERVAL_S} s)`);
     expect(n.payload.alerts.find((a) => a.labels.service === 'chat-auth')!.status).toBe('resolved');
-    // Delivered once, as the page was, from the survivor alone.
-    await sleep((GROUP_INTERVAL_S + 2 * EVAL_S) * 1000);
+    // Delivered once, as the page was, from the survivor alone, by one member.
+    await pastPeerWaits();
     expect([pagesOf('firing').length, pagesOf('resolved').length]).toEqual([1, 1]);
     expect(elapsed).toBeGreaterThanOrEqual(belowAfter + OFFSET_S - 3 * EVAL_S);
     expect(elapsed).toBeLessThanOrEqual(belowAfter + OFFSET_S + GROUP_INTERVAL_S + 3 * EVAL_S + 3);
-  }, 120_000 + OFFSET_S * 1000);
+  }, 120_000 + OFFSET_S * 1000 + AM_REPLICAS * PEER_TIMEOUT_S * 1000);
+
+  it('no notification was delivered twice by the cluster: each receiver got each group\'s firing and resolved state once', () => {
+    const key = (n: Notification) => `${n.path} ${n.payload.status} ${JSON.stringify(n.payload.groupLabels)} ${n.payload.alerts.map((a) => `${a.labels.alertname}/${a.labels.service}/${a.status}`).sort().join(',')}`;
+    const seen = webhook.notifications.map(key);
+    expect(seen.filter((k, i) => seen.indexOf(k) !== i)).toEqual([]);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+  });
 });

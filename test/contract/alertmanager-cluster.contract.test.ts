@@ -23,8 +23,10 @@
  *   interval: the dead member's notification log entry lives on in theirs.
  *
  * The routing tree and receivers are the chart's; the timings are alert-delivery's shortened ones
- * (group_wait 1s, group_interval 5s, repeat_interval 1h), and the peer timeout is Alertmanager's
- * own default, which the operator keeps because the chart sets no `clusterPeerTimeout`.
+ * (group_wait 1s, group_interval 5s, repeat_interval 1h, and the peer timeout scaled down with them,
+ * 1s, as the chart's 15s is to its 5m group interval), each member started with the
+ * `--cluster.peer-timeout` the operator gives it from the resource's `clusterPeerTimeout`
+ * (v0.93.1 pkg/alertmanager/statefulset.go).
  */
 import { ALERTMANAGER_BINARIES, AlertmanagerServer, amtool, PostableAlert } from '../support/alertmanager';
 import { DELIVERY_ALERTMANAGER, RECEIVERS_SECRET, WEBHOOK_PATH, webhookCredentials } from '../support/alertmanager-fixtures';
@@ -46,9 +48,10 @@ const GROUP_WAIT_S = seconds(config.alertmanager.groupWait);
 const GROUP_INTERVAL_S = seconds(config.alertmanager.groupInterval);
 const REPLICAS = config.alertmanager.replicas;
 
+/** How long each member waits per position before it notifies (the resource's clusterPeerTimeout). */
+const PEER_TIMEOUT_S = seconds(amResource.spec.clusterPeerTimeout);
+
 // ---- stated, not read from the chart ----
-/** Alertmanager's --cluster.peer-timeout default (v0.35): how long each member waits per position before it notifies. */
-const PEER_TIMEOUT_S = 15;
 /** The page the test sends; critical, so it goes to the critical receiver. */
 const ALERT = 'ChatServiceErrorBudgetBurnFast';
 
@@ -95,7 +98,7 @@ describeWithBinaries('Alertmanager cluster: three replicas, every alert sent to 
     webhook = await WebhookReceiver.start();
     rendered = renderOperatorAlertmanagerConfig(amConfigObject, { [RECEIVERS_SECRET]: webhookCredentials(webhook.url) });
     members = await AlertmanagerServer.startCluster(rendered, REPLICAS, `alertmanager-${amResource.metadata.name}`,
-      `${amResource.metadata.namespace}/${amResource.metadata.name}`);
+      `${amResource.metadata.namespace}/${amResource.metadata.name}`, [`--cluster.peer-timeout=${amResource.spec.clusterPeerTimeout}`]);
   }, 120_000);
 
   afterAll(async () => {
@@ -103,10 +106,11 @@ describeWithBinaries('Alertmanager cluster: three replicas, every alert sent to 
     await webhook?.stop();
   });
 
-  it('the chart runs 3 replicas by default, with Alertmanager\'s own peer timeout, and routes this page to the critical receiver', () => {
+  it('the chart runs 3 replicas by default, with Alertmanager\'s own peer timeout unless shortened, and routes this page to the critical receiver', () => {
     expect(REPLICAS).toBe(3);
     expect(amResource.spec.replicas).toBe(REPLICAS);
-    expect(amResource.spec.clusterPeerTimeout).toBeUndefined();
+    expect(ofKind(synthObjects(configWith({})), 'Alertmanager')[0].spec.clusterPeerTimeout).toBe('15s'); // Alertmanager's own default
+    expect(amResource.spec.clusterPeerTimeout).toBe(DELIVERY_ALERTMANAGER.clusterPeerTimeout);
     expect(members.map((m) => m.running)).toEqual([true, true, true]);
     const labels = Object.entries(firing('chat-auth', new Date()).labels).map(([k, v]) => `${k}=${v}`);
     const { output } = amtool(['config', 'routes', 'test', `--alertmanager.url=${members[0].url}`, ...labels]);

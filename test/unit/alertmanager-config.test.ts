@@ -100,7 +100,7 @@ describe('Alertmanager routing from the config', () => {
     expect(d).toMatchObject({
       replicas: 3, storage: '1Gi', retention: '120h', receiversSecret: 'alertmanager-receivers', receivers: [],
       criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, ticketReceiver: NULL_RECEIVER, routes: [],
-      groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', receiverEgressCidrs: [],
+      groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', receiverEgressCidrs: [], clusterPeerTimeout: '15s',
     });
   });
 });
@@ -212,6 +212,10 @@ describe('Alertmanager config validation: each bad input names its field and the
     ['a zero group interval', { groupInterval: '0s' }, 'alertmanager.groupInterval', /must not be zero/],
     ['a repeat interval shorter than the group interval', { groupInterval: '10m', repeatInterval: '5m' }, 'alertmanager.repeatInterval', /shorter than groupInterval/],
     ['a malformed retention', { retention: '5d' }, 'alertmanager.retention', /h, m, s/],
+    // The last of 3 replicas sends 2 x 15s after its flush: a group interval of 30s would let its late copy repeat a changed state.
+    ['a group interval the last replica\'s peer wait reaches', { groupInterval: '30s' }, 'alertmanager.groupInterval', /30s is not longer than the last of 3 replicas waits.*2 x clusterPeerTimeout 15s = 30s.*resolved alert/],
+    ['a group interval within 2 shortened peer waits', { groupInterval: '4s', clusterPeerTimeout: '2s' }, 'alertmanager.groupInterval', /2 x clusterPeerTimeout 2s = 4s/],
+    ['a malformed peer timeout', { clusterPeerTimeout: '15' }, 'alertmanager.clusterPeerTimeout', /duration/],
     ['a matcher on a label the alerts never carry', route([{ name: 'team', value: 'chat' }]), 'alertmanager.routes[0].matchers[0].name', /"team" is not a label the chart's alerts carry.*alertname, severity, service/],
     ['a matcher on a severity no alert has', route([{ name: 'severity', value: 'page' }]), 'alertmanager.routes[0].matchers[0].value', /"page" matches no severity.*critical, warning/],
     ['a matcher on a service that is not configured', route([{ name: 'service', value: 'chat-auht' }]), 'alertmanager.routes[0].matchers[0].value', /matches no service.*chat-auth/],
@@ -249,4 +253,12 @@ describe('Alertmanager config validation: each bad input names its field and the
   it('accepts negative matchers on values no alert has (they match everything)', () => {
     expect(() => withAm({ receivers: [hook], routes: [{ receiver: 'hook', matchers: [{ name: 'severity', value: 'page', matchType: '!=' }] }] })).not.toThrow();
   });
+});
+
+it('a group interval just longer than the last replica\'s peer wait is accepted, and any with one replica (no cluster)', () => {
+  const am = (input: object) => validateConfig({ ...CHART_CONFIG, alertmanager: input }).alertmanager;
+  expect(am({ groupInterval: '31s' }).groupInterval).toBe('31s');
+  expect(am({ groupInterval: '5s', clusterPeerTimeout: '2s' }).clusterPeerTimeout).toBe('2s');
+  expect(am({ replicas: 1, groupInterval: '5s' }).groupInterval).toBe('5s');
+  expect(am({ replicas: 2, groupInterval: '16s' }).groupInterval).toBe('16s');
 });
