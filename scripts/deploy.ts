@@ -6,6 +6,19 @@
  * printed), dist/, rollouts, and optionally the demo workload.
  * It deploys dist/ as it is; given a config (CHAT_MONITORING_CONFIG, or --demo, which is built from
  * the config) that does not synthesize the same dist/, it refuses and says how they differ.
+ *
+ * A failure ends in one `deploy:` line saying why (kubectl's reason), exit 1, within these waits of
+ * its cause: deploy's start, or the API server going away. C is a cluster check's --request-timeout
+ * (REQUEST_TIMEOUT_SECONDS, 10 s; a live server or a closed port answers at once), T is --timeout;
+ * deploy's own start and each kubectl process's come on top.
+ *   - a context kubectl lacks: none; no cluster is asked.
+ *   - a cluster that does not answer: C, the first step's check.
+ *   - a user who may not install CRDs: 2C: the check, the refused CRD step, the check after it.
+ *   - the API server gone while applying: C: the refused apply, then the check, which names it.
+ *   - the API server gone while waiting for a rollout: T + 2C: kubectl's watch retries until T (and
+ *     may linger past it: deploy stops it C after T), then the check names the cluster as the cause.
+ *   - a rollout that never completes: T + 2C (kubectl ends at T; the check then answers at once).
+ *   - a StatefulSet the operator never creates: T + C (its last try); the line names the operator.
  */
 import { spawn, spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -21,7 +34,8 @@ import { DEMO_DIST, synthDemo } from '../demo/main';
 import { parseDeployArgs, USAGE } from './deploy/args';
 import { ConfigSource, distMismatch } from './deploy/dist-check';
 import { ManifestFile, ManifestObject } from './deploy/manifests';
-import { deployPlan, grafanaSecretManifest, Step } from './deploy/plan';
+import { kubectlReason, pollFailure } from './deploy/failure';
+import { deployPlan, grafanaSecretManifest, POLL_EVERY_SECONDS, REQUEST_TIMEOUT_SECONDS, Step } from './deploy/plan';
 import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from './deploy/objstore-secret';
 import {
   parseReceiversFile, receiversFileProblem, receiversSecret, receiversSecretManifest, receiversSecretProblem,
@@ -46,11 +60,38 @@ function synthesizeInMemory(config: ChartConfig): ManifestFile[] {
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-function run(args: readonly string[], stdin?: string): Promise<number> {
+interface Ran {
+  readonly code: number;
+  /** kubectl's last stderr line, minus klog's prefix. */
+  readonly reason?: string;
+  /** Set when deploy stopped kubectl: it was still running REQUEST_TIMEOUT_SECONDS after its own --timeout. */
+  readonly overran?: number;
+}
+
+/**
+ * Runs kubectl, its output shown as it comes; remembers the end of its stderr, where it says why it
+ * failed. Given kubectl's own --timeout, stops it REQUEST_TIMEOUT_SECONDS after that: a rollout's
+ * watch whose API server has gone keeps retrying past its --timeout (kubectl 1.37: ~14 s past 20 s).
+ */
+function run(args: readonly string[], stdin?: string, timeoutSeconds?: number): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', args, { stdio: [stdin === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'] });
+    const child = spawn('kubectl', args, { stdio: [stdin === undefined ? 'inherit' : 'pipe', 'inherit', 'pipe'] });
+    let tail = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      tail = (tail + d.toString()).slice(-8192);
+    });
+    let overran: number | undefined;
+    // SIGKILL: only read-only waits get a timeout, and a kubectl stuck past its own is not to be asked twice.
+    const stopper = timeoutSeconds === undefined ? undefined : setTimeout(() => {
+      overran = timeoutSeconds;
+      child.kill('SIGKILL');
+    }, (timeoutSeconds + REQUEST_TIMEOUT_SECONDS) * 1000);
     child.on('error', reject);
-    child.on('exit', (code) => resolve(code ?? 1));
+    child.on('close', (code) => {
+      clearTimeout(stopper);
+      resolve({ code: code ?? 1, reason: kubectlReason(tail), overran });
+    });
     // A kubectl that exits without reading its input (an error) is reported by its exit code, not EPIPE.
     child.stdin?.on('error', () => undefined);
     if (stdin !== undefined) child.stdin?.end(stdin);
@@ -74,14 +115,30 @@ function resolveContext(given: string | undefined): string {
   throw new Error(`kubectl has no current context, so no cluster to deploy to: ${HOW_TO_GET_A_CLUSTER}`);
 }
 
-/** Whether the context's API server answers; kubectl's own retries and log lines stay hidden. */
-function checkCluster(context: string): void {
-  const version = output(['--context', context, 'version', '-o', 'json', '--request-timeout=10s']);
-  if (version.status === 0) return;
+/** Why the context's API server does not answer, or undefined when it does; kubectl's own retries and log lines stay hidden. */
+function clusterSilence(context: string): string | undefined {
+  const version = output(['--context', context, 'version', '-o', 'json', `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`]);
+  if (version.status === 0) return undefined;
   const server = output(['config', 'view', '--minify', '--context', context, '-o', 'jsonpath={.clusters[0].cluster.server}']).stdout.trim();
-  // The last line says why (connection refused, certificate, ...), minus klog's prefix.
-  const reason = version.stderr.trim().split('\n').pop()?.replace(/^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] /, '') || `kubectl exited with ${version.status}`;
-  throw new Error(`the cluster of kubectl context "${context}"${server ? ` (${server})` : ''} does not answer (${reason}): start it, or ${HOW_TO_GET_A_CLUSTER}`);
+  const reason = kubectlReason(version.stderr) ?? `kubectl exited with ${version.status}`;
+  return `the cluster of kubectl context "${context}"${server ? ` (${server})` : ''} does not answer (${reason})`;
+}
+
+function checkCluster(context: string): void {
+  const silence = clusterSilence(context);
+  if (silence) throw new Error(`${silence}: start it, or ${HOW_TO_GET_A_CLUSTER}`);
+}
+
+/**
+ * The error of a failed kubectl step: kubectl's reason and, when the cluster has stopped answering
+ * (a rollout's wait then ends only as a timeout), that first, as the cause.
+ */
+function stepFailure(where: string, title: string, ran: Ran, context: string): Error {
+  const silence = clusterSilence(context);
+  const kubectlSaid = ran.overran !== undefined
+    ? `kubectl was still waiting ${REQUEST_TIMEOUT_SECONDS} s after its --timeout of ${ran.overran} s, so deploy stopped it${ran.reason ? ` (its last line: ${ran.reason})` : ''}`
+    : `kubectl exited with ${ran.code}${ran.reason ? ` (${ran.reason})` : ''}`;
+  return new Error(`step ${where} (${title}) failed: ${silence ? `${silence}; ` : ''}${kubectlSaid}`);
 }
 
 /** The keys of the receivers' Secret that have a value (undefined: no such Secret); kubectl prints no value. */
@@ -89,8 +146,7 @@ function secretKeys(args: readonly string[], id: string): string[] | undefined {
   const r = output(args);
   if (r.status === 0) return r.stdout.split('\n').filter(Boolean);
   if (/\bNotFound\b|not found/.test(r.stderr)) return undefined;
-  const reason = r.stderr.trim().split('\n').pop() || `kubectl exited with ${r.status}`;
-  throw new Error(`could not read the keys of Secret ${id} (${reason})`);
+  throw new Error(`could not read the keys of Secret ${id} (${kubectlReason(r.stderr) ?? `kubectl exited with ${r.status}`})`);
 }
 
 /** What --receivers-file and --objstore-file hold; read once, before any step, and only ever written to kubectl's stdin. */
@@ -109,30 +165,34 @@ function readSecretFile(flag: string, file: string): string {
 }
 
 /** Pipes a Secret's manifest to the step's kubectl on stdin, saying only what it holds. */
-async function applySecret(step: Step & { args: readonly string[] }, what: string, manifest: string, where: string): Promise<void> {
+async function applySecret(step: Step & { args: readonly string[] }, what: string, manifest: string, where: string, context: string): Promise<void> {
   say(`$ kubectl ${step.args.join(' ')}  < ${what} (not shown)`);
-  const code = await run(step.args, manifest);
-  if (code !== 0) throw new Error(`step ${where} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
+  const ran = await run(step.args, manifest);
+  if (ran.code !== 0) throw stepFailure(where, step.title, ran, context);
 }
 
 async function execute(step: Step, index: number, total: number, context: string, files: SecretFiles): Promise<void> {
   const started = Date.now();
-  say(`\n[${index + 1}/${total}] ${step.title}`);
+  const where = `${index + 1}/${total}`;
+  say(`\n[${where}] ${step.title}`);
   switch (step.kind) {
     case 'check-cluster':
       checkCluster(context);
       break;
     case 'kubectl': {
       say(`$ kubectl ${step.args.join(' ')}`);
-      const code = await run(step.args);
-      if (code !== 0) throw new Error(`step ${index + 1}/${total} (${step.title}) failed: kubectl exited with ${code}, its output is above`);
+      const ran = await run(step.args, undefined, step.timeoutSeconds);
+      if (ran.code !== 0) throw stepFailure(where, step.title, ran, context);
       break;
     }
     case 'poll': {
+      // Tries until the deadline, then once more: a server gone meanwhile is named by that last try.
       const deadline = Date.now() + step.timeoutSeconds * 1000;
-      while (!quiet(step.args)) {
-        if (Date.now() > deadline) throw new Error(`gave up after ${step.timeoutSeconds}s: kubectl ${step.args.join(' ')}`);
-        await new Promise((r) => setTimeout(r, 3000));
+      for (;;) {
+        const tried = output(step.args);
+        if (tried.status === 0) break;
+        if (Date.now() >= deadline) throw new Error(`step ${where} (${step.title}) failed: ${pollFailure(step, tried.status, tried.stderr)}`);
+        await new Promise((r) => setTimeout(r, Math.min(POLL_EVERY_SECONDS * 1000, deadline - Date.now())));
       }
       break;
     }
@@ -145,8 +205,8 @@ async function execute(step: Step, index: number, total: number, context: string
       // `create` (not apply): no last-applied annotation holding the password, and it fails
       // rather than overwrite a Secret created meanwhile. The password only travels on stdin.
       const password = randomBytes(24).toString('base64url');
-      const code = await run([...step.kubectlArgs, 'create', '-f', '-'], grafanaSecretManifest(step.namespace, step.name, password));
-      if (code !== 0) throw new Error(`could not create secret ${step.namespace}/${step.name}`);
+      const ran = await run([...step.kubectlArgs, 'create', '-f', '-'], grafanaSecretManifest(step.namespace, step.name, password));
+      if (ran.code !== 0) throw stepFailure(where, step.title, ran, context);
       break;
     }
     case 'check-receivers-secret': {
@@ -159,7 +219,7 @@ async function execute(step: Step, index: number, total: number, context: string
     case 'apply-receivers-secret':
       if (!files.receivers) throw new Error(`${step.file} was not read`);
       await applySecret(step, `Secret ${step.secret.name} with the ${files.receivers.size} key(s) of ${step.file}`,
-        receiversSecretManifest(step.secret, files.receivers), `${index + 1}/${total}`);
+        receiversSecretManifest(step.secret, files.receivers), where, context);
       break;
     case 'check-objstore-secret': {
       const problem = objstoreSecretProblem(step.secret, secretKeys(step.args, `${step.secret.namespace}/${step.secret.name}`));
@@ -170,7 +230,7 @@ async function execute(step: Step, index: number, total: number, context: string
     case 'apply-objstore-secret':
       if (files.objstore === undefined) throw new Error(`${step.file} was not read`);
       await applySecret(step, `Secret ${step.secret.name} with ${step.file} as its key ${step.secret.key}`,
-        objstoreSecretManifest(step.secret, files.objstore), `${index + 1}/${total}`);
+        objstoreSecretManifest(step.secret, files.objstore), where, context);
       break;
     case 'print':
       say(step.lines.join('\n'));

@@ -17,14 +17,30 @@ export const FIELD_MANAGER = 'chat-monitoring';
 /** kind-config.yaml publishes Grafana's NodePort on this host port. */
 export const KIND_GRAFANA_URL = 'http://localhost:3030';
 export const KIND_NODE_PORT = 30030;
+/**
+ * --request-timeout of deploy's quick kubectl calls (the cluster check, each try of a poll): a server
+ * that accepts connections but never answers costs at most this per call.
+ */
+export const REQUEST_TIMEOUT_SECONDS = 10;
+/** Seconds between a poll's tries. */
+export const POLL_EVERY_SECONDS = 3;
+
+/** The Deployment that makes the StatefulSets a poll waits for, and how to read its log. */
+export interface Maker {
+  readonly what: string;
+  readonly logs: string;
+}
 
 export type Step =
   /** Check, quietly, that the kubectl context exists and reaches its cluster; say which and how to fix it if not. */
   | { readonly kind: 'check-cluster'; readonly title: string; readonly context?: string }
-  /** Run kubectl with these arguments, output shown. */
-  | { readonly kind: 'kubectl'; readonly title: string; readonly args: readonly string[] }
-  /** Run kubectl (output hidden) until it succeeds or the timeout passes. */
-  | { readonly kind: 'poll'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds: number }
+  /**
+   * Run kubectl with these arguments, output shown. `timeoutSeconds`: its own --timeout, past which
+   * deploy stops it (a rollout's watch on a server gone away can outlive it).
+   */
+  | { readonly kind: 'kubectl'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds?: number }
+  /** Run kubectl (output hidden) until it succeeds or the timeout passes; `waitsFor` names what is awaited, `maker` what makes it. */
+  | { readonly kind: 'poll'; readonly title: string; readonly args: readonly string[]; readonly timeoutSeconds: number; readonly waitsFor: string; readonly maker: Maker }
   /** Create the Secret with a random admin password unless it exists; the password goes to kubectl on stdin only. */
   | { readonly kind: 'ensure-grafana-secret'; readonly title: string; readonly namespace: string; readonly name: string; readonly kubectlArgs: readonly string[] }
   /** Check, without reading any value, that the receivers' Secret exists and has a value for every key dist/ references. */
@@ -86,15 +102,20 @@ export function grafanaSecretManifest(namespace: string, name: string, password:
 /** kubectl steps with the plan's global flags (--context) and timeouts. */
 class KubectlSteps {
   readonly global: readonly string[];
-  private readonly timeout: string;
+  private readonly timeoutSeconds: number;
 
-  constructor(private readonly input: PlanInput) {
+  constructor(input: PlanInput) {
     this.global = input.context ? ['--context', input.context] : [];
-    this.timeout = `--timeout=${input.timeoutSeconds ?? 300}s`;
+    this.timeoutSeconds = input.timeoutSeconds ?? 300;
   }
 
   kubectl(title: string, ...args: string[]): Step {
     return { kind: 'kubectl', title, args: [...this.global, ...args] };
+  }
+
+  /** kubectl waiting at most `seconds` (its --timeout, which deploy enforces too). */
+  waiting(seconds: number, title: string, ...args: string[]): Step {
+    return { kind: 'kubectl', title, args: [...this.global, ...args, `--timeout=${seconds}s`], timeoutSeconds: seconds };
   }
 
   apply(title: string, path: string): Step {
@@ -104,8 +125,8 @@ class KubectlSteps {
   /** Every Deployment, then every StatefulSet of `files` (those the chart writes itself, e.g. Thanos's Store Gateway). */
   rollouts(files: readonly ManifestFile[]): Step[] {
     return (['Deployment', 'StatefulSet'] as const).flatMap((kind) => ofKind(files, kind).map((d) =>
-      this.kubectl(`wait for ${kind} ${d.metadata.namespace}/${d.metadata.name}`,
-        '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `${kind.toLowerCase()}/${d.metadata.name}`, this.timeout)));
+      this.waiting(this.timeoutSeconds, `wait for ${kind} ${d.metadata.namespace}/${d.metadata.name}`,
+        '-n', d.metadata.namespace ?? 'default', 'rollout', 'status', `${kind.toLowerCase()}/${d.metadata.name}`)));
   }
 
   /**
@@ -117,17 +138,32 @@ class KubectlSteps {
       ...ofKind(files, 'Prometheus').flatMap((p) => prometheusStatefulSets(p).map((name) => ({ ns: p.metadata.namespace ?? 'default', name }))),
       ...ofKind(files, 'Alertmanager').map((a) => ({ ns: a.metadata.namespace ?? 'default', name: alertmanagerStatefulSet(a) })),
     ];
+    const maker = operatorOf(files, this.global);
     return statefulSets.flatMap(({ ns, name }): Step[] => [
       // The operator creates the StatefulSet a moment after its resource: wait for it to exist first.
       {
         kind: 'poll',
         title: `wait for the operator to create StatefulSet ${ns}/${name}`,
-        args: [...this.global, '-n', ns, 'get', `statefulset/${name}`, '-o', 'name'],
-        timeoutSeconds: this.input.timeoutSeconds ?? 300,
+        args: [...this.global, '-n', ns, 'get', `statefulset/${name}`, '-o', 'name', `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`],
+        timeoutSeconds: this.timeoutSeconds,
+        waitsFor: `StatefulSet ${ns}/${name}`,
+        maker,
       },
-      this.kubectl(`wait for StatefulSet ${ns}/${name}`, '-n', ns, 'rollout', 'status', `statefulset/${name}`, this.timeout),
+      this.waiting(this.timeoutSeconds, `wait for StatefulSet ${ns}/${name}`, '-n', ns, 'rollout', 'status', `statefulset/${name}`),
     ]);
   }
+}
+
+/** The Prometheus Operator's Deployment in `files` (the one given --prometheus-config-reloader), as a poll's maker. */
+function operatorOf(files: readonly ManifestFile[], global: readonly string[]): Maker {
+  const operator = ofKind(files, 'Deployment').find((d) => (d.spec?.template?.spec?.containers ?? [])
+    .some((c: { args?: string[] }) => (c.args ?? []).some((a) => a.startsWith('--prometheus-config-reloader='))));
+  if (!operator) return { what: 'the Prometheus Operator (not in dist/: is it installed?)', logs: 'the operator\'s log' };
+  const ns = operator.metadata.namespace ?? 'default';
+  return {
+    what: `the Prometheus Operator (Deployment ${ns}/${operator.metadata.name})`,
+    logs: ['kubectl', ...global, '-n', ns, 'logs', `deployment/${operator.metadata.name}`].join(' '),
+  };
 }
 
 /** The receivers' Secret dist/ reads, refusing a --receivers-file when none does. */
@@ -238,7 +274,7 @@ export function deployPlan(input: PlanInput): Step[] {
     k.kubectl(`install the Prometheus Operator ${PROMETHEUS_OPERATOR_VERSION} CRDs`,
       'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_URL),
     // Custom resources applied before their CRD is Established fail with "no matches for kind".
-    k.kubectl('wait until the CRDs are Established', 'wait', '--for=condition=Established', '--timeout=120s', '-f', CRD_URL),
+    k.waiting(120, 'wait until the CRDs are Established', 'wait', '--for=condition=Established', '-f', CRD_URL),
     ...namespaceFiles.map((f) => k.apply(`create namespaces (${f.path})`, f.path)),
     {
       kind: 'ensure-grafana-secret',

@@ -8,17 +8,17 @@
  * Expectations come from dist/ and the config it was synthesized from (lib/chart-config.ts).
  */
 import { spawn, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { validateConfig } from '../../lib/config';
 import { durationSeconds } from '../../lib/validation';
-import { alertmanagerStatefulSet, CRD_URL, prometheusStatefulSets } from '../../scripts/deploy/plan';
+import { alertmanagerStatefulSet, CRD_URL, prometheusStatefulSets, REQUEST_TIMEOUT_SECONDS } from '../../scripts/deploy/plan';
 import { binaryOf, binaryPath, describeWithBinaries, REPO_ROOT } from '../support/binaries';
-import { CLUSTER_BINARIES, SimulatedCluster } from '../support/cluster';
-import { kindSizedNode, kubectlWithReleaseCrds } from '../support/cluster-stand-ins';
+import { CLUSTER_BINARIES, CLUSTER_START_TIMEOUT_MS, SimulatedCluster } from '../support/cluster';
+import { ApiServerRelay, kindSizedNode, kubectlWithReleaseCrds } from '../support/cluster-stand-ins';
 import { operatorCrdFiles } from '../support/crds';
 import { K8sObject, readDist } from '../support/manifests';
 import { Operator } from '../support/operator';
@@ -32,6 +32,9 @@ const config = validateConfig(CHART_CONFIG);
 const stackNamespace = of('Prometheus')[0].metadata.namespace!;
 const operatorDeployment = of('Deployment').find((d) => d.spec.template.spec.containers.some((c: { args?: string[] }) =>
   (c.args ?? []).some((a) => a.startsWith('--prometheus-config-reloader='))))!;
+/** Where kind-config.yaml publishes Grafana's NodePort on the host (the URL deploy prints), if it does. */
+const publishedGrafana = (parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as { nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[] })
+  .nodes.flatMap((n) => n.extraPortMappings ?? []).find((m) => m.containerPort === config.grafanaNodePort);
 /** The StatefulSets the operator makes: one per Prometheus shard, one per Alertmanager. */
 const operatorStatefulSets = [
   ...of('Prometheus').flatMap((p) => prometheusStatefulSets(p).map((name) => ({ name, replicas: p.spec.replicas ?? 1 }))),
@@ -90,6 +93,21 @@ function stepsOf(stdout: string): { title: string; body: string }[] {
   return stdout.split(/^\[\d+\/\d+\] /m).slice(1).map((s) => ({ title: s.split('\n')[0], body: s.slice(s.indexOf('\n') + 1) }));
 }
 
+/** deploy's last step says where Grafana is: the host URL kind-config.yaml publishes its NodePort on, and the NodePort. */
+function expectGrafanaUrl(stdout: string): void {
+  const done = stepsOf(stdout).pop()!;
+  expect(done.title).toBe('done');
+  expect(publishedGrafana).toBeDefined();
+  expect(done.body).toContain(`Grafana: http://localhost:${publishedGrafana!.hostPort} (kind; elsewhere NodePort ${config.grafanaNodePort} on any node)`);
+}
+
+/**
+ * What the waits scripts/deploy.ts documents for a failure leave out, after the moment a test counts
+ * from: the start and exit of the few kubectl processes left (each under a second against this local
+ * API server) and of deploy's node process.
+ */
+const PROCESS_STARTS_SECONDS = 5;
+
 describeWithBinaries('npm run deploy on a simulated cluster (controllers, scheduler, kwok nodes)', [...CLUSTER_BINARIES, 'prometheus-operator'], () => {
   let cluster: SimulatedCluster;
   let operator: Operator | undefined;
@@ -116,7 +134,8 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
       operator = await Operator.start({ deploymentArgs: operatorDeployment.spec.template.spec.containers[0].args, kubeconfig: cluster.controlPlane.serviceAccountKubeconfig(ns, sa) });
     })();
     operatorStart.catch(() => undefined);
-  }, 240_000);
+    // The cluster's own start bounds its waits and names a slow program; the rest is seconds.
+  }, CLUSTER_START_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
     await operator?.stop();
@@ -136,14 +155,8 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     const waited = steps.map((s) => s.title).filter((t) => t.startsWith('wait for '));
     for (const d of [...of('Deployment'), ...of('StatefulSet')]) expect(waited).toContain(`wait for ${d.kind} ${d.metadata.namespace}/${d.metadata.name}`);
     for (const s of operatorStatefulSets) expect(waited).toContain(`wait for StatefulSet ${stackNamespace}/${s.name}`);
-    const done = steps[steps.length - 1];
-    expect(done.title).toBe('done');
-    expect(done.body).toContain(`NodePort ${config.grafanaNodePort}`);
-    // Where kind-config.yaml publishes that NodePort on the host, the URL is the host's.
-    const kindNodes = (parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as { nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[] }).nodes;
-    const published = kindNodes.flatMap((n) => n.extraPortMappings ?? []).find((m) => m.containerPort === config.grafanaNodePort);
-    if (published) expect(done.body).toContain(`Grafana: http://localhost:${published.hostPort} `);
-    expect(done.body).toContain(`kubectl -n ${stackNamespace} get secret ${config.grafanaAdminSecret} -o jsonpath='{.data.admin-password}'`);
+    expectGrafanaUrl(first.stdout);
+    expect(steps[steps.length - 1].body).toContain(`kubectl -n ${stackNamespace} get secret ${config.grafanaAdminSecret} -o jsonpath='{.data.admin-password}'`);
   }, 900_000);
 
   it('the CRDs of the pinned operator are Established', () => {
@@ -203,6 +216,21 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     }
   });
 
+  it('the scheduler spreads every replicated workload over the nodes (the chart\'s preferred pod anti-affinity, beside the scheduler\'s default spreading): no node holds two of its pods while another holds none', () => {
+    const workloads = [
+      ...of('Deployment').map((d) => ({ id: `Deployment/${d.metadata.name}`, replicas: d.spec.replicas ?? 1, selector: d.spec.selector.matchLabels })),
+      ...operatorStatefulSets.map((x) => ({ id: `StatefulSet/${x.name}`, replicas: x.replicas, selector: get(['get', 'statefulset', x.name, '-n', stackNamespace]).spec.selector.matchLabels })),
+    ].filter((w) => w.replicas > 1);
+    expect(workloads.map((w) => w.id)).toEqual(expect.arrayContaining(['Deployment/thanos-query', `StatefulSet/${operatorStatefulSets[0].name}`]));
+    for (const w of workloads) {
+      const selector = Object.entries(w.selector as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+      const onNode = get<{ items: K8sObject[] }>(['get', 'pods', '-n', stackNamespace, '-l', selector]).items.map((p) => p.spec.nodeName);
+      const counts = cluster.nodes.map((n) => onNode.filter((x) => x === n).length);
+      // Even: replicas over nodes, each node floor or ceil of the share.
+      expect({ [w.id]: [onNode.length, Math.max(...counts) - Math.min(...counts) <= 1] }).toEqual({ [w.id]: [w.replicas, true] });
+    }
+  });
+
   it('Grafana\'s Service has the NodePort of the config and an EndpointSlice at its pod\'s address', async () => {
     const service = of('Service').find((s) => s.spec.type === 'NodePort')!;
     const live = get(['get', 'service', service.metadata.name, '-n', stackNamespace]);
@@ -217,27 +245,37 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     expect(addresses.sort()).toEqual(podIPs.sort());
   });
 
+  /** The resourceVersion of every object of these manifest files, as stored. */
+  const versions = (paths: readonly string[]) => Object.fromEntries(paths.flatMap((p) => {
+    const r = get<Live & { items?: Live[] }>(['get', '-f', p]);
+    return r.items ?? [r];
+  }).map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o.metadata.resourceVersion]));
+  const distPaths = files.map((f) => join(DIST, f.file));
+  const secretVersion = () => get<Live>(['get', 'secret', config.grafanaAdminSecret, '-n', stackNamespace]).metadata.resourceVersion;
+
   it('a second run changes nothing: every object of dist/ keeps its resourceVersion, the Secret is kept', async () => {
-    const versions = () => Object.fromEntries(files.flatMap((f) => get<{ items: Live[] }>(['get', '-f', join(DIST, f.file)]).items
-      .map((o) => [`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o.metadata.resourceVersion])));
-    const secretVersion = () => get<Live>(['get', 'secret', config.grafanaAdminSecret, '-n', stackNamespace]).metadata.resourceVersion;
-    const before = versions();
+    const before = versions(distPaths);
     const secretBefore = secretVersion();
     const second = await runDeploy([], env);
     console.log(`deploy again: ${second.seconds.toFixed(1)} s`);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
     expect(second.stdout).toContain(`secret/${config.grafanaAdminSecret} exists: kept`);
-    expect(versions()).toEqual(before);
+    expect(versions(distPaths)).toEqual(before);
     expect(secretVersion()).toBe(secretBefore);
+    expectGrafanaUrl(second.stdout);
   }, 900_000);
 
-  it('--demo: also applies the demo workload and waits for its Deployments', async () => {
+  it('--demo: also applies the demo workload and waits for its Deployments; run again, it changes nothing', async () => {
     const demoDir = mkdtempSync(join(tmpdir(), 'chat-monitoring-deploy-demo-'));
+    const demoEnv = { ...env, CHAT_MONITORING_DEMO_DIST: demoDir };
     try {
-      const demo = await runDeploy(['--demo'], { ...env, CHAT_MONITORING_DEMO_DIST: demoDir });
+      const demo = await runDeploy(['--demo'], demoEnv);
       console.log(`deploy --demo: ${demo.seconds.toFixed(1)} s`);
+      // The demo's synth says what it wrote, on stderr; nothing else is there.
+      expect(demo.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^chat-demo: wrote /)]);
       expect(demo.code).toBe(0);
+      expectGrafanaUrl(demo.stdout);
       const demoObjects = readDist(demoDir).flatMap((f) => f.objects);
       const deployments = demoObjects.filter((o) => o.kind === 'Deployment');
       expect(deployments.length).toBeGreaterThan(0);
@@ -248,6 +286,19 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
         expect({ [d.metadata.name]: live.status.readyReplicas }).toEqual({ [d.metadata.name]: d.spec.replicas ?? 1 });
       }
       expect(demo.stdout).toContain('Demo traffic is flowing');
+
+      // The same comparison as the bare second run's, over dist/ and the demo's files.
+      const paths = [...distPaths, ...readdirSync(demoDir).filter((f) => f.endsWith('.yaml')).map((f) => join(demoDir, f))];
+      const before = versions(paths);
+      const secretBefore = secretVersion();
+      const again = await runDeploy(['--demo'], demoEnv);
+      console.log(`deploy --demo again: ${again.seconds.toFixed(1)} s`);
+      expect(again.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^chat-demo: wrote /)]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain(`secret/${config.grafanaAdminSecret} exists: kept`);
+      expect(versions(paths)).toEqual(before);
+      expect(secretVersion()).toBe(secretBefore);
+      expectGrafanaUrl(again.stdout);
     } finally {
       rmSync(demoDir, { recursive: true, force: true });
     }
@@ -372,71 +423,141 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     }, 180_000);
   }, 600_000);
 
-  describe('error paths: one line saying what failed, a non-zero exit', () => {
+  describe('error paths: one line saying what failed and why, a non-zero exit, within the waits scripts/deploy.ts documents', () => {
     /** deploy's own line: the last of stderr (kubectl's output, where shown, is above it). */
     const lastLine = (r: DeployRun) => r.stderr.trim().split('\n').pop();
+    /** A deploy run, and the seconds from the moment `mark` (a line of its output, or a call) to its end. */
+    const secondsSince = async (run: { done: Promise<DeployRun> }, mark: () => Promise<unknown>) => {
+      await mark();
+      const from = Date.now();
+      return { r: await run.done, seconds: (Date.now() - from) / 1000 };
+    };
+    /** Resolves once deploy's output so far passes `seen`; fails at once if deploy ends without that. */
+    const printed = (run: { stdout: () => string; done: Promise<DeployRun> }, what: string, seen: (stdout: string) => boolean) => Promise.race([
+      until(`deploy to print ${what}`, () => seen(run.stdout()) || undefined, 300_000, 100),
+      run.done.then((r) => {
+        if (!seen(r.stdout)) throw new Error(`deploy ended (exit ${r.code}) before it printed ${what}: ${lastLine(r)}`);
+      }),
+    ]);
+    /** Resolves once deploy has printed the header of the step titled `title`. */
+    const reached = (run: { stdout: () => string; done: Promise<DeployRun> }, title: string) =>
+      printed(run, `"${title}"`, (out) => out.includes(`] ${title}\n`));
 
-    it('a context kubectl does not have: one line naming it and the contexts there are', async () => {
+    it('a context kubectl does not have: one line naming it and the contexts there are; no wait beyond deploy\'s own start', async () => {
+      // deploy's own start (node, TypeScript, dist/ read), which the documented waits leave out.
+      const dry = await runDeploy(['--dry-run'], env);
+      expect(dry.code).toBe(0);
       const r = await runDeploy(['--context', 'no-such-context'], env);
+      console.log(`deploy --context no-such-context: ${r.seconds.toFixed(1)} s (--dry-run: ${dry.seconds.toFixed(1)} s)`);
+      console.log(lastLine(r));
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^deploy: kubectl has no context "no-such-context" \(it has \S+\): /)]);
+      // Documented wait: none.
+      expect(r.seconds).toBeLessThanOrEqual(dry.seconds + PROCESS_STARTS_SECONDS);
     });
 
-    it('a user who may not install CRDs: the CRD step fails and says so', async () => {
+    it('a user who may not install CRDs: the CRD step fails and its line says forbidden', async () => {
       // A namespace admin (the `admin` ClusterRole in the stack namespace), not a cluster admin.
       kubectl().ok(['create', 'serviceaccount', 'namespace-admin', '-n', 'default']);
       kubectl().ok(['create', 'rolebinding', 'namespace-admin', '-n', stackNamespace, '--clusterrole=admin', '--serviceaccount=default:namespace-admin']);
       const kubeconfig = cluster.controlPlane.serviceAccountKubeconfig('default', 'namespace-admin');
-      const r = await runDeploy([], { ...env, KUBECONFIG: kubeconfig });
+      const run = startDeploy([], { ...env, KUBECONFIG: kubeconfig });
+      const { r, seconds } = await secondsSince(run, () => reached(run, 'check that kubectl context (the current one) reaches a cluster'));
+      console.log(`deploy as a user who may not install CRDs: ${r.seconds.toFixed(1)} s, ${seconds.toFixed(1)} s from its first step`);
+      console.log(lastLine(r));
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/customresourcedefinitions.* is forbidden/);
-      expect(lastLine(r)).toMatch(/^deploy: step 2\/\d+ \(install the Prometheus Operator v\S+ CRDs\) failed: kubectl exited with 1, its output is above$/);
+      expect(lastLine(r)).toMatch(/^deploy: step 2\/\d+ \(install the Prometheus Operator v\S+ CRDs\) failed: kubectl exited with 1 \(Error from server \(Forbidden\): .* is forbidden: .*\)$/);
+      // Documented: 2C (the check, the refused CRD step, the check after it).
+      expect(seconds).toBeLessThanOrEqual(2 * REQUEST_TIMEOUT_SECONDS + PROCESS_STARTS_SECONDS);
     }, 300_000);
 
-    it('a rollout that never completes: the wait gives up after --timeout and names the Deployment', async () => {
-      const grafana = of('Deployment').find((d) => d.metadata.name === 'grafana')!;
-      const timeoutSeconds = 20;
+    /** Grafana's Deployment made unavailable for good: its pod deleted, every node cordoned (its claim keeps it to one anyway). */
+    const grafana = of('Deployment').find((d) => d.metadata.name === 'grafana')!;
+    const grafanaWait = `wait for Deployment ${grafana.metadata.namespace}/${grafana.metadata.name}`;
+    const withGrafanaStalled = async (body: () => Promise<void>) => {
       for (const n of cluster.nodes) kubectl().ok(['cordon', n]);
       try {
-        // Its pod gone and no node to place the new one on: the Deployment stays unavailable.
         kubectl().ok(['delete', 'pods', '-n', grafana.metadata.namespace!, '-l', selectorOf(grafana), '--wait=true']);
-        const run = startDeploy(['--timeout', String(timeoutSeconds)], env);
-        const waitStep = `wait for Deployment ${grafana.metadata.namespace}/${grafana.metadata.name}`;
-        await until(`deploy to reach "${waitStep}"`, () => run.stdout().includes(`] ${waitStep}\n`) || undefined, 300_000, 100);
-        const waitStarted = Date.now();
-        const r = await run.done;
-        const waited = (Date.now() - waitStarted) / 1000;
-        console.log(`deploy with a rollout that never completes (--timeout ${timeoutSeconds}): ${r.seconds.toFixed(1)} s, ${waited.toFixed(1)} s of it in the stalled wait`);
-        expect(r.code).toBe(1);
-        expect(lastLine(r)).toBe(`deploy: step ${stepsOf(r.stdout).length}/${stepNumberTotal(r.stdout)} (${waitStep}) failed: kubectl exited with 1, its output is above`);
-        // The wait gives up at --timeout: not before, and not at some later bound of its own.
-        expect(waited).toBeGreaterThanOrEqual(timeoutSeconds - 1);
-        expect(waited).toBeLessThan(2 * timeoutSeconds + 10);
+        await body();
       } finally {
         for (const n of cluster.nodes) kubectl().ok(['uncordon', n]);
       }
+    };
+
+    it('a rollout that never completes: the wait gives up at --timeout, and its line says it timed out and names the Deployment', async () => {
+      const timeoutSeconds = 20;
+      await withGrafanaStalled(async () => {
+        const run = startDeploy(['--timeout', String(timeoutSeconds)], env);
+        const { r, seconds } = await secondsSince(run, () => reached(run, grafanaWait));
+        console.log(`deploy with a rollout that never completes (--timeout ${timeoutSeconds}): ${r.seconds.toFixed(1)} s, ${seconds.toFixed(1)} s of it in the stalled wait`);
+        console.log(lastLine(r));
+        expect(r.code).toBe(1);
+        expect(lastLine(r)).toBe(`deploy: step ${stepsOf(r.stdout).length}/${stepNumberTotal(r.stdout)} (${grafanaWait}) failed: `
+          + 'kubectl exited with 1 (error: timed out waiting for the condition)');
+        // Not before --timeout (seen up to a poll of the output late); at most T + 2C, as documented.
+        expect(seconds).toBeGreaterThanOrEqual(timeoutSeconds - 1);
+        expect(seconds).toBeLessThanOrEqual(timeoutSeconds + 2 * REQUEST_TIMEOUT_SECONDS + PROCESS_STARTS_SECONDS);
+      });
     }, 900_000);
 
-    it('the API server going away mid-deploy: the step in progress fails with one line', async () => {
+    it('the API server going away while deploy waits for a rollout: the wait ends within --timeout + 2C, and its line names the cluster that stopped answering', async () => {
+      const timeoutSeconds = 20;
+      // deploy reaches the API server only through the relay: cutting it is the server's exit to deploy,
+      // while the server itself runs on for the clean-up and the tests after.
+      const relay = await ApiServerRelay.start(cluster.controlPlane.apiServer, join(binDir, 'relay.kubeconfig'));
+      try {
+        await withGrafanaStalled(async () => {
+          const run = startDeploy(['--timeout', String(timeoutSeconds)], { ...env, KUBECONFIG: relay.kubeconfig });
+          const { r, seconds } = await secondsSince(run, async () => {
+            // Cut once kubectl watches the rollout (it has said it waits), not before its first request.
+            await printed(run, `kubectl's "Waiting for deployment" under "${grafanaWait}"`,
+              (out) => (out.split(`] ${grafanaWait}\n`)[1] ?? '').includes('Waiting for deployment'));
+            await relay.cut();
+          });
+          console.log(`deploy with the API server gone mid-wait (--timeout ${timeoutSeconds}): ${r.seconds.toFixed(1)} s, ${seconds.toFixed(1)} s after the cut`);
+          console.log(lastLine(r));
+          expect(r.code).toBe(1);
+          expect(lastLine(r)).toMatch(new RegExp(`^deploy: step ${stepsOf(r.stdout).length}/\\d+ \\(${grafanaWait}\\) failed: `
+            + `the cluster of kubectl context "test" \\(${relay.url.replace(/[.]/g, '\\.')}\\) does not answer \\(.*refused.*\\); `
+            // kubectl's watch ends by itself, or lingers until deploy stops it.
+            + `kubectl (exited with 1 \\(.+\\)|was still waiting ${REQUEST_TIMEOUT_SECONDS} s after its --timeout of ${timeoutSeconds} s, so deploy stopped it.*)$`));
+          // Documented: T + 2C (kubectl's watch retries until --timeout and may linger C past it, then the check).
+          expect(seconds).toBeLessThanOrEqual(timeoutSeconds + 2 * REQUEST_TIMEOUT_SECONDS + PROCESS_STARTS_SECONDS);
+        });
+      } finally {
+        await relay.cut();
+      }
+    }, 900_000);
+
+    it('the API server going away while deploy applies dist/: the step in progress fails, its line says the connection was refused', async () => {
       const run = startDeploy([], env);
       // Down once deploy has begun applying dist/'s files: the next kubectl call meets a closed port.
       const applying = `] apply ${join('dist', files[Math.floor(files.length / 2)].file)}`;
       await until(`deploy to reach "${applying}"`, () => run.stdout().includes(applying) || undefined, 300_000, 100);
-      await cluster.controlPlane.apiServer.stop();
-      const r = await run.done;
-      console.log(`deploy with the API server stopped mid-way: ${r.seconds.toFixed(1)} s`);
+      const { r, seconds } = await secondsSince(run, () => cluster.controlPlane.apiServer.stop());
+      console.log(`deploy with the API server stopped mid-apply: ${r.seconds.toFixed(1)} s, ${seconds.toFixed(1)} s after the stop`);
+      console.log(lastLine(r));
       expect(r.code).toBe(1);
       // kubectl words it by where it meets the closed port (validation, the request): always a refused connection.
       expect(r.stderr).toMatch(/127\.0\.0\.1:\d+.*(connection refused|was refused)/);
-      expect(lastLine(r)).toMatch(/^deploy: step \d+\/\d+ \(.+\) failed: kubectl exited with 1, its output is above$/);
+      expect(lastLine(r)).toMatch(/^deploy: step \d+\/\d+ \(.+\) failed: the cluster of kubectl context "test" \(\S+\) does not answer \(.*refused.*\); kubectl exited with 1 \(.*refused.*\)$/);
+      // Documented: C (the refused apply, then the check).
+      expect(seconds).toBeLessThanOrEqual(REQUEST_TIMEOUT_SECONDS + PROCESS_STARTS_SECONDS);
     }, 900_000);
 
     it('with the API server gone: one line naming the context and its server, before any step changes anything', async () => {
-      const r = await runDeploy([], env);
+      if (cluster.controlPlane.apiServer.running) await cluster.controlPlane.apiServer.stop();
+      const run = startDeploy([], env);
+      const { r, seconds } = await secondsSince(run, () => reached(run, 'check that kubectl context (the current one) reaches a cluster'));
+      console.log(`deploy with the API server gone: ${r.seconds.toFixed(1)} s, ${seconds.toFixed(1)} s from its first step`);
+      console.log(lastLine(r));
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(
         new RegExp(`^deploy: the cluster of kubectl context "test" \\(${cluster.controlPlane.apiServer.url.replace(/[.]/g, '\\.')}\\) does not answer \\(.*refused.*\\): start it, or `))]);
       expect(stepsOf(r.stdout).map((st) => st.title)).toEqual([expect.stringMatching(/^check that kubectl context/)]);
+      // Documented: C.
+      expect(seconds).toBeLessThanOrEqual(REQUEST_TIMEOUT_SECONDS + PROCESS_STARTS_SECONDS);
     });
   });
 });

@@ -8,15 +8,18 @@
  *   a node-local PersistentVolume for every claim the scheduler placed on a node, deleted with its
  *   claim; kube-controller-manager binds them;
  * - the network: `kubectl apply -f <the operator's release URL>` reads the same CRDs from the pinned
- *   Go module instead (kubectlWithReleaseCrds), as these machines reach no GitHub release.
+ *   Go module instead (kubectlWithReleaseCrds), as these machines reach no GitHub release; and an
+ *   outage of the API server that the tests after it do not share (ApiServerRelay).
  *
  * Pod addresses come from kwok (each node's pod CIDR, allocated by the controller manager), and
  * EndpointSlices from the controller manager: nothing here fakes those.
  */
 import { chmodSync, readFileSync, statfsSync, writeFileSync } from 'fs';
+import { AddressInfo, connect, createServer, Server, Socket } from 'net';
 import { cpus, tmpdir, totalmem } from 'os';
 import { basename, join } from 'path';
 import { KubeApiServer } from './kube-apiserver';
+import { writeKubeconfig } from './kubectl';
 import { KWOK_NODE_ANNOTATION } from './kwok';
 import { K8sObject } from './manifests';
 import { sleep } from './process';
@@ -158,4 +161,44 @@ export function kubectlWithReleaseCrds(dir: string, kubectl: string, releaseUrl:
   ].join('\n'));
   chmodSync(script, 0o755);
   return dir;
+}
+
+/**
+ * The API server on a port of its own: a TCP relay to it, and an admin kubeconfig (context `test`)
+ * that reaches it only through the relay. cut() closes that port and every connection through it,
+ * which is all a client sees of the API server's exit (its watches end, new connections are
+ * refused), while the server runs on for the other clients and the tests after.
+ */
+export class ApiServerRelay {
+  private constructor(private readonly server: Server, private readonly sockets: Set<Socket>, readonly url: string, readonly kubeconfig: string) {}
+
+  static async start(api: KubeApiServer, kubeconfigPath: string): Promise<ApiServerRelay> {
+    const target = new URL(api.url);
+    const sockets = new Set<Socket>();
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      client.pipe(upstream).pipe(client);
+      for (const [s, other] of [[client, upstream], [upstream, client]]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          sockets.delete(s);
+          other.destroy();
+        });
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', resolve);
+    });
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return new ApiServerRelay(server, sockets, url, writeKubeconfig(kubeconfigPath, { url, caFile: api.caFile }, api.adminToken, 'admin'));
+  }
+
+  /** Closes the port and every connection through it. */
+  cut(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    return closed;
+  }
 }

@@ -15,6 +15,17 @@ import { KubeScheduler } from './kube-scheduler';
 import { Kwok } from './kwok';
 import { untilTrue } from './process';
 
+/** How long SimulatedCluster.start waits for its nodes to be Ready. */
+const NODES_READY_MS = 120_000;
+
+/**
+ * The longest SimulatedCluster.start can wait: its programs' ready timeouts (etcd 30 s,
+ * kube-apiserver 90 s, kube-controller-manager 90 s, kube-scheduler 90 s, kwok 30 s) and the nodes'.
+ * A hook that starts it needs more than this, so that a slow start fails with the start's own
+ * message, which names the program that was slow, not with the hook's timeout.
+ */
+export const CLUSTER_START_TIMEOUT_MS = (30 + 90 + 90 + 90 + 30) * 1000 + NODES_READY_MS;
+
 /** kind's pod subnet; the controller manager gives each node a /24 of it. */
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
@@ -61,7 +72,7 @@ export class SimulatedCluster {
           return !!node?.spec.podCIDR && !(node.spec.taints ?? []).length
             && node.status.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
         });
-      }, 120_000, 500);
+      }, NODES_READY_MS, 500);
       return new SimulatedCluster(cp, running, nodes, provisioner);
     } catch (e) {
       await stopAll(running);

@@ -9,6 +9,7 @@ import { join } from 'path';
 import { parseDeployArgs } from '../../scripts/deploy/args';
 import { distMismatch } from '../../scripts/deploy/dist-check';
 import { ManifestFile, stackFacts } from '../../scripts/deploy/manifests';
+import { kubectlReason, pollFailure } from '../../scripts/deploy/failure';
 import { CRD_URL, deployPlan, grafanaSecretManifest, passwordCommand, prometheusStatefulSets, Step } from '../../scripts/deploy/plan';
 import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from '../../scripts/deploy/objstore-secret';
 import {
@@ -86,6 +87,8 @@ describe('deploy plan', () => {
     const install = indexOf(steps, (s) => argsOf(s).startsWith('apply --server-side') && argsOf(s).includes(CRD_URL));
     const wait = indexOf(steps, (s) => argsOf(s).startsWith('wait --for=condition=Established') && argsOf(s).includes(`-f ${CRD_URL}`));
     expect(install).toBeLessThan(wait);
+    expect(steps[wait]).toMatchObject({ timeoutSeconds: 120 });
+    expect(argsOf(steps[wait])).toContain('--timeout=120s');
     // Nothing of dist/ before the CRDs are Established.
     const firstDist = indexOf(steps, (s) => argsOf(s).includes('-f dist/'));
     expect(wait).toBeLessThan(firstDist);
@@ -113,7 +116,7 @@ describe('deploy plan', () => {
       const i = indexOf(steps, (s) => argsOf(s) === `-n ${d.metadata.namespace} rollout status deployment/${d.metadata.name} --timeout=300s`);
       expect(i).toBeGreaterThan(lastApply);
     }
-    const exists = indexOf(steps, (s) => s.kind === 'poll' && argsOf(s) === '-n monitoring get statefulset/prometheus-chat-monitoring -o name');
+    const exists = indexOf(steps, (s) => s.kind === 'poll' && argsOf(s) === '-n monitoring get statefulset/prometheus-chat-monitoring -o name --request-timeout=10s');
     const rollout = indexOf(steps, (s) => argsOf(s) === '-n monitoring rollout status statefulset/prometheus-chat-monitoring --timeout=300s');
     expect(exists).toBeLessThan(rollout);
   });
@@ -122,7 +125,7 @@ describe('deploy plan', () => {
     const alertmanagers = dist().flatMap((f) => f.objects).filter((o) => o.kind === 'Alertmanager');
     expect(alertmanagers).toHaveLength(1);
     const sts = `statefulset/alertmanager-${alertmanagers[0].metadata.name}`;
-    const exists = indexOf(steps, (s) => s.kind === 'poll' && argsOf(s) === `-n monitoring get ${sts} -o name`);
+    const exists = indexOf(steps, (s) => s.kind === 'poll' && argsOf(s) === `-n monitoring get ${sts} -o name --request-timeout=10s`);
     const rollout = indexOf(steps, (s) => argsOf(s) === `-n monitoring rollout status ${sts} --timeout=300s`);
     expect(exists).toBeLessThan(rollout);
     expect(titles(steps)).toContain(`wait for StatefulSet monitoring/alertmanager-${alertmanagers[0].metadata.name}`);
@@ -152,7 +155,7 @@ describe('deploy plan', () => {
       if (s.kind === 'kubectl' || s.kind === 'poll') expect(s.args.slice(0, 2)).toEqual(['--context', 'kind-chat-monitoring']);
       if (s.kind === 'ensure-grafana-secret') expect(s.kubectlArgs).toEqual(['--context', 'kind-chat-monitoring']);
       if (s.kind === 'check-cluster') expect(s.context).toBe('kind-chat-monitoring');
-      if (s.kind === 'kubectl' && s.args.includes('rollout')) expect(s.args).toContain('--timeout=600s');
+      if (s.kind === 'kubectl' && s.args.includes('rollout')) expect([s.args.includes('--timeout=600s'), s.timeoutSeconds]).toEqual([true, 600]);
     }
     expect(passwordCommand(stackFacts(dist()), 'kind-chat-monitoring')).toMatch(/^kubectl --context kind-chat-monitoring -n monitoring get secret/);
   });
@@ -177,6 +180,19 @@ describe('deploy plan', () => {
 
   it('refuses an empty dist/', () => {
     expect(() => deployPlan({ dist: [] })).toThrow(/npm run synth/);
+  });
+
+  it('names the operator\'s Deployment as the maker of every StatefulSet it polls for, with the command that shows its log', () => {
+    const operator = dist().flatMap((f) => f.objects).find((o) => o.kind === 'Deployment' && (o.spec?.template.spec.containers ?? [])
+      .some((c: { args?: string[] }) => (c.args ?? []).some((a) => a.startsWith('--prometheus-config-reloader='))))!;
+    const polls = deployPlan({ dist: dist(), context: 'kind-x' }).filter((s) => s.kind === 'poll');
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    for (const p of polls) {
+      expect(p).toMatchObject({ maker: {
+        what: `the Prometheus Operator (Deployment ${operator.metadata.namespace}/${operator.metadata.name})`,
+        logs: `kubectl --context kind-x -n ${operator.metadata.namespace} logs deployment/${operator.metadata.name}`,
+      } });
+    }
   });
 });
 
@@ -372,6 +388,30 @@ describe('Thanos\'s object-store Secret', () => {
   });
 });
 
+describe('why a kubectl call failed', () => {
+  const poll = deployPlan({ dist: dist() }).find((s): s is Extract<Step, { kind: 'poll' }> => s.kind === 'poll')!;
+
+  it('is kubectl\'s last non-empty stderr line, minus klog\'s prefix', () => {
+    expect(kubectlReason('Error from server (Forbidden): nope\n\n')).toBe('Error from server (Forbidden): nope');
+    expect(kubectlReason('x\nW0101 10:00:00.000001   4242 reflector.go:569] failed to list *v1.Deployment: connection refused\n'))
+      .toBe('failed to list *v1.Deployment: connection refused');
+    expect(kubectlReason(' \n')).toBeUndefined();
+  });
+
+  it('a poll that gave up on NotFound: the StatefulSet, the operator that should have made it, and its log', () => {
+    const text = pollFailure(poll, 1, `Error from server (NotFound): statefulsets.apps "${poll.waitsFor.split('/')[1]}" not found\n`);
+    expect(text).toBe(`${poll.waitsFor} still does not exist after 300s (Error from server (NotFound): statefulsets.apps "${poll.waitsFor.split('/')[1]}" not found): `
+      + `${poll.maker.what} has not created it; its log says why: ${poll.maker.logs}`);
+  });
+
+  it('a poll that gave up on any other error: the command and kubectl\'s reason', () => {
+    const refused = 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?';
+    expect(pollFailure(poll, 1, `E0101 10:00:00.000001   4242 memcache.go:265] couldn't get current server API group list\n${refused}\n`))
+      .toBe(`gave up after 300s: kubectl ${poll.args.join(' ')} still fails (${refused})`);
+    expect(pollFailure(poll, 2, '')).toBe(`gave up after 300s: kubectl ${poll.args.join(' ')} still fails (kubectl exited with 2)`);
+  });
+});
+
 describe('deploy flags', () => {
   it('parses --receivers-file', () => {
     expect(parseDeployArgs(['--receivers-file', 'r.env']).receiversFile).toBe('r.env');
@@ -492,6 +532,56 @@ exit 0
     const r = deploy(['--context', 'kind-other']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^deploy: kubectl has no context "kind-other" \(it has fake-context\): create the local kind cluster with `npm run kind:up`/);
+  });
+
+  /** deploy's own line: the last of stderr (kubectl's output comes above it). */
+  const lastLine = (r: { stderr: string }) => r.stderr.trim().split('\n').pop();
+  const CRD_STEP = /^deploy: step 2\/(\d+) \(install the Prometheus Operator v\S+ CRDs\) failed: /;
+
+  it('a failing kubectl step: its output shown, and the last line carries kubectl\'s reason without klog\'s prefix', () => {
+    const forbidden = 'Error from server (Forbidden): customresourcedefinitions.apiextensions.k8s.io "alertmanagers.monitoring.coreos.com" is forbidden';
+    fakeKubectl(`  *"apply --server-side --force-conflicts"*) echo "E0101 10:00:00.000001   4242 apply.go:1] noise" >&2; echo '${forbidden}' >&2; exit 1 ;;`);
+    const r = deploy();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('apply.go:1] noise');
+    expect(lastLine(r)).toMatch(CRD_STEP);
+    expect(lastLine(r)).toMatch(/ failed: kubectl exited with 1 \(Error from server \(Forbidden\): .* is forbidden\)$/);
+    fakeKubectl(`  *"apply --server-side --force-conflicts"*) echo "E0101 10:00:00.000001   4242 reflector.go:9] failed to list: connection refused" >&2; exit 3 ;;`);
+    expect(lastLine(deploy())).toMatch(/ failed: kubectl exited with 3 \(failed to list: connection refused\)$/);
+  });
+
+  it('a wait that ends while the cluster no longer answers: names the cluster first, then kubectl\'s timeout', () => {
+    const down = join(dir, 'down');
+    fakeKubectl(`  *"rollout status deployment/grafana"*) touch "${down}"; echo "error: timed out waiting for the condition" >&2; exit 1 ;;
+  *"version -o json"*) if [ -f "${down}" ]; then echo "The connection to the server 127.0.0.1:41234 was refused - did you specify the right host or port?" >&2; exit 1; fi ;;
+  *"config view"*) printf https://127.0.0.1:41234 ;;`);
+    const r = deploy();
+    expect(r.status).toBe(1);
+    expect(lastLine(r)).toMatch(new RegExp('^deploy: step \\d+/\\d+ \\(wait for Deployment monitoring/grafana\\) failed: the cluster of kubectl context "fake-context" '
+      + '\\(https://127\\.0\\.0\\.1:41234\\) does not answer \\(The connection to the server 127\\.0\\.0\\.1:41234 was refused - did you specify the right host or port\\?\\); '
+      + 'kubectl exited with 1 \\(error: timed out waiting for the condition\\)$'));
+  });
+
+  it('a rollout wait that outlives its --timeout: stopped 10 s after it, the line says so and names the cluster\'s state', () => {
+    fakeKubectl(`  *"rollout status deployment/grafana --timeout=1s"*) echo "W0101 10:00:00.000001   4242 reflector.go:9] watch ended" >&2; exec sleep 60 ;;`);
+    const started = Date.now();
+    const r = deploy(['--timeout', '1']);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.status).toBe(1);
+    expect(lastLine(r)).toMatch(/^deploy: step \d+\/\d+ \(wait for Deployment monitoring\/grafana\) failed: kubectl was still waiting 10 s after its --timeout of 1 s, so deploy stopped it \(its last line: watch ended\)$/);
+    // Stopped at --timeout + 10 s, not at the fake's 60 s.
+    expect(seconds).toBeGreaterThanOrEqual(11);
+    expect(seconds).toBeLessThan(60);
+  }, 90_000);
+
+  it('a StatefulSet the operator never makes: gives up after --timeout, naming the operator and its log', () => {
+    fakeKubectl(`  *"get statefulset/"*) echo 'Error from server (NotFound): statefulsets.apps "x" not found' >&2; exit 1 ;;`);
+    const started = Date.now();
+    const r = deploy(['--timeout', '1']);
+    expect(r.status).toBe(1);
+    expect(lastLine(r)).toMatch(/^deploy: step \d+\/\d+ \(wait for the operator to create StatefulSet monitoring\/\S+\) failed: StatefulSet monitoring\/\S+ still does not exist after 1s \(Error from server \(NotFound\): statefulsets\.apps "x" not found\): the Prometheus Operator \(Deployment monitoring\/prometheus-operator\) has not created it; its log says why: kubectl -n monitoring logs deployment\/prometheus-operator$/);
+    // Not before --timeout.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
   describe('deploys what dist/ holds, and refuses a config that does not synthesize it', () => {
