@@ -231,6 +231,22 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     }
   });
 
+  it('the whole stack, as scheduled, fits on kind\'s one node beside kind\'s own pods: the CPU and memory its pods request (the operator\'s containers included) plus theirs', () => {
+    // Stated from kind's node (kubeadm's static pods, CoreDNS's two replicas, kindnet; kube-proxy and
+    // the local-path provisioner request nothing): what the scheduler has already given away there.
+    const KIND_SYSTEM = { cpuMillis: 250 + 200 + 100 + 100 + 2 * 100 + 100, memoryMiB: 100 + 2 * 70 + 50 };
+    const millis = (q?: string) => (!q ? 0 : q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+    const mib = (q?: string) => (!q ? 0 : q.endsWith('Gi') ? Number(q.slice(0, -2)) * 1024 : q.endsWith('Mi') ? Number(q.slice(0, -2)) : q.endsWith('Ki') ? Number(q.slice(0, -2)) / 1024 : Number(q) / 2 ** 20);
+    const pods = get<{ items: K8sObject[] }>(['get', 'pods', '-n', stackNamespace]).items;
+    const requests = pods.flatMap((p) => p.spec.containers as { resources?: { requests?: Record<string, string> } }[]).map((c) => c.resources?.requests ?? {});
+    const stack = { cpuMillis: requests.reduce((a, r) => a + millis(r.cpu), 0), memoryMiB: requests.reduce((a, r) => a + mib(r.memory), 0) };
+    const node = kindSizedNode('kind-control-plane', 0).status.allocatable;
+    console.log(`stack requests ${stack.cpuMillis}m CPU, ${Math.round(stack.memoryMiB)} MiB over ${pods.length} pods; with kind's own ${stack.cpuMillis + KIND_SYSTEM.cpuMillis}m of ${millis(node.cpu)}m, ${Math.round(stack.memoryMiB + KIND_SYSTEM.memoryMiB)} of ${Math.round(mib(node.memory))} MiB`);
+    expect(stack.cpuMillis).toBeGreaterThan(0);
+    expect(stack.cpuMillis + KIND_SYSTEM.cpuMillis).toBeLessThanOrEqual(millis(node.cpu));
+    expect(stack.memoryMiB + KIND_SYSTEM.memoryMiB).toBeLessThanOrEqual(mib(node.memory));
+  });
+
   it('Grafana\'s Service has the NodePort of the config and an EndpointSlice at its pod\'s address', async () => {
     const service = of('Service').find((s) => s.spec.type === 'NodePort')!;
     const live = get(['get', 'service', service.metadata.name, '-n', stackNamespace]);
