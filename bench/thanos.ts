@@ -125,8 +125,9 @@ async function thirtyDays(workDir: string, series: RecordedSeries[], panels: rea
     const walls = loads.map(() => [] as number[]);
     for (let i = 0; i < runs; i++) for (const [k, { load }] of loads.entries()) walls[k].push(await load.dashboardMs(exprs));
     // Which panels have data at each resolution (a rate window shorter than two points of a resolution has none).
-    const answersAt = (res: string) => Promise.all(exprs.map(async (e) => { const r = load0.request(e); return (await query.queryRange(r.query, r.start, r.end, r.stepS, { max_source_resolution: res })).result; }));
+    // Every resolution asked the same range and step (the raw load's request).
     const load0 = loads[0].load;
+    const answersAt = (res: string) => Promise.all(exprs.map(async (e) => { const r = load0.request(e); return (await query.queryRange(r.query, r.start, r.end, r.stepS, { max_source_resolution: res })).result; }));
     const answers = await Promise.all(loads.map(({ res }) => answersAt(res)));
     const withData = answers.map((a) => a.filter((r) => r.length > 0).length);
     // The values themselves, each downsampled answer against raw (same series, same steps). Raw holds

@@ -9,7 +9,7 @@ import { ChatServiceConfig, ChatServiceInput, validateServices } from './chat-se
 import { CollectorAutoscaling, CollectorSettings, validateCollector } from './collector/collector-settings';
 import { NetworkPolicySettings, validateNetworkPolicies } from './network-policy-settings';
 import { ThanosInput, ThanosSettings, validateThanos } from './thanos/thanos-settings';
-import { ConfigError, DNS1123_LABEL, DURATION, durationSeconds, int, QUANTITY, requireObject, str } from './validation';
+import { ConfigError, DNS1123_LABEL, DURATION, durationSeconds, int, QUANTITY, QUANTITY_FIX, requireObject, str } from './validation';
 
 export * from './alertmanager/alertmanager-settings';
 export * from './chat-service-settings';
@@ -117,7 +117,6 @@ const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 
 const IMAGE_PINNED = /^[^\s:@]+(:[0-9][^\s:@]*|:v[0-9][^\s:@]*)(@sha256:[a-f0-9]{64})?$|^[^\s@]+@sha256:[a-f0-9]{64}$/;
 const DNS_FIX = 'use lowercase letters, digits and "-" (a DNS-1123 label)';
 const DURATION_FIX = 'use a Prometheus duration such as "15s", "1m" or "15d"';
-const QUANTITY_FIX = 'use a Kubernetes quantity such as "10Gi"';
 
 function validateImages(raw: unknown): Images {
   const overrides = requireObject('images', raw ?? {}, Object.keys(DEFAULT_IMAGES));

@@ -19,6 +19,7 @@ export const DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 /** A Go duration as the collector and Alertmanager's `--data.retention` take it (the CRD's pattern). */
 export const GO_DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$/;
 export const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+export const QUANTITY_FIX = 'use a Kubernetes quantity such as "10Gi"';
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,6 +77,9 @@ export function list(field: string, v: unknown): unknown[] {
 export const optional = <T>(v: unknown, check: (x: unknown) => T): T | undefined => (v === undefined ? undefined : check(v));
 
 /** Duration in seconds of a Prometheus duration string such as `1m30s`. */
+/** A CPU quantity ("350m", "0.5", "2") in millicores. */
+export const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+
 export function durationSeconds(d: string): number {
   const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
   let total = 0;

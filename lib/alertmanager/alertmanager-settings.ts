@@ -4,7 +4,7 @@
  */
 import { ALERT_LABEL_NAMES, ALERT_NAMES, SEVERITIES } from '../rules/alert-catalog';
 import {
-  bool, cidrList, ConfigError, DNS1123_LABEL, durationSeconds, given, GO_DURATION, int, list, optional, QUANTITY, requireObject, str,
+  bool, cidrList, ConfigError, DNS1123_LABEL, durationSeconds, given, GO_DURATION, int, list, optional, QUANTITY, QUANTITY_FIX, requireObject, str,
 } from '../validation';
 
 /** How a route matcher compares an alert label with its value (Alertmanager's matcher operators). */
@@ -310,7 +310,7 @@ export function validateAlertmanager(raw: unknown, serviceNames: readonly string
   }
   return {
     replicas,
-    storage: str('alertmanager.storage', a.storage ?? d.storage, QUANTITY, 'use a Kubernetes quantity such as "1Gi"'),
+    storage: str('alertmanager.storage', a.storage ?? d.storage, QUANTITY, QUANTITY_FIX),
     retention: str('alertmanager.retention', a.retention ?? d.retention, GO_DURATION, 'use a duration in h, m, s such as "120h"'),
     receiversSecret: str('alertmanager.receiversSecret', a.receiversSecret ?? d.receiversSecret, DNS1123_LABEL, 'use the name of a Secret (lowercase letters, digits, "-")'),
     receivers,

@@ -1,5 +1,5 @@
 /** How the collector treats what the push services send: its settings, their defaults and their validation. */
-import { ConfigError, durationSeconds, given, GO_DURATION, int, list, requireObject, str } from '../validation';
+import { ConfigError, cpuMillis, durationSeconds, given, GO_DURATION, int, list, requireObject, str } from '../validation';
 
 export interface CollectorSettings {
   /** How often the push services export OTLP (the real chat services: every 1 s). @default '1s' */
@@ -131,7 +131,6 @@ function validateAutoscaling(v: unknown, ctx: CollectorContext): CollectorAutosc
 }
 
 const MAX_REPLICAS = 50;
-const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
 
 export interface CollectorContext {
   readonly scrapeInterval: string;

@@ -3,7 +3,7 @@
  * Compactor's retention per resolution, their defaults and their validation. The components are
  * built from the validated settings in thanos-query.ts and thanos-bucket-components.ts.
  */
-import { cidrList, ConfigError, DNS1123_LABEL, durationSeconds, DURATION, int, optional, QUANTITY, requireObject, str } from '../validation';
+import { cidrList, ConfigError, DNS1123_LABEL, durationSeconds, DURATION, int, optional, QUANTITY, QUANTITY_FIX, requireObject, str } from '../validation';
 
 /** Where the sidecars, the Store Gateway and the Compactor read and write blocks. */
 export interface ObjectStorageSettings {
@@ -110,8 +110,6 @@ function validateObjectStorage(raw: unknown): ObjectStorageSettings {
     egressPorts: validatePorts(`${f}.egressPorts`, o.egressPorts ?? d.egressPorts),
   };
 }
-
-const QUANTITY_FIX = 'use a Kubernetes quantity such as "20Gi"';
 
 /** `prometheusStorage`, validated: the Compactor's claim defaults to twice it. */
 export function validateThanos(raw: unknown, prometheusStorage: string): ThanosSettings {

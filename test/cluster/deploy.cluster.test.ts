@@ -14,7 +14,7 @@ import { join } from 'path';
 import { parse } from 'yaml';
 import { CHART_CONFIG } from '../../lib/chart-config';
 import { validateConfig } from '../../lib/config';
-import { durationSeconds } from '../../lib/validation';
+import { cpuMillis, durationSeconds } from '../../lib/validation';
 import { alertmanagerStatefulSet, CRD_URL, prometheusStatefulSets, REQUEST_TIMEOUT_SECONDS } from '../../scripts/deploy/plan';
 import { binaryOf, binaryPath, describeWithBinaries, REPO_ROOT } from '../support/binaries';
 import { CLUSTER_BINARIES, CLUSTER_START_TIMEOUT_MS, SimulatedCluster } from '../support/cluster';
@@ -235,7 +235,7 @@ describeWithBinaries('npm run deploy on a simulated cluster (controllers, schedu
     // Stated from kind's node (kubeadm's static pods, CoreDNS's two replicas, kindnet; kube-proxy and
     // the local-path provisioner request nothing): what the scheduler has already given away there.
     const KIND_SYSTEM = { cpuMillis: 250 + 200 + 100 + 100 + 2 * 100 + 100, memoryMiB: 100 + 2 * 70 + 50 };
-    const millis = (q?: string) => (!q ? 0 : q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
+    const millis = (q?: string) => (q ? cpuMillis(q) : 0);
     const mib = (q?: string) => (!q ? 0 : q.endsWith('Gi') ? Number(q.slice(0, -2)) * 1024 : q.endsWith('Mi') ? Number(q.slice(0, -2)) : q.endsWith('Ki') ? Number(q.slice(0, -2)) / 1024 : Number(q) / 2 ** 20);
     const pods = get<{ items: K8sObject[] }>(['get', 'pods', '-n', stackNamespace]).items;
     const requests = pods.flatMap((p) => p.spec.containers as { resources?: { requests?: Record<string, string> } }[]).map((c) => c.resources?.requests ?? {});
