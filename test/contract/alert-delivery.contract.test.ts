@@ -139,12 +139,7 @@ describeWithBinaries('alerts reach people: Prometheus, the chart\'s rules and ro
     members = await AlertmanagerServer.startCluster(rendered, AM_REPLICAS, `alertmanager-${amResource.metadata.name}`,
       `${amResource.metadata.namespace}/${amResource.metadata.name}`, [`--cluster.peer-timeout=${amResource.spec.clusterPeerTimeout}`]);
     alertmanager = members[0];
-    for (const m of members) {
-      await until(`${m.url} to see ${AM_REPLICAS} settled members`, async () => {
-        const c = await m.clusterStatus();
-        return c.status === 'ready' && c.peers?.length === AM_REPLICAS ? true : undefined;
-      }, 120_000, 500);
-    }
+    await AlertmanagerServer.settled(members);
     const ruleFiles = ruleFilesOf(objects);
     for (let i = 0; i < REPLICAS; i++) replicas.push(await PrometheusServer.start({
       ruleFiles,

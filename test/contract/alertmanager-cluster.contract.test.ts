@@ -119,12 +119,7 @@ describeWithBinaries('Alertmanager cluster: three replicas, every alert sent to 
 
   it('each member sees all 3 members, gossip settled', async () => {
     const started = Date.now();
-    for (const m of members) {
-      await until(`${m.url} to see ${REPLICAS} settled members`, async () => {
-        const c = await m.clusterStatus();
-        return c.status === 'ready' && c.peers?.length === REPLICAS ? c : undefined;
-      }, 120_000, 500);
-    }
+    await AlertmanagerServer.settled(members);
     const names = (await members[0].clusterStatus()).peers!.map((p) => p.name).sort();
     console.log(`cluster: ${REPLICAS} members settled ${elapsed(started)} s after the last one started: ${names.join(', ')}`);
     expect(names).toEqual(members.map((_, i) => memberName(i)));

@@ -7,7 +7,7 @@
 import { spawnSync } from 'child_process';
 import { join } from 'path';
 import { binaryPath } from './binaries';
-import { freePorts, httpOk, ProcessContext, RunningProcess, RunningProgram } from './process';
+import { freePorts, httpOk, ProcessContext, RunningProcess, RunningProgram, until } from './process';
 
 export const ALERTMANAGER_BINARIES = ['alertmanager', 'amtool'] as const;
 
@@ -122,6 +122,16 @@ export class AlertmanagerServer extends RunningProgram {
     } catch (e) {
       await Promise.all(members.map((m) => m.stop()));
       throw e;
+    }
+  }
+
+  /** Waits until every member says its cluster is ready with all of them as peers (gossip settled). */
+  static async settled(members: readonly AlertmanagerServer[], timeoutMs = 120_000): Promise<void> {
+    for (const m of members) {
+      await until(`${m.url} to see ${members.length} settled members`, async () => {
+        const c = await m.clusterStatus();
+        return c.status === 'ready' && c.peers?.length === members.length ? true : undefined;
+      }, timeoutMs, 500);
     }
   }
 
