@@ -39,7 +39,7 @@ export const DEFAULT_IMAGES: Images = {
   grafana: 'docker.io/grafana/grafana:12.4.12',
   grafanaSidecar: 'quay.io/kiwigrid/k8s-sidecar:2.10.1',
   alertmanager: 'quay.io/prometheus/alertmanager:v0.35.0',
-  thanos: 'quay.io/thanos/thanos:v0.42.4',
+  thanos: 'quay.io/thanos/thanos:v0.42.5',
 };
 
 export const PROMETHEUS_OPERATOR_VERSION = 'v0.93.1';

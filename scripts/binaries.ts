@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'fs';
 import { dirname, join } from 'path';
 import {
-  GoProgram, PROGRAMS, REQUIRE_BINARIES, TOOLS_DIR, cacheRoot, goAvailable, programDir, programVersion,
+  GoProgram, PROGRAMS, REQUIRE_BINARIES, TOOLS_DIR, cacheRoot, goAvailable, goEnv, programDir, programVersion,
 } from '../test/support/binaries';
 import { buildChatServiceVenv, CHAT_SERVICE_VENV, systemPythonVersion } from '../test/support/chat-service';
 import { serviceProxyUnavailable } from '../test/support/collector-replicas';
@@ -38,7 +38,7 @@ function build(program: GoProgram, outDir: string): void {
     if (program.tags?.length) args.push('-tags', program.tags.join(','));
     if (program.ldflags) args.push('-ldflags', program.ldflags(version).join(' '));
     args.push(...pkgs);
-    execFileSync('go', args, { cwd: join(TOOLS_DIR, program.toolDir), stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('go', args, { cwd: join(TOOLS_DIR, program.toolDir), env: goEnv(program), stdio: ['ignore', 'inherit', 'inherit'] });
   }
 }
 

@@ -31,7 +31,6 @@ export interface Pin {
 export const HOLDS: Readonly<Record<string, string>> = {
   collector: 'a collector release needs every component served: the proxy has routingconnector at 0.146/0.148/0.149/0.152/0.157 only, and no k8sattributes 0.157',
   'prometheus-operator': 'v0.94.x: its pkg/client module is not served by the proxy',
-  thanos: 'v0.42.5 declares go 1.26.10 in its go.mod: the tests would then need Go >= 1.26.10 instead of >= 1.26 (this machine has 1.26.8)',
   kubernetes: 'the kind node image (kind-config.yaml, kind v0.33.0\'s default) decides the newest Kubernetes',
 };
 

@@ -41,7 +41,7 @@ const rateSum = (by: string, series: string) => `sum by (${by}) (rate(${series}[
 /**
  * How many Prometheus sidecars each Thanos Query pod reaches, per `by` (which holds `pod`). Query
  * exposes a series per connected StoreAPI kind and label set, and none where it reaches no sidecar:
- * the pod's `up` stands in for that zero (Thanos v0.42.4 pkg/query/endpointset.go).
+ * the pod's `up` stands in for that zero (Thanos v0.42.5 pkg/query/endpointset.go).
  */
 export const querySidecars = (by: string, queryTarget: string) =>
   `sum by (${by}) (thanos_store_nodes_grpc_connections{store_type="sidecar", ${queryTarget}})\nor\n0 * max by (${by}) (up{${queryTarget}})`;

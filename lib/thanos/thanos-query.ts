@@ -44,7 +44,7 @@ export class ThanosQuery extends Construct {
       command: 'query',
       grpc: true,
       // dnssrv+: the whole name (`_grpc._tcp.<service>...`) is looked up as SRV, then each target's A
-      // record (v0.42.4 pkg/discovery/dns/resolver.go), again every refresh.
+      // record (v0.42.5 pkg/discovery/dns/resolver.go), again every refresh.
       args: [
         endpointSdConfig(props.storeServices.map((svc) => `dnssrv+${srvName(svc, props.namespace, THANOS_PORT_NAMES.grpc)}`)),
         `--query.replica-label=${REPLICA_LABEL}`,

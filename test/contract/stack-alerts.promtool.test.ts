@@ -317,7 +317,7 @@ function edges(): Edges[] {
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/unattributed"`, counter(n, steps)),
       series(UNATTRIBUTED, `${collector(ns)},filter="filter/other"`, counter(600, steps)),
     ], {}),
-    // Thanos v0.42.4's own names (pkg/shipper, cmd/thanos/compact.go; the store smoke test reads them from the real programs).
+    // Thanos v0.42.5's own names (pkg/shipper, cmd/thanos/compact.go; the store smoke test reads them from the real programs).
     querySidecars(),
     uploadsFailing(),
     { ...edgesOf('ThanosCompactorHalted', false, { name: 'running (0)', level: 0 }, { name: 'halted (1)', level: 1 }, 1,

@@ -65,7 +65,7 @@ const RES_1H = HOUR;
 
 /** One counter per chat service, each with its own exact rate (perStep / 15 s: 2, 0.4 and 7 per second). */
 const METRIC = 'chat_lts_requests_total';
-/** The sidecar's shipper counters (Thanos v0.42.4 pkg/shipper): ThanosSidecarUploadsFailing reads both failure counters. */
+/** The sidecar's shipper counters (Thanos v0.42.5 pkg/shipper): ThanosSidecarUploadsFailing reads both failure counters. */
 const UPLOADS = 'thanos_shipper_uploads_total';
 const UPLOAD_FAILURES = 'thanos_shipper_upload_failures_total';
 const SYNC_FAILURES = 'thanos_shipper_dir_sync_failures_total';

@@ -39,7 +39,7 @@ async function serveExposition(): Promise<Server> {
 
 const bySeries = (r: readonly QueryResult[]) => [...r].sort((x, y) => (x.metric.series + (x.metric[REPLICA_LABEL] ?? '')).localeCompare(y.metric.series + (y.metric[REPLICA_LABEL] ?? '')));
 
-/** Query's StoreAPI connections, per kind (store_type) and label set (Thanos v0.42.4 pkg/query/endpointset.go). */
+/** Query's StoreAPI connections, per kind (store_type) and label set (Thanos v0.42.5 pkg/query/endpointset.go). */
 const CONNECTIONS = 'thanos_store_nodes_grpc_connections';
 
 describeWithThanos('Thanos: two Prometheus replicas behind sidecars, deduplicated by Query', () => {

@@ -310,12 +310,12 @@ const isBlockDir = (name: string) => /^[0-9A-Z]{26}$/.test(name);
 const HOUR_MS = 3_600_000;
 /**
  * The Compactor's compaction ranges its planner fills, those above the first of its levels
- * (1 h, 2 h, 8 h, 2 d, 14 d: Thanos v0.42.4 cmd/thanos/compact.go, pkg/compact/planner.go selectMetas).
+ * (1 h, 2 h, 8 h, 2 d, 14 d: Thanos v0.42.5 cmd/thanos/compact.go, pkg/compact/planner.go selectMetas).
  */
 const COMPACTION_RANGES_MS = [2 * HOUR_MS, 8 * HOUR_MS, 48 * HOUR_MS, 14 * 24 * HOUR_MS];
 /**
  * What the Compactor makes of one group's blocks (one replica's: its external labels differ), as
- * [minTime, maxTime, source]: its planner (Thanos v0.42.4 pkg/compact/planner.go, Prometheus's)
+ * [minTime, maxTime, source]: its planner (Thanos v0.42.5 pkg/compact/planner.go, Prometheus's)
  * leaves the newest block out, then compacts into one the blocks of the first aligned range (2 h,
  * then 8 h, 2 d, 14 d) that holds two or more and is whole or ends by the start of the newest block
  * left in; again until nothing is planned. Blocks of a minute, a few minutes of them, fill no 2 h

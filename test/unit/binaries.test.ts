@@ -99,3 +99,23 @@ describeWithGo('each Kubernetes wrapper module replaces exactly the staging modu
     for (const m of ours) expect(`${m[1]} => ${m[2]} ${m[3]}`).toBe(`${m[1]} => ${m[1]} v0.${version.slice(3)}`);
   });
 });
+
+describeWithGo('a module that declares a newer Go than the local one builds under a toolchain that new', () => {
+  const goVersion = (v: string) => v.replace(/^go/, '').split('.').map(Number);
+  const atLeast = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+    return true;
+  };
+  const local = goVersion(execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local' } }).trim());
+  it.each(PROGRAMS.map((p) => [p.name, p] as const))('%s', (_, p) => {
+    const declared = goVersion(/^go (\S+)$/m.exec(readFileSync(join(TOOLS_DIR, p.toolDir, 'go.mod'), 'utf8'))![1]);
+    if (p.toolchain) expect(atLeast(goVersion(p.toolchain), declared)).toBe(true);
+    else expect(`${p.name}: go ${declared.join('.')} <= local ${local.join('.')}: ${atLeast(local, declared)}`).toBe(`${p.name}: go ${declared.join('.')} <= local ${local.join('.')}: true`);
+  });
+
+  it('Thanos v0.42.5 is such a module (go 1.26.10), and its toolchain is part of its cache key', () => {
+    const thanos = program('thanos');
+    expect(thanos.toolchain).toBe('go1.27.3');
+    expect(programDir(thanos)).not.toBe(programDir({ ...thanos, toolchain: undefined }));
+  });
+});

@@ -1,14 +1,14 @@
 // Thanos (sidecar, query) for the HA Prometheus tests. Thanos's own go.mod has replace directives, so
-// `go install github.com/thanos-io/thanos/cmd/thanos@v0.42.4` is refused; a replace applies only in
-// the main module, so this wrapper repeats every one of v0.42.4's (same targets, same versions).
-// v0.42.5 needs a newer Go than the 1.26 the tests build with.
+// `go install github.com/thanos-io/thanos/cmd/thanos@v0.42.5` is refused; a replace applies only in
+// the main module, so this wrapper repeats every one of v0.42.5's (same targets, same versions).
+// v0.42.5 declares go 1.26.10: npm run binaries builds it under GOTOOLCHAIN=go1.27.3 (test/support/binaries.ts).
 module chat-monitoring/test/tools/thanos
 
-go 1.26.0
+go 1.26.10
 
 tool github.com/thanos-io/thanos/cmd/thanos
 
-require github.com/thanos-io/thanos v0.42.4 // indirect
+require github.com/thanos-io/thanos v0.42.5 // indirect
 
 require (
 	capnproto.org/go/capnp/v3 v3.1.0-alpha.1 // indirect
