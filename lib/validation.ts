@@ -76,10 +76,10 @@ export function list(field: string, v: unknown): unknown[] {
 /** `check(v)` when the field is given, else undefined (a field without a default). */
 export const optional = <T>(v: unknown, check: (x: unknown) => T): T | undefined => (v === undefined ? undefined : check(v));
 
-/** Duration in seconds of a Prometheus duration string such as `1m30s`. */
 /** A CPU quantity ("350m", "0.5", "2") in millicores. */
 export const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
 
+/** Duration in seconds of a Prometheus duration string such as `1m30s`. */
 export function durationSeconds(d: string): number {
   const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
   let total = 0;

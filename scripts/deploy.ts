@@ -34,7 +34,7 @@ import { DEMO_DIST, synthDemo } from '../demo/main';
 import { parseDeployArgs, USAGE } from './deploy/args';
 import { ConfigSource, distMismatch } from './deploy/dist-check';
 import { ManifestFile, ManifestObject } from './deploy/manifests';
-import { kubectlReason, pollFailure } from './deploy/failure';
+import { kubectlFailure, kubectlReason, pollFailure } from './deploy/failure';
 import { deployPlan, grafanaSecretManifest, POLL_EVERY_SECONDS, REQUEST_TIMEOUT_SECONDS, Step } from './deploy/plan';
 import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from './deploy/objstore-secret';
 import {
@@ -120,7 +120,7 @@ function clusterSilence(context: string): string | undefined {
   const version = output(['--context', context, 'version', '-o', 'json', `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`]);
   if (version.status === 0) return undefined;
   const server = output(['config', 'view', '--minify', '--context', context, '-o', 'jsonpath={.clusters[0].cluster.server}']).stdout.trim();
-  const reason = kubectlReason(version.stderr) ?? `kubectl exited with ${version.status}`;
+  const reason = kubectlFailure(version.stderr, version.status);
   return `the cluster of kubectl context "${context}"${server ? ` (${server})` : ''} does not answer (${reason})`;
 }
 
@@ -146,7 +146,7 @@ function secretKeys(args: readonly string[], id: string): string[] | undefined {
   const r = output(args);
   if (r.status === 0) return r.stdout.split('\n').filter(Boolean);
   if (/\bNotFound\b|not found/.test(r.stderr)) return undefined;
-  throw new Error(`could not read the keys of Secret ${id} (${kubectlReason(r.stderr) ?? `kubectl exited with ${r.status}`})`);
+  throw new Error(`could not read the keys of Secret ${id} (${kubectlFailure(r.stderr, r.status)})`);
 }
 
 /** What --receivers-file and --objstore-file hold; read once, before any step, and only ever written to kubectl's stdin. */

@@ -10,9 +10,12 @@ export function kubectlReason(stderr: string): string | undefined {
   return last?.replace(KLOG_PREFIX, '') || undefined;
 }
 
+/** kubectlReason, or else kubectl's exit status: what a failed call says in deploy's line. */
+export const kubectlFailure = (stderr: string, status: number | null): string => kubectlReason(stderr) ?? `kubectl exited with ${status}`;
+
 /** What deploy says when a poll gave up: its last try's reason, and for NotFound, who should have made it. */
 export function pollFailure(step: Extract<Step, { kind: 'poll' }>, status: number | null, stderr: string): string {
-  const reason = kubectlReason(stderr) ?? `kubectl exited with ${status}`;
+  const reason = kubectlFailure(stderr, status);
   if (/\bNotFound\b|not found/.test(reason)) {
     return `${step.waitsFor} still does not exist after ${step.timeoutSeconds}s (${reason}): ${step.maker.what} has not created it; `
       + `its log says why: ${step.maker.logs}`;

@@ -188,8 +188,8 @@ export const PROGRAMS: readonly GoProgram[] = [
 ];
 
 /** The environment of a program's go commands: its toolchain, if it needs one. */
-export function goEnv(program: GoProgram, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return program.toolchain ? { ...env, GOTOOLCHAIN: program.toolchain } : env;
+export function goEnv(program: GoProgram): NodeJS.ProcessEnv {
+  return program.toolchain ? { ...process.env, GOTOOLCHAIN: program.toolchain } : process.env;
 }
 
 /** Where built binaries live: `$CHAT_MONITORING_BIN_CACHE`, else the user's cache directory. */

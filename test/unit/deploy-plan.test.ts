@@ -9,7 +9,7 @@ import { join } from 'path';
 import { parseDeployArgs } from '../../scripts/deploy/args';
 import { distMismatch } from '../../scripts/deploy/dist-check';
 import { ManifestFile, stackFacts } from '../../scripts/deploy/manifests';
-import { kubectlReason, pollFailure } from '../../scripts/deploy/failure';
+import { kubectlFailure, kubectlReason, pollFailure } from '../../scripts/deploy/failure';
 import { CRD_URL, deployPlan, grafanaSecretManifest, passwordCommand, prometheusStatefulSets, Step } from '../../scripts/deploy/plan';
 import { objstoreFileProblem, objstoreSecret, objstoreSecretManifest, objstoreSecretProblem } from '../../scripts/deploy/objstore-secret';
 import {
@@ -396,6 +396,11 @@ describe('why a kubectl call failed', () => {
     expect(kubectlReason('x\nW0101 10:00:00.000001   4242 reflector.go:569] failed to list *v1.Deployment: connection refused\n'))
       .toBe('failed to list *v1.Deployment: connection refused');
     expect(kubectlReason(' \n')).toBeUndefined();
+  });
+
+  it('is kubectl\'s exit status where its stderr says nothing', () => {
+    expect(kubectlFailure('error: timed out waiting for the condition\n', 1)).toBe('error: timed out waiting for the condition');
+    expect(kubectlFailure(' \n', 7)).toBe('kubectl exited with 7');
   });
 
   it('a poll that gave up on NotFound: the StatefulSet, the operator that should have made it, and its log', () => {
