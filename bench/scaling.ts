@@ -2,6 +2,7 @@
 import { readdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { CHART_CONFIG } from '../lib/chart-config';
+import { PLATFORM_OVERVIEW_FILE, STACK_DASHBOARD_FILE } from '../lib/dashboards';
 import { compareVariants, mb, ms, ratio, Variant } from './lib/measure';
 import { Row } from './lib/report';
 import { BenchSection } from './lib/section';
@@ -9,11 +10,10 @@ import { CHART_APP, REPO, scratch, synthEnv, WORK } from './lib/synth-env';
 import { profileSynth } from './synth-profile';
 
 /** A config of `n` legacy push services chat-svc-001..., otherwise the shape and options of lib/chart-config.ts. */
+const serviceNames = (n: number) => Array.from({ length: n }, (_, i) => `chat-svc-${String(i + 1).padStart(3, '0')}`);
+
 export function serviceConfig(n: number): object {
-  const services = Array.from({ length: n }, (_, i) => {
-    const name = `chat-svc-${String(i + 1).padStart(3, '0')}`;
-    return { name, namespace: 'chat', selector: { 'app.kubernetes.io/name': name }, exportMode: 'push', convention: 'legacy' };
-  });
+  const services = serviceNames(n).map((name) => ({ name, namespace: 'chat', selector: { 'app.kubernetes.io/name': name }, exportMode: 'push', convention: 'legacy' }));
   return { ...CHART_CONFIG, services };
 }
 
@@ -35,9 +35,11 @@ export async function benchScaling(runs: number): Promise<ScalingResults> {
     return { name: `${n} services`, command: CHART_APP, opts: { cwd: REPO, env: synthEnv(dir, { CHAT_MONITORING_CONFIG: config }) } };
   });
   const stats = await compareVariants(variants, runs);
+  // The synth really read the n-service config: one dashboard per service, plus the overview and the stack's.
   for (const n of sizes) {
-    const dashboards = readdirSync(join(WORK, 'synth', `services-${n}`, 'dashboards')).length;
-    if (dashboards !== n + 1) throw new Error(`${n} services: expected ${n + 1} dashboards, got ${dashboards}`);
+    const written = readdirSync(join(WORK, 'synth', `services-${n}`, 'dashboards')).sort();
+    const expected = [PLATFORM_OVERVIEW_FILE, STACK_DASHBOARD_FILE, ...serviceNames(n).map((s) => `${s}.json`)].sort();
+    if (written.join() !== expected.join()) throw new Error(`${n} services: expected ${expected.length} dashboards, got ${written.length}: ${written.slice(0, 5).join(', ')}...`);
   }
   const [s3, s30, s300] = stats;
   const r = s300.wallMs / s3.wallMs;

@@ -29,7 +29,7 @@ export interface Pin {
 
 /** Why a program's pins stay behind the newest listed release, by program (PROGRAMS name). */
 export const HOLDS: Readonly<Record<string, string>> = {
-  collector: 'a collector release needs every component served: the proxy has routingconnector at 0.146/0.148/0.149/0.152/0.157 only, and no k8sattributes 0.157',
+  collector: 'a collector release needs every component served: the proxy has routingconnector\'s source at 0.146/0.148/0.149/0.152/0.157 only (0.158.0 is listed, its zip refused: 403), and no k8sattributes 0.157',
   'prometheus-operator': 'v0.94.x: its pkg/client module is not served by the proxy',
   kubernetes: 'the kind node image (kind-config.yaml, kind v0.33.0\'s default) decides the newest Kubernetes',
 };

@@ -2,9 +2,9 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { STACK_DASHBOARD_FILE } from '../../lib/dashboards';
+import { PLATFORM_OVERVIEW_FILE, STACK_DASHBOARD_FILE } from '../../lib/dashboards';
 
-export interface RuleGroup { name: string; interval?: string; rules: Record<string, unknown>[] }
+export interface RuleGroup { name: string; interval?: string; query_offset?: string; rules: Record<string, unknown>[] }
 
 /** Every PrometheusRule's spec.groups in `<dist>/50-rules.k8s.yaml`. */
 export function chartRuleGroups(distDir: string): RuleGroup[] {
@@ -44,7 +44,7 @@ export function panelQuery(dashboardsDir: string, service: string, title: string
 
 /** Service dashboards in a dashboards directory (every file but the platform overview and the stack's own). */
 export function serviceDashboards(dashboardsDir: string): string[] {
-  return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== 'platform-overview.json' && f !== STACK_DASHBOARD_FILE)
+  return readdirSync(dashboardsDir).filter((f) => f.endsWith('.json') && f !== PLATFORM_OVERVIEW_FILE && f !== STACK_DASHBOARD_FILE)
     .map((f) => f.replace(/\.json$/, '')).sort();
 }
 

@@ -11,11 +11,13 @@ export interface GeneratedDashboard {
 
 /** The dashboard of the monitoring stack itself (not of a chat service). */
 export const STACK_DASHBOARD_FILE = 'monitoring-stack.json';
+/** The dashboard of every chat service at once. */
+export const PLATFORM_OVERVIEW_FILE = 'platform-overview.json';
 
 /** All dashboards of the chart: the overview, one per chat service, then the stack's own. */
 export function allDashboards(config: ChartConfig): GeneratedDashboard[] {
   return [
-    { fileName: 'platform-overview.json', json: overviewDashboard(config) },
+    { fileName: PLATFORM_OVERVIEW_FILE, json: overviewDashboard(config) },
     ...config.services.map((s) => ({ fileName: `${s.name}.json`, json: serviceDashboard(config, s) })),
     { fileName: STACK_DASHBOARD_FILE, json: stackDashboard(config) },
   ];
