@@ -32,7 +32,7 @@ export interface Images {
 
 /** Pinned images. Bump them here and nowhere else. */
 export const DEFAULT_IMAGES: Images = {
-  collector: 'otel/opentelemetry-collector-contrib:0.152.0',
+  collector: 'docker.io/otel/opentelemetry-collector-contrib:0.152.0',
   prometheusOperator: 'quay.io/prometheus-operator/prometheus-operator:v0.93.1',
   prometheusConfigReloader: 'quay.io/prometheus-operator/prometheus-config-reloader:v0.93.1',
   prometheus: 'quay.io/prometheus/prometheus:v3.13.5',

@@ -51,13 +51,6 @@ export interface ThanosFlows {
 const port = (protocol: 'TCP' | 'UDP', p: number): k8s.NetworkPolicyPort => ({ protocol, port: k8s.IntOrString.fromNumber(p) });
 const tcp = (p: number) => port('TCP', p);
 
-/** Consecutive TCP ports first..last as one rule entry (endPort, stable since Kubernetes 1.25). */
-const tcpRange = (ports: readonly number[]): k8s.NetworkPolicyPort => {
-  const first = Math.min(...ports);
-  const last = Math.max(...ports);
-  if (last - first + 1 !== ports.length) throw new Error(`exporter ports are not consecutive: ${ports.join(', ')}`);
-  return last === first ? tcp(first) : { ...tcp(first), endPort: last };
-};
 const fromPods = (name: string): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: selectorLabels(name) } });
 const inNamespace = (ns: string): k8s.LabelSelector => ({ matchLabels: { 'kubernetes.io/metadata.name': ns } });
 
@@ -106,7 +99,9 @@ export class NetworkPolicies extends Construct {
     super(scope, id);
     this.apiServer = { ...(props.apiServerCidrs.length ? { to: ipBlocks(props.apiServerCidrs) } : {}), ports: [tcp(443), tcp(6443)] };
     this.nodes = props.nodeCidrs.length ? { from: ipBlocks(props.nodeCidrs) } : undefined;
-    this.collectorScrapes = props.exporterPorts.length ? [tcpRange(props.exporterPorts), tcp(COLLECTOR_PORTS.selfMetrics)] : [];
+    // One entry per exporter port, never an endPort range: network plugins without endPort support
+    // (older Cilium, Azure NPM) silently admit only a range's first port.
+    this.collectorScrapes = props.exporterPorts.length ? [...props.exporterPorts.map(tcp), tcp(COLLECTOR_PORTS.selfMetrics)] : [];
     const store = props.thanos.objectStore;
     this.objectStore = store ? [{ to: ipBlocks(store.cidrs), ports: store.ports.map(tcp) }] : [];
     this.thanosComponents = [NAMES.thanosQuery, ...(store ? [NAMES.thanosStore, NAMES.thanosCompactor] : [])];

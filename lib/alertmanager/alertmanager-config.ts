@@ -8,6 +8,7 @@
  * top-level configuration, without the namespace matcher it forces on other AlertmanagerConfigs.
  */
 import { ChartConfig } from '../config';
+import { durationSeconds } from '../validation';
 import { AlertMatcher, AlertRoute, MatchType, NULL_RECEIVER, ReceiverConfig } from './alertmanager-settings';
 import { ALERT_NAMES } from '../rules/alert-catalog';
 import { NAMES } from '../labels';
@@ -129,7 +130,23 @@ export function inhibitRules(config: ChartConfig): InhibitRule[] {
   return rules;
 }
 
-/** The AlertmanagerConfig spec: user routes first, then critical, warning and ticket by severity; the root receives anything else. */
+/**
+ * The heartbeat route's repeat interval: half its group interval. Alertmanager re-sends a group at a
+ * group-interval tick only if its last send was logged more than the repeat interval before that
+ * tick, and a send is logged after its tick: a repeat interval equal to the group interval skips
+ * every other tick (a beat every 2 x heartbeatInterval). Half re-sends at every tick, once.
+ */
+function heartbeatRepeat(interval: string): string {
+  const ms = durationSeconds(interval) * 500;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms)}ms`;
+}
+
+/**
+ * The AlertmanagerConfig spec: the Watchdog's heartbeat route, the user routes, then critical,
+ * warning and ticket by severity; the root receives anything else. The heartbeat route is first and
+ * does not continue, so no person gets the always-firing Watchdog; it is sent at once and then at
+ * every heartbeatInterval tick.
+ */
 export function alertmanagerConfigSpec(config: ChartConfig): AlertmanagerConfigSpec {
   const am = config.alertmanager;
   return {
@@ -140,6 +157,10 @@ export function alertmanagerConfigSpec(config: ChartConfig): AlertmanagerConfigS
       groupInterval: am.groupInterval,
       repeatInterval: am.repeatInterval,
       routes: [
+        {
+          receiver: am.heartbeatReceiver, matchers: [eq('alertname', ALERT_NAMES.watchdog)],
+          groupWait: '0s', groupInterval: am.heartbeatInterval, repeatInterval: heartbeatRepeat(am.heartbeatInterval),
+        },
         ...am.routes.map(userRoute),
         { receiver: am.criticalReceiver, matchers: [eq('severity', 'critical')] },
         { receiver: am.warningReceiver, matchers: [eq('severity', 'warning')] },

@@ -88,6 +88,14 @@ export interface AlertmanagerSettings {
   readonly warningReceiver: string;
   /** Receiver of severity=ticket alerts (the slow SLO burns, for working hours). @default warningReceiver */
   readonly ticketReceiver: string;
+  /**
+   * Receiver of the always-firing Watchdog alert, e.g. a webhook of a dead man's switch service
+   * (healthchecks.io, Dead Man's Snitch, PagerDuty's heartbeat) that alerts when it stops arriving.
+   * Its route comes first, so no other route or person gets it. @default 'null' (no heartbeat sent)
+   */
+  readonly heartbeatReceiver: string;
+  /** How often the Watchdog is re-sent to the heartbeat receiver: the switch's period. @default '1m' */
+  readonly heartbeatInterval: string;
   /** Routes tried before the severity routes, in order. @default [] */
   readonly routes: readonly AlertRoute[];
   /** Wait before the first notification of a new group, to batch its alerts. @default '30s' */
@@ -117,6 +125,8 @@ export const ALERTMANAGER_DEFAULTS = {
   receivers: [],
   criticalReceiver: NULL_RECEIVER,
   warningReceiver: NULL_RECEIVER,
+  heartbeatReceiver: NULL_RECEIVER,
+  heartbeatInterval: '1m',
   routes: [],
   groupWait: '30s',
   groupInterval: '5m',
@@ -143,7 +153,7 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const EMAIL_LIST = /^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/;
 const HOST_PORT = /^[A-Za-z0-9.-]+:([0-9]{1,5})$/;
 const AM_KEYS = ['replicas', 'storage', 'retention', 'receiversSecret', 'receivers', 'criticalReceiver', 'warningReceiver', 'ticketReceiver',
-  'routes', 'groupWait', 'groupInterval', 'clusterPeerTimeout', 'repeatInterval', 'receiverEgressCidrs'];
+  'heartbeatReceiver', 'heartbeatInterval', 'routes', 'groupWait', 'groupInterval', 'clusterPeerTimeout', 'repeatInterval', 'receiverEgressCidrs'];
 const RECEIVER_KEYS = ['name', 'webhook', 'slack', 'pagerduty', 'email', 'sendResolved'];
 const INTEGRATIONS = ['webhook', 'slack', 'pagerduty', 'email'] as const;
 const MATCH_TYPES: readonly MatchType[] = ['=', '!=', '=~', '!~'];
@@ -317,6 +327,8 @@ export function validateAlertmanager(raw: unknown, serviceNames: readonly string
     criticalReceiver: receiverRef('alertmanager.criticalReceiver', a.criticalReceiver ?? d.criticalReceiver),
     warningReceiver: receiverRef('alertmanager.warningReceiver', a.warningReceiver ?? d.warningReceiver),
     ticketReceiver: receiverRef('alertmanager.ticketReceiver', a.ticketReceiver ?? a.warningReceiver ?? d.warningReceiver),
+    heartbeatReceiver: receiverRef('alertmanager.heartbeatReceiver', a.heartbeatReceiver ?? d.heartbeatReceiver),
+    heartbeatInterval: validateDuration('heartbeatInterval', a.heartbeatInterval ?? d.heartbeatInterval, true),
     routes,
     groupWait: validateDuration('groupWait', a.groupWait ?? d.groupWait, false),
     groupInterval,

@@ -35,12 +35,17 @@ export const ALERT_NAMES = {
   thanosQuerySidecarsMissing: 'ThanosQuerySidecarsMissing',
   thanosUploadsFailing: 'ThanosSidecarUploadsFailing',
   thanosCompactorHalted: 'ThanosCompactorHalted',
+  // Always firing: the heartbeat an outside dead man's switch expects (alertmanager.heartbeatReceiver).
+  watchdog: 'Watchdog',
 } as const;
 
 export type AlertName = (typeof ALERT_NAMES)[keyof typeof ALERT_NAMES];
 
-/** critical pages; warning needs a look soon; ticket (the slow SLO burns) can wait for working hours. */
-export const SEVERITIES = ['critical', 'warning', 'ticket'] as const;
+/**
+ * critical pages; warning needs a look soon; ticket (the slow SLO burns) can wait for working hours;
+ * none is the Watchdog's, which no person receives (its own route, to the heartbeat receiver).
+ */
+export const SEVERITIES = ['critical', 'warning', 'ticket', 'none'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /**

@@ -59,6 +59,11 @@ export function platformAlerts(config: ChartConfig): RuleGroup {
       alert(config, ALERT_NAMES.targetDown, 'up == 0', '5m', 'warning', {},
         'Scrape target {{ $labels.job }} is down',
         'Prometheus could not scrape {{ $labels.job }} ({{ $labels.instance }}, namespace {{ $labels.namespace }}) for 5 minutes.'),
+      // A dead man's switch: every other alert needs Prometheus evaluating and Alertmanager sending,
+      // so only an outside service that stops hearing this one can tell that the stack is down.
+      alert(config, ALERT_NAMES.watchdog, 'vector(1)', '0s', 'none', {},
+        'Alerting pipeline heartbeat (always firing)',
+        'Always firing while Prometheus evaluates rules and Alertmanager sends notifications: the heartbeat receiver (alertmanager.heartbeatReceiver) gets it every alertmanager.heartbeatInterval. When the outside dead man\'s switch stops hearing it, the monitoring stack itself is down.'),
     ],
   };
 }

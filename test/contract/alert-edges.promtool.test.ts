@@ -39,6 +39,7 @@ const FOR_S = {
   OtelCollectorDown: 5 * 60,
   ScrapeTargetDown: 5 * 60,
   ChatServiceSampleLimitExceeded: 2 * 60,
+  Watchdog: 0,
 } as const;
 type AlertName = keyof typeof FOR_S;
 const SEVERITY: Record<AlertName, string> = {
@@ -49,6 +50,7 @@ const SEVERITY: Record<AlertName, string> = {
   ChatServiceLatencyP99High: 'warning',
   ChatServiceMetricsAbsent: 'warning', ChatServiceWebSocketConnectionsZero: 'warning', OtelCollectorDown: 'critical', ScrapeTargetDown: 'warning',
   ChatServiceSampleLimitExceeded: 'critical',
+  Watchdog: 'none',
 };
 /**
  * The burn-rate tiers of a 30-day budget (SRE workbook): 2 % of it spent in 1 hour or 5 % in 6
@@ -301,7 +303,24 @@ function edges(): Edges[] {
     };
   };
 
+  // Always firing, from the first evaluation on, whatever the series: its silence is the news, told by an outside switch.
+  const watchdog = (): Edges => {
+    const alert = 'Watchdog';
+    const firing = [{ severity: SEVERITY[alert] }];
+    const steps = stepsFor(3600);
+    const everythingDown = [up('job="prometheus",namespace="monitoring",instance="10.244.0.9:9090"', 0, steps), ...COLLECTOR_UP.map((l) => up(l, 0, steps))];
+    return {
+      file: 'chat-monitoring-platform', alert,
+      checks: [
+        { name: 'no series at all, the first evaluation', series: [], at: at(0), firing: true, labels: firing },
+        { name: 'every target down', series: everythingDown, at: at(15 * 60), firing: true, labels: firing },
+        { name: 'no series at all, an hour on', series: [], at: at(3600), firing: true, labels: firing },
+      ],
+    };
+  };
+
   return [
+    watchdog(),
     sampleLimit(),
     ...TIERS.flatMap((tier) => [burn(tier, 'availability'), burn(tier, 'latency')]),
     latency(),

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
+import { ALERT_NAMES } from '../../lib/rules/alert-catalog';
 import { ALERTMANAGER_BINARIES, amtool } from '../support/alertmanager';
 import { EVERY_RECEIVER_KIND, RECEIVER_CREDENTIALS, RECEIVERS_SECRET } from '../support/alertmanager-fixtures';
 import { describeWithBinaries } from '../support/binaries';
@@ -55,7 +56,7 @@ describeWithBinaries('Alertmanager configuration: amtool on what the operator re
     expect(r.output).toMatch(/undefined receiver "nobody"/);
   });
 
-  it('routes every alert of dist/ by its severity; the user route gets chat-auth\'s too', () => {
+  it('routes every alert of dist/ by its severity, the Watchdog to the heartbeat receiver alone; the user route gets chat-auth\'s too', () => {
     const file = write('full.yaml', renderOperatorAlertmanagerConfig(fullAmConfig, { [SECRET]: FAKE }));
     const am = full.alertmanager;
     const name = (r: string) => renderedReceiverName(fullAmConfig, r);
@@ -63,11 +64,15 @@ describeWithBinaries('Alertmanager configuration: amtool on what the operator re
       .flatMap((o) => o.spec.groups.flatMap((g: { rules: { alert?: string; labels?: Record<string, string> }[] }) => g.rules))
       .filter((r: { alert?: string }) => r.alert);
     expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.filter((r: { alert?: string }) => r.alert === ALERT_NAMES.watchdog)).toHaveLength(1);
+    expect(am.heartbeatReceiver).not.toBe(am.criticalReceiver);
     for (const a of alerts as { alert: string; labels: Record<string, string> }[]) {
       const labels: Record<string, string> = { alertname: a.alert, ...a.labels };
       const got = amtool(['config', 'routes', 'test', `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)], dir).output.trim();
       const bySeverity = name(labels.severity === 'critical' ? am.criticalReceiver : am.warningReceiver);
-      const expected = labels.service === 'chat-auth' ? `${name('auth-team')},${bySeverity}` : bySeverity;
+      // The Watchdog goes to the heartbeat receiver alone (its route is first and does not continue).
+      const expected = a.alert === ALERT_NAMES.watchdog ? name(am.heartbeatReceiver)
+        : labels.service === 'chat-auth' ? `${name('auth-team')},${bySeverity}` : bySeverity;
       expect(`${a.alert} ${labels.service ?? ''}: ${got}`).toBe(`${a.alert} ${labels.service ?? ''}: ${expected}`);
     }
   });

@@ -22,9 +22,12 @@ const FULL: ChartConfigInput['alertmanager'] = {
     { name: 'chat-team', slack: { apiUrlSecretKey: 'slack-webhook-url', channel: '#chat-alerts' } },
     { name: 'auth-team', webhook: { urlSecretKey: 'auth-webhook-url', port: 8443 } },
     { name: 'mail', email: { to: 'oncall@example.com', from: 'alertmanager@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPasswordSecretKey: 'smtp-pw' } },
+    { name: 'deadmans-switch', webhook: { urlSecretKey: 'heartbeat-url' } },
   ],
   criticalReceiver: 'oncall',
   warningReceiver: 'chat-team',
+  heartbeatReceiver: 'deadmans-switch',
+  heartbeatInterval: '2m',
   routes: [{ receiver: 'auth-team', matchers: [{ name: 'service', value: 'chat-auth' }], continue: true }],
   groupWait: '10s',
   groupInterval: '2m',
@@ -43,9 +46,17 @@ describe('Alertmanager routing from the config', () => {
     expect(spec.route).toMatchObject({ groupWait: am.groupWait, groupInterval: am.groupInterval, repeatInterval: am.repeatInterval });
   });
 
-  it('tries the user routes first, in order, then critical, warning and ticket by severity', () => {
-    expect(routes.slice(0, am.routes.length)).toEqual(am.routes.map((r) => ({ receiver: r.receiver, matchers: r.matchers, ...(r.continue ? { continue: true } : {}) })));
-    expect(routes.slice(am.routes.length)).toEqual([
+  it('tries the Watchdog\'s heartbeat route first, then the user routes, in order, then critical, warning and ticket by severity', () => {
+    // Sent at once, then at every tick of heartbeatInterval (2m): a repeat interval of half that lets every tick re-send
+    // (Alertmanager logs a send after its tick); not continued, so no person gets it.
+    expect(routes[0]).toEqual({
+      receiver: 'deadmans-switch', matchers: [{ name: 'alertname', value: ALERT_NAMES.watchdog, matchType: '=' }],
+      groupWait: '0s', groupInterval: '2m', repeatInterval: '60s',
+    });
+    const oddInterval = alertmanagerConfigSpec(withAm({ ...FULL, heartbeatInterval: '45s' })).route.routes![0];
+    expect([oddInterval.groupInterval, oddInterval.repeatInterval]).toEqual(['45s', '22500ms']);
+    expect(routes.slice(1, 1 + am.routes.length)).toEqual(am.routes.map((r) => ({ receiver: r.receiver, matchers: r.matchers, ...(r.continue ? { continue: true } : {}) })));
+    expect(routes.slice(1 + am.routes.length)).toEqual([
       { receiver: am.criticalReceiver, matchers: [{ name: 'severity', value: 'critical', matchType: '=' }] },
       { receiver: am.warningReceiver, matchers: [{ name: 'severity', value: 'warning', matchType: '=' }] },
       { receiver: am.ticketReceiver, matchers: [{ name: 'severity', value: 'ticket', matchType: '=' }] },
@@ -66,9 +77,11 @@ describe('Alertmanager routing from the config', () => {
     expect(spec.route.matchers).toBeUndefined();
   });
 
-  it('gives every alert of the chart a severity that one of the severity routes matches', () => {
-    const alerts = [...config.services.flatMap((s) => serviceAlerts(config, s).rules), ...platformAlerts(config).rules, ...stackAlerts(config).rules];
-    for (const a of alerts) expect(['critical', 'warning', 'ticket']).toContain((a as { labels: Record<string, string> }).labels.severity);
+  it('gives every alert of the chart but the Watchdog a severity that one of the severity routes matches', () => {
+    const alerts = [...config.services.flatMap((s) => serviceAlerts(config, s).rules), ...platformAlerts(config).rules, ...stackAlerts(config).rules] as { alert: string; labels: Record<string, string> }[];
+    const watchdog = alerts.filter((a) => a.alert === ALERT_NAMES.watchdog);
+    expect(watchdog.map((a) => [a.labels.severity, (a as { expr?: string }).expr])).toEqual([['none', 'vector(1)']]);
+    for (const a of alerts.filter((x) => x.alert !== ALERT_NAMES.watchdog)) expect(['critical', 'warning', 'ticket']).toContain(a.labels.severity);
   });
 
   it('defines every receiver a route names, plus the null receiver', () => {
@@ -95,11 +108,11 @@ describe('Alertmanager routing from the config', () => {
     expect(receiverEgressPorts(validateConfig(CHART_CONFIG))).toEqual([]);
   });
 
-  it('has documented defaults: 3 replicas, null receivers, 30s / 5m / 4h, no routes', () => {
+  it('has documented defaults: 3 replicas, null receivers (the heartbeat too, every 1m), 30s / 5m / 4h, no routes', () => {
     const d = validateConfig(CHART_CONFIG).alertmanager;
     expect(d).toMatchObject({
       replicas: 3, storage: '1Gi', retention: '120h', receiversSecret: 'alertmanager-receivers', receivers: [],
-      criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, ticketReceiver: NULL_RECEIVER, routes: [],
+      criticalReceiver: NULL_RECEIVER, warningReceiver: NULL_RECEIVER, ticketReceiver: NULL_RECEIVER, heartbeatReceiver: NULL_RECEIVER, heartbeatInterval: '1m', routes: [],
       groupWait: '30s', groupInterval: '5m', repeatInterval: '4h', receiverEgressCidrs: [], clusterPeerTimeout: '15s',
     });
   });
@@ -207,6 +220,8 @@ describe('Alertmanager config validation: each bad input names its field and the
     ['a route to an undefined receiver', route([{ name: 'service', value: 'chat-auth' }], 'pager'), 'alertmanager.routes[0].receiver', /"pager" is not a defined receiver.*null, hook/],
     ['critical alerts to an undefined receiver', { criticalReceiver: 'oncall' }, 'alertmanager.criticalReceiver', /"oncall" is not a defined receiver/],
     ['warnings to an undefined receiver', { receivers: [hook], warningReceiver: 'Hook' }, 'alertmanager.warningReceiver', /"Hook" is not a defined receiver/],
+    ['the heartbeat to an undefined receiver', { heartbeatReceiver: 'snitch' }, 'alertmanager.heartbeatReceiver', /"snitch" is not a defined receiver/],
+    ['a zero heartbeat interval', { heartbeatInterval: '0s' }, 'alertmanager.heartbeatInterval', /must not be zero/],
     ['a malformed duration', { groupWait: '30 s' }, 'alertmanager.groupWait', /Alertmanager duration/],
     ['units in the wrong order', { groupInterval: '30s1m' }, 'alertmanager.groupInterval', /Alertmanager duration/],
     ['a zero group interval', { groupInterval: '0s' }, 'alertmanager.groupInterval', /must not be zero/],

@@ -44,3 +44,14 @@ describe('the evaluator itself', () => {
     expect(flowAllowed([onlyGrafana], { ...grafana, namespace: 'chat' }, prometheus, 9090)).toBe(false);
   });
 });
+
+describe('network policies: ports', () => {
+  // A plugin without endPort support (older Cilium, Azure NPM) reads a range as its first port alone,
+  // so a range would silently cut Prometheus off every exporter but the first.
+  it('names every port on its own, never as an endPort range', () => {
+    const rules = objects.filter((o) => o.kind === 'NetworkPolicy').flatMap((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])]);
+    const ports = rules.flatMap((r: { ports?: Record<string, unknown>[] }) => r.ports ?? []);
+    expect(ports.length).toBeGreaterThan(0);
+    expect(ports.filter((p) => 'endPort' in p)).toEqual([]);
+  });
+});
