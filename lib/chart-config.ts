@@ -14,7 +14,7 @@ import { ChartConfigInput } from './config';
 export const CHART_CONFIG: ChartConfigInput = {
   namespace: 'monitoring',
   scrapeInterval: '15s',
-  retention: '15d',
+  retention: '31d',
   grafanaNodePort: 30030,
   services: [
     {

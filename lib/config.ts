@@ -9,6 +9,7 @@ import { ChatServiceConfig, ChatServiceInput, validateServices } from './chat-se
 import { CollectorAutoscaling, CollectorSettings, validateCollector } from './collector/collector-settings';
 import { NetworkPolicySettings, validateNetworkPolicies } from './network-policy-settings';
 import { ThanosInput, ThanosSettings, validateThanos } from './thanos/thanos-settings';
+import { SLO_PERIOD } from './queries/recorded';
 import { ConfigError, DNS1123_LABEL, DURATION, durationSeconds, int, QUANTITY, QUANTITY_FIX, requireObject, str } from './validation';
 
 export * from './alertmanager/alertmanager-settings';
@@ -56,7 +57,10 @@ export interface ChartConfig {
   readonly scrapeInterval: string;
   /** Window of the recorded rates the dashboards read; at least 4x the scrape interval. @default '1m' */
   readonly recordingWindow: string;
-  /** @default '15d' */
+  /**
+   * How long Prometheus keeps its data; at least the SLO period (30d), which the 30-day budget
+   * panels and ratios read inside Prometheus (Thanos's bucket does not feed the rules). @default '31d'
+   */
   readonly retention: string;
   /** Volume size of Prometheus's PersistentVolumeClaim. @default '10Gi' */
   readonly prometheusStorage: string;
@@ -91,7 +95,7 @@ export const CHART_DEFAULTS = {
   images: DEFAULT_IMAGES,
   scrapeInterval: '15s',
   recordingWindow: '1m',
-  retention: '15d',
+  retention: '31d',
   prometheusStorage: '10Gi',
   grafanaStorage: '1Gi',
   grafanaNodePort: 30030,
@@ -117,6 +121,16 @@ const CHART_KEYS = ['namespace', 'images', 'scrapeInterval', 'recordingWindow', 
 const IMAGE_PINNED = /^[^\s:@]+(:[0-9][^\s:@]*|:v[0-9][^\s:@]*)(@sha256:[a-f0-9]{64})?$|^[^\s@]+@sha256:[a-f0-9]{64}$/;
 const DNS_FIX = 'use lowercase letters, digits and "-" (a DNS-1123 label)';
 const DURATION_FIX = 'use a Prometheus duration such as "15s", "1m" or "15d"';
+
+/** Prometheus's retention: the recording rules' 30-day windows need that much data in Prometheus itself. */
+function validateRetention(v: unknown): string {
+  const retention = str('retention', v, DURATION, DURATION_FIX);
+  if (durationSeconds(retention) < durationSeconds(SLO_PERIOD)) {
+    throw new ConfigError('retention', `${retention} is shorter than the ${SLO_PERIOD} SLO period: the 30-day budget remaining and SLI ratios would cover only ${retention}`,
+      `keep at least ${SLO_PERIOD} (the default is 31d) and size prometheusStorage for it`);
+  }
+  return retention;
+}
 
 function validateImages(raw: unknown): Images {
   const overrides = requireObject('images', raw ?? {}, Object.keys(DEFAULT_IMAGES));
@@ -154,7 +168,7 @@ export function validateConfig(raw: unknown): ChartConfig {
     images,
     scrapeInterval,
     recordingWindow,
-    retention: str('retention', c.retention ?? d.retention, DURATION, DURATION_FIX),
+    retention: validateRetention(c.retention ?? d.retention),
     prometheusStorage,
     grafanaStorage: str('grafanaStorage', c.grafanaStorage ?? d.grafanaStorage, QUANTITY, QUANTITY_FIX),
     storageClassName: c.storageClassName === undefined ? undefined

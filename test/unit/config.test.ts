@@ -31,6 +31,8 @@ describe('config validation: each bad input names its field and the fix', () => 
     ['a pull service without a metrics port', { services: [{ name: 'a', exportMode: 'pull' }] }, 'services[0].metricsPort', /required when exportMode is "pull"/],
     ['an unpinned image', { services, images: { grafana: 'grafana/grafana:latest' } }, 'images.grafana', /pin a version/],
     ['an untagged image', { services, images: { grafana: 'grafana/grafana' } }, 'images.grafana', /pin a version/],
+    ['a retention shorter than the 30-day SLO period', { services, retention: '15d' }, 'retention', /15d is shorter than the 30d SLO period.*Fix: keep at least 30d/],
+    ['a retention in another unit still short of 30 days', { services, retention: '719h' }, 'retention', /719h is shorter than the 30d SLO period/],
     ['a recording window shorter than 4 scrapes', { services, scrapeInterval: '30s', recordingWindow: '1m' }, 'recordingWindow', /4 x scrapeInterval/],
     ['a service name longer than 40 characters', { services: [{ name: 'a'.repeat(41) }] }, 'services[0].name', /longer than 40/],
     ['the overview dashboard\'s name', { services: [{ name: 'platform-overview' }] }, 'services[0].name', /one of the chart's own objects/],
