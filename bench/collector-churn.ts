@@ -36,6 +36,7 @@ export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: strin
   const chain = await PushChain.start({ config, prometheus: false });
   const churn = new PodChurn(chain, service);
   const samples: { pods: number; series: number; rssMb: number }[] = [];
+  const selfMetricsPort = chain.collector.ports.selfMetrics; // read while the collector runs: the notes are written after the chain stops
   try {
     for (let round = 0; round < CHURN_ROUNDS; round++) {
       churn.replace(CHURN_ROUND_PODS);
@@ -68,7 +69,7 @@ export async function benchCollectorChurn(): Promise<{ rows: Row[]; notes: strin
     notes: [
       `Section 9: otelcol-chat ${version} on the chart's collector config, k8sattributes on a real kube-apiserver as the collector's ServiceAccount; ` +
       `${CHURN_ROUNDS} rounds of ${CHURN_ROUND_PODS} pods, each a new Pod object (new name, UID and address) that sends one OTLP/HTTP export from its address and is deleted (test/support/pod-churn.ts); ` +
-      `after each round the self-metric series (:${chain.collector.ports.selfMetrics}/metrics) are counted and VmRSS read from /proc. Bound on RSS: ${CHURN_RSS_BOUND_MB} MB (bench/collector-churn.ts says why).`,
+      `after each round the self-metric series (:${selfMetricsPort}/metrics) are counted and VmRSS read from /proc. Bound on RSS: ${CHURN_RSS_BOUND_MB} MB (bench/collector-churn.ts says why).`,
     ],
   };
 }
