@@ -79,6 +79,11 @@ export const optional = <T>(v: unknown, check: (x: unknown) => T): T | undefined
 /** A CPU quantity ("350m", "0.5", "2") in millicores. */
 export const cpuMillis = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000);
 
+/** `seconds` as a Prometheus or Alertmanager duration, which takes no fraction: 27.5 s is written 27500ms. */
+export function durationText(seconds: number): string {
+  return Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`;
+}
+
 /** Duration in seconds of a Prometheus duration string such as `1m30s`. */
 export function durationSeconds(d: string): number {
   const units: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };

@@ -8,7 +8,7 @@
  * top-level configuration, without the namespace matcher it forces on other AlertmanagerConfigs.
  */
 import { ChartConfig } from '../config';
-import { durationSeconds } from '../validation';
+import { durationSeconds, durationText } from '../validation';
 import { AlertMatcher, AlertRoute, MatchType, NULL_RECEIVER, ReceiverConfig } from './alertmanager-settings';
 import { ALERT_NAMES } from '../rules/alert-catalog';
 import { NAMES } from '../labels';
@@ -136,10 +136,7 @@ export function inhibitRules(config: ChartConfig): InhibitRule[] {
  * tick, and a send is logged after its tick: a repeat interval equal to the group interval skips
  * every other tick (a beat every 2 x heartbeatInterval). Half re-sends at every tick, once.
  */
-function heartbeatRepeat(interval: string): string {
-  const ms = durationSeconds(interval) * 500;
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.round(ms)}ms`;
-}
+const heartbeatRepeat = (interval: string) => durationText(durationSeconds(interval) / 2);
 
 /**
  * The AlertmanagerConfig spec: the Watchdog's heartbeat route, the user routes, then critical,

@@ -3,6 +3,7 @@
  * Every expression is filtered on the `service` label, which both export paths set.
  */
 import { ChartConfig, ChatServiceConfig, durationSeconds } from '../config';
+import { durationText } from '../validation';
 import { HTTP_CONVENTIONS, UNMATCHED_ROUTE } from './conventions';
 
 const sel = (s: ChatServiceConfig, extra = '') => `{service="${s.name}"${extra}}`;
@@ -90,7 +91,7 @@ export const TARGET_DISCOVERY_SECONDS = 10;
  * get staleness markers and are read as they are.
  */
 export function pushFreshness(config: ChartConfig): string {
-  return promDuration(durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
+  return durationText(durationSeconds(config.collector.metricExpiration) + durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
 }
 
 /**
@@ -103,13 +104,9 @@ export function pushFreshness(config: ChartConfig): string {
  * scraped, so pull services need none.
  */
 export function pushRuleQueryOffset(config: ChartConfig): string {
-  return promDuration(durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
+  return durationText(durationSeconds(config.scrapeInterval) + TARGET_DISCOVERY_SECONDS);
 }
 
-/** `seconds` as a PromQL duration, which takes no fraction: 27.5 s is written 27500ms. */
-function promDuration(seconds: number): string {
-  return Number.isInteger(seconds) ? `${seconds}s` : `${Math.round(seconds * 1000)}ms`;
-}
 
 /** An instant read of `selector`: for a push service, its newest point within pushFreshness. */
 function live(config: ChartConfig, s: ChatServiceConfig, selector: string): string {
